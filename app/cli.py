@@ -1,0 +1,206 @@
+"""The ``rollbook`` command. With no sub-command it opens the desktop app.
+
+Exit codes: 0 success; 1 the command ran and found something to report (checks);
+2 bad input or the database could not be reached — always with a one-line message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from app.config import Settings, load_settings
+from app.domain.errors import RollbookError
+from app.services.audit import to_json_value
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_BAD_INPUT = 2
+
+
+def app_version() -> str:
+    try:
+        return version("rollbook")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class CommandError(RollbookError):
+    """Bad command-line input detected by a sub-command."""
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, default=to_json_value, ensure_ascii=False, indent=2))
+
+
+# ---------------------------------------------------------------- sub-commands
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from app.db import migrate
+    from app.runtime import open_target
+
+    target, engine = open_target(settings)
+    try:
+        if args.db_command == "upgrade":
+            migrate.upgrade(engine, args.revision)
+        elif args.db_command == "downgrade":
+            migrate.downgrade(engine, args.revision)
+        current = migrate.current_revision(engine)
+        head = migrate.head_revision()
+    finally:
+        engine.dispose()
+    if args.json:
+        _print_json({"current": current, "head": head, "at_head": current == head,
+                     "mode": target.mode.value, "location": target.location})  # fmt: skip
+    else:
+        state = "at head" if current == head else f"head is {head}"
+        print(f"{current or '(empty database)'} ({state}) — {target.mode.value}: {target.location}")
+    return EXIT_OK
+
+
+def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
+    from app.demo_data import create_demo_data
+    from app.jobs import Job
+    from app.runtime import open_database
+
+    if args.students < 1:
+        raise CommandError("--students must be at least 1.")
+    db = open_database(settings)
+    job = Job(_stderr_progress if sys.stderr.isatty() and not args.json else None)
+    try:
+        with db.engine.begin() as conn:
+            raw = conn.connection.driver_connection
+            summary = create_demo_data(raw, db.school.id, students=args.students,
+                                       seed=args.seed, job=job)  # fmt: skip
+    finally:
+        db.close()
+    if sys.stderr.isatty() and not args.json:
+        print(file=sys.stderr)
+    if args.json:
+        _print_json(asdict(summary))
+    else:
+        print(
+            f"Created {summary.students:,} students, {summary.courses} courses, "
+            f"{summary.enrollments:,} enrollments, {summary.sessions:,} sessions, "
+            f"{summary.events} events, {summary.registrations:,} registrations and "
+            f"{summary.certificates:,} certificates in {summary.seconds:.1f} s."
+        )
+    return EXIT_OK
+
+
+def _stderr_progress(report) -> None:
+    fraction = f"{report.fraction:5.1%}" if report.fraction is not None else ""
+    print(f"\r{fraction} {report.text[:60]:<60}", end="", file=sys.stderr, flush=True)
+
+
+def cmd_students_list(args: argparse.Namespace, settings: Settings) -> int:
+    from app.runtime import open_database
+    from app.services.students import StudentQuery, list_students
+
+    db = open_database(settings)
+    try:
+        with db.sessions.begin() as session:
+            page = list_students(
+                session,
+                db.context(),
+                StudentQuery(
+                    search=args.search or "",
+                    status=args.status,
+                    class_name=args.class_name,
+                    limit=args.limit,
+                ),  # fmt: skip
+            )
+    finally:
+        db.close()
+    if args.json:
+        _print_json([{**asdict(row), "full_name": row.full_name} for row in page.rows])
+        return EXIT_OK
+    if not page.rows:
+        print("No students match.")
+        return EXIT_OK
+    for row in page.rows:
+        print(f"{row.student_no:<12} {row.full_name:<32} {row.email or '':<40} "
+              f"{row.class_name or '':<6} {row.status}")  # fmt: skip
+    if page.has_more:
+        print("… more students match; use --limit or a narrower --search.")
+    return EXIT_OK
+
+
+def cmd_gui(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported by name at run time: app/ must not depend on the Qt layer, but the
+    # console script is the one entry point people double-click or type.
+    gui = importlib.import_module("ui.app")
+    return int(gui.run(settings))
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rollbook",
+        description="Rollbook: school administration. Without a command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"rollbook {app_version()}")
+    parser.add_argument("--data-dir", help="folder for Rollbook's data (default: per-user)")
+    parser.add_argument("--database-url", help="use this PostgreSQL server instead of the "
+                        "embedded database (postgresql://user:pass@host/db)")  # fmt: skip
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    db = sub.add_parser("db", help="database schema: upgrade, downgrade, current")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    up = db_sub.add_parser("upgrade", help="apply migrations (default: to head)")
+    up.add_argument("revision", nargs="?", default="head")
+    down = db_sub.add_parser("downgrade", help="revert migrations to REV (e.g. -1, base)")
+    down.add_argument("revision")
+    db_sub.add_parser("current", help="show the schema revision")
+    for p in (up, down, db_sub.choices["current"]):
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.set_defaults(handler=cmd_db)
+
+    demo = sub.add_parser("demo-data", help="create a realistic demo school")
+    demo.add_argument("--students", type=int, required=True, help="how many students")
+    demo.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
+    demo.add_argument("--json", action="store_true", help="machine-readable output")
+    demo.set_defaults(handler=cmd_demo_data)
+
+    students = sub.add_parser("students", help="students")
+    students_sub = students.add_subparsers(dest="students_command", required=True,
+                                           metavar="ACTION")  # fmt: skip
+    listing = students_sub.add_parser("list", help="list or search students")
+    listing.add_argument("--search", help="word prefixes of name, student number or e-mail")
+    listing.add_argument("--status", choices=["active", "inactive", "withdrawn"])
+    listing.add_argument("--class", dest="class_name", help="only this class, e.g. 7A")
+    listing.add_argument("--limit", type=int, default=100, help="at most this many (max 1000)")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(handler=cmd_students_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = load_settings(data_dir=args.data_dir, database_url=args.database_url)
+    handler: Callable[[argparse.Namespace, Settings], int] = getattr(args, "handler", cmd_gui)
+    started = time.monotonic()
+    try:
+        return handler(args, settings)
+    except RollbookError as exc:
+        print(f"rollbook: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"rollbook: interrupted after {time.monotonic() - started:.0f} s; "
+              "nothing was changed.", file=sys.stderr)  # fmt: skip
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

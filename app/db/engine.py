@@ -1,0 +1,160 @@
+"""Connecting to PostgreSQL: the embedded cluster (pgserver) or a server URL.
+
+The embedded cluster lives in ``<data dir>/pgdata`` and listens on a Unix socket only.
+pgserver keeps a list of the processes using a cluster, so two ``rollbook`` processes
+on the same data dir share one server and the last one to exit stops it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import RunMode, Settings
+from app.domain.errors import DatabaseUnavailable
+
+EMBEDDED_DATABASE = "rollbook"
+CONNECT_TIMEOUT_S = 5
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    """Where the database is, in words a person understands and as a URL."""
+
+    url: str
+    mode: RunMode
+    location: str
+
+
+def resolve_target(settings: Settings) -> DatabaseTarget:
+    """Start (or join) the embedded cluster, or check the server URL is reachable."""
+    if settings.mode is RunMode.SERVER:
+        assert settings.database_url
+        url = normalise_url(settings.database_url)
+        check_reachable(url)
+        return DatabaseTarget(url=url, mode=RunMode.SERVER, location=describe_url(url))
+    url = start_embedded(settings.pgdata_dir)
+    return DatabaseTarget(url=url, mode=settings.mode, location=str(settings.pgdata_dir))
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and point SQLAlchemy at psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def describe_url(url: str) -> str:
+    parsed = make_url(url)
+    host = parsed.host or parsed.query.get("host") or "local socket"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{host}{port}/{parsed.database or ''}"
+
+
+def check_reachable(url: str) -> None:
+    try:
+        with psycopg.connect(_libpq_url(url), connect_timeout=CONNECT_TIMEOUT_S):
+            pass
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(
+            f"Cannot reach the database server at {describe_url(url)}: {reason}. "
+            "Check the address and that the server is running, or unset "
+            "ROLLBOOK_DATABASE_URL to work on this computer's own database."
+        ) from None
+
+
+def _libpq_url(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def ensure_writable_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise DatabaseUnavailable(
+            f"Rollbook cannot write to its data folder {path} ({exc.strerror or exc}). "
+            "Choose a folder you can write to with ROLLBOOK_DATA_DIR or --data-dir."
+        ) from None
+
+
+def start_embedded(pgdata: Path) -> str:
+    """Start or join the pgserver cluster in ``pgdata``; returns a SQLAlchemy URL."""
+    ensure_writable_dir(pgdata.parent)
+    # pgserver keeps its inter-process lock in the user runtime dir; without
+    # XDG_RUNTIME_DIR platformdirs warns and falls back to /tmp, which is fine.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=Warning)
+    try:
+        import pgserver
+
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        _ensure_database(server.get_uri())
+        admin_uri = server.get_uri(EMBEDDED_DATABASE)
+    except DatabaseUnavailable:
+        raise
+    except Exception as exc:  # pgserver raises assorted OS/subprocess errors
+        raise DatabaseUnavailable(
+            f"The embedded database in {pgdata} could not be started ({exc}). "
+            f"See {pgdata / 'log'} for details."
+        ) from None
+    return normalise_url(admin_uri)
+
+
+def _ensure_database(maintenance_uri: str) -> None:
+    with psycopg.connect(maintenance_uri, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)
+        ).fetchone()
+        if not exists:
+            # Another rollbook process may create it at the same moment.
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                conn.execute(f'CREATE DATABASE "{EMBEDDED_DATABASE}"')
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "rollbook"},
+    )
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: services hand out dataclasses, but callers may still
+    # read attributes after the transaction ends without a surprise round-trip.
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def pid_sharing_server(pgdata: Path) -> list[int]:
+    """Process ids pgserver has recorded as using the cluster (for diagnostics)."""
+    handle_file = pgdata / ".handle_pids.json"
+    if not handle_file.exists():
+        return []
+    import json
+
+    try:
+        return [int(p) for p in json.loads(handle_file.read_text())]
+    except (ValueError, OSError):
+        return []
+
+
+__all__ = [
+    "DatabaseTarget",
+    "EMBEDDED_DATABASE",
+    "make_engine",
+    "make_session_factory",
+    "resolve_target",
+    "start_embedded",
+]

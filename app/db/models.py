@@ -1,0 +1,498 @@
+"""The whole Rollbook schema as SQLAlchemy 2 typed models.
+
+Enum-like columns are text with CHECK constraints generated from ``app.domain.enums``;
+ranges (percent, rating, times) are CHECKed too. Tombstones: ``deleted_at``.
+Functions and triggers (row_version bump, search vector) live in the migrations.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    Text,
+    Time,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, SchoolDataMixin, TimestampedMixin, enum_check, new_id
+from app.domain.enums import (
+    AttendanceStatus,
+    CertificateKind,
+    EnrollmentSource,
+    EventStatus,
+    PriorityLevel,
+    RegistrationStatus,
+    RequestStatus,
+    RunKind,
+    RunStatus,
+    SessionFrequency,
+    SessionMode,
+    SessionStatus,
+    StudentStatus,
+    TeacherAttendance,
+    UserRole,
+)
+
+UUIDCol = UUID(as_uuid=True)
+TZ = DateTime(timezone=True)
+
+
+def fk(target: str, *, ondelete: str | None = None, nullable: bool = False, index: bool = True):
+    return mapped_column(
+        UUIDCol, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index
+    )
+
+
+class School(TimestampedMixin, Base):
+    __tablename__ = "school"
+
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+
+
+class AppUser(SchoolDataMixin, Base):
+    __tablename__ = "app_user"
+    __table_args__ = (enum_check("role", UserRole),)
+
+    username: Mapped[str] = mapped_column(Text, unique=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+
+STUDENT_SEARCH_VECTOR = (
+    "public.rollbook_student_search_vector(first_name, last_name, student_no, email)"
+)
+
+
+class Student(SchoolDataMixin, Base):
+    __tablename__ = "student"
+    __table_args__ = (
+        enum_check("status", StudentStatus),
+        CheckConstraint("btrim(student_no) <> ''", name="student_no_not_blank"),
+        CheckConstraint("btrim(first_name) <> '' OR btrim(last_name) <> ''", name="has_name"),
+        CheckConstraint("grade_level BETWEEN -1 AND 13", name="grade_level_range"),
+        CheckConstraint("email IS NULL OR email LIKE '%_@_%'", name="email_shape"),
+        # Unique among live rows only: a tombstoned student frees its number and email.
+        Index(
+            "uq_student_no_per_school",
+            "school_id",
+            "student_no",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "uq_student_email_per_school",
+            "school_id",
+            func.lower(text("email")),
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL AND email IS NOT NULL"),
+        ),
+        Index("ix_student_search_vector", "search_vector", postgresql_using="gin"),
+        Index("ix_student_name", "school_id", "last_name", "first_name"),
+        Index("ix_student_class", "school_id", "class_name"),
+        Index("ix_student_status", "school_id", "status"),
+    )
+
+    student_no: Mapped[str] = mapped_column(Text)
+    first_name: Mapped[str] = mapped_column(Text, server_default="")
+    last_name: Mapped[str] = mapped_column(Text, server_default="")
+    email: Mapped[str | None] = mapped_column(Text)
+    class_name: Mapped[str | None] = mapped_column(Text)
+    # -1 = pre-kindergarten, 0 = kindergarten, 1..13 grades.
+    grade_level: Mapped[int | None] = mapped_column(SmallInteger)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Text, server_default=StudentStatus.ACTIVE.value)
+    state_id: Mapped[str | None] = mapped_column(Text)  # Ed-Fi StudentUniqueId
+    sourced_id: Mapped[str | None] = mapped_column(Text)  # OneRoster sourcedId
+    search_vector: Mapped[Any] = mapped_column(
+        TSVECTOR, Computed(STUDENT_SEARCH_VECTOR, persisted=True)
+    )
+
+
+class Course(SchoolDataMixin, Base):
+    __tablename__ = "course"
+    __table_args__ = (
+        CheckConstraint("btrim(name) <> ''", name="name_not_blank"),
+        Index(
+            "uq_course_name_per_school",
+            "school_id",
+            func.lower(text("name")),
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_course_code", "school_id", "code"),
+    )
+
+    code: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    term: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    sourced_id: Mapped[str | None] = mapped_column(Text)
+
+
+class CourseEnrollment(SchoolDataMixin, Base):
+    __tablename__ = "course_enrollment"
+    __table_args__ = (
+        UniqueConstraint("course_id", "student_id", name="uq_course_enrollment_once"),
+        Index("ix_course_enrollment_course", "course_id"),
+        Index("ix_course_enrollment_student", "student_id"),
+        enum_check("source", EnrollmentSource),
+        CheckConstraint("ended_on IS NULL OR ended_on >= enrolled_on", name="ended_after_start"),
+    )
+
+    course_id: Mapped[uuid.UUID] = fk("course.id", index=False)
+    student_id: Mapped[uuid.UUID] = fk("student.id", index=False)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    enrolled_on: Mapped[date] = mapped_column(Date, server_default=func.current_date())
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(Text, server_default=EnrollmentSource.MANUAL.value)
+
+
+class EnrollmentRequest(SchoolDataMixin, Base):
+    __tablename__ = "enrollment_request"
+    __table_args__ = (
+        enum_check("status", RequestStatus),
+        Index(
+            "uq_enrollment_request_one_pending",
+            "student_id",
+            "course_id",
+            unique=True,
+            postgresql_where=text("status = 'pending' AND deleted_at IS NULL"),
+        ),
+        CheckConstraint(
+            "(status = 'pending') = (decided_at IS NULL)", name="decided_when_not_pending"
+        ),
+    )
+
+    student_id: Mapped[uuid.UUID] = fk("student.id")
+    course_id: Mapped[uuid.UUID] = fk("course.id")
+    status: Mapped[str] = mapped_column(Text, server_default=RequestStatus.PENDING.value)
+    requested_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    decided_at: Mapped[datetime | None] = mapped_column(TZ)
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class CourseProgress(SchoolDataMixin, Base):
+    __tablename__ = "course_progress"
+    __table_args__ = (
+        UniqueConstraint("student_id", "course_id", name="uq_course_progress_once"),
+        CheckConstraint("percent >= 0 AND percent <= 100", name="percent_range"),
+        Index("ix_course_progress_course", "course_id"),
+    )
+
+    student_id: Mapped[uuid.UUID] = fk("student.id", index=False)
+    course_id: Mapped[uuid.UUID] = fk("course.id", index=False)
+    percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), server_default="0")
+    last_activity_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class LegacyGroup(SchoolDataMixin, Base):
+    __tablename__ = "legacy_group"
+    __table_args__ = (
+        Index(
+            "uq_legacy_group_per_course",
+            "school_id",
+            func.lower(text("course_name")),
+            func.lower(text("name")),
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+
+    name: Mapped[str] = mapped_column(Text)
+    team_number: Mapped[int | None] = mapped_column(Integer)
+    # The course as the older system named it, and the Rollbook course it maps to.
+    course_name: Mapped[str] = mapped_column(Text)
+    course_id: Mapped[uuid.UUID | None] = fk("course.id", nullable=True)
+
+
+class LegacyGroupMember(SchoolDataMixin, Base):
+    __tablename__ = "legacy_group_member"
+    __table_args__ = (
+        UniqueConstraint("group_id", "student_id", name="uq_legacy_group_member_once"),
+        Index("ix_legacy_group_member_student", "student_id"),
+    )
+
+    group_id: Mapped[uuid.UUID] = fk("legacy_group.id", ondelete="CASCADE", index=False)
+    student_id: Mapped[uuid.UUID] = fk("student.id", index=False)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+
+class ClassSession(SchoolDataMixin, Base):
+    __tablename__ = "class_session"
+    __table_args__ = (
+        CheckConstraint("end_time > start_time", name="ends_after_start"),
+        enum_check("session_mode", SessionMode),
+        enum_check("teacher_attendance_status", TeacherAttendance),
+        enum_check("priority_level", PriorityLevel),
+        enum_check("session_frequency", SessionFrequency),
+        enum_check("status", SessionStatus),
+        CheckConstraint("alarm_before_minutes >= 0", name="alarm_before_not_negative"),
+        CheckConstraint("jsonb_typeof(topics) = 'array'", name="topics_is_array"),
+        CheckConstraint("jsonb_typeof(topics_covered) = 'array'", name="topics_covered_is_array"),
+        CheckConstraint(
+            "recurring_pattern IS NULL OR jsonb_typeof(recurring_pattern) = 'object'",
+            name="recurring_pattern_is_object",
+        ),
+        Index("ix_class_session_course", "course_id"),
+        Index("ix_class_session_date", "school_id", "session_date"),
+        Index("ix_class_session_status", "school_id", "status"),
+        Index(
+            "ix_class_session_featured",
+            "school_id",
+            "session_date",
+            postgresql_where=text("is_featured"),
+        ),
+        Index("ix_class_session_recurring", "series_id", postgresql_where=text("is_recurring")),
+    )
+
+    course_id: Mapped[uuid.UUID] = fk("course.id", index=False)
+    session_date: Mapped[date] = mapped_column(Date)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+    duration_minutes: Mapped[int] = mapped_column(
+        Integer,
+        Computed("(EXTRACT(EPOCH FROM (end_time - start_time)) / 60)::integer", persisted=True),
+    )
+    session_mode: Mapped[str] = mapped_column(Text, server_default=SessionMode.IN_PERSON.value)
+    location: Mapped[str | None] = mapped_column(Text)
+    topics: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    topics_covered: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    teacher_attendance_status: Mapped[str | None] = mapped_column(Text)
+    priority_level: Mapped[str] = mapped_column(Text, server_default=PriorityLevel.MEDIUM.value)
+    is_recurring: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    session_frequency: Mapped[str] = mapped_column(
+        Text, server_default=SessionFrequency.ONE_TIME.value
+    )
+    # {"days": [...], "months": [...], "specific_dates": [...]}
+    recurring_pattern: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    series_id: Mapped[uuid.UUID | None] = mapped_column(UUIDCol)
+    notification_enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    alarm_enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    alarm_before_minutes: Mapped[int] = mapped_column(Integer, server_default="15")
+    is_featured: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    status: Mapped[str] = mapped_column(Text, server_default=SessionStatus.SCHEDULED.value)
+
+
+class SessionAttendance(SchoolDataMixin, Base):
+    __tablename__ = "session_attendance"
+    __table_args__ = (
+        UniqueConstraint("session_id", "enrollment_id", name="uq_session_attendance_once"),
+        enum_check("status", AttendanceStatus),
+        Index("ix_session_attendance_enrollment", "enrollment_id"),
+    )
+
+    session_id: Mapped[uuid.UUID] = fk("class_session.id", ondelete="CASCADE", index=False)
+    enrollment_id: Mapped[uuid.UUID] = fk("course_enrollment.id", ondelete="CASCADE", index=False)
+    status: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    marked_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    marked_by: Mapped[str | None] = mapped_column(Text)
+
+
+class Event(SchoolDataMixin, Base):
+    __tablename__ = "event"
+    __table_args__ = (
+        enum_check("status", EventStatus),
+        CheckConstraint("btrim(name) <> ''", name="name_not_blank"),
+        CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+        CheckConstraint(
+            "registration_closes_at IS NULL OR registration_opens_at IS NULL "
+            "OR registration_closes_at > registration_opens_at",
+            name="registration_window_order",
+        ),
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
+        CheckConstraint(
+            "team_size_min >= 1 AND team_size_max >= team_size_min", name="team_size_range"
+        ),
+        CheckConstraint("certificate_min_days >= 0", name="certificate_min_days_not_negative"),
+        CheckConstraint("allow_individual OR allow_teams", name="allows_someone"),
+        Index("ix_event_starts_on", "school_id", "starts_on"),
+    )
+
+    name: Mapped[str] = mapped_column(Text)
+    venue: Mapped[str | None] = mapped_column(Text)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    registration_opens_at: Mapped[datetime | None] = mapped_column(TZ)
+    registration_closes_at: Mapped[datetime | None] = mapped_column(TZ)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    team_size_min: Mapped[int] = mapped_column(Integer, server_default="1")
+    team_size_max: Mapped[int] = mapped_column(Integer, server_default="1")
+    allow_individual: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    allow_teams: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    certificate_min_days: Mapped[int] = mapped_column(Integer, server_default="1")
+    status: Mapped[str] = mapped_column(Text, server_default=EventStatus.DRAFT.value)
+
+
+class EventTeam(SchoolDataMixin, Base):
+    __tablename__ = "event_team"
+    __table_args__ = (
+        Index(
+            "uq_event_team_name",
+            "event_id",
+            func.lower(text("name")),
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        CheckConstraint("btrim(name) <> ''", name="name_not_blank"),
+    )
+
+    event_id: Mapped[uuid.UUID] = fk("event.id", index=False)
+    name: Mapped[str] = mapped_column(Text)
+
+
+class EventRegistration(SchoolDataMixin, Base):
+    __tablename__ = "event_registration"
+    __table_args__ = (
+        UniqueConstraint("event_id", "student_id", name="uq_event_registration_once"),
+        UniqueConstraint("school_id", "registration_no", name="uq_event_registration_no"),
+        enum_check("status", RegistrationStatus),
+        Index("ix_event_registration_student", "student_id"),
+        Index("ix_event_registration_team", "team_id"),
+    )
+
+    event_id: Mapped[uuid.UUID] = fk("event.id", index=False)
+    student_id: Mapped[uuid.UUID] = fk("student.id", index=False)
+    team_id: Mapped[uuid.UUID | None] = fk("event_team.id", nullable=True, index=False)
+    registration_no: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default=RegistrationStatus.REGISTERED.value)
+
+
+class EventAttendance(SchoolDataMixin, Base):
+    __tablename__ = "event_attendance"
+    __table_args__ = (
+        UniqueConstraint("registration_id", "attended_on", name="uq_event_attendance_once"),
+    )
+
+    registration_id: Mapped[uuid.UUID] = fk("event_registration.id", index=False)
+    attended_on: Mapped[date] = mapped_column(Date)
+    checked_in_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class EventFeedback(SchoolDataMixin, Base):
+    __tablename__ = "event_feedback"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
+
+    registration_id: Mapped[uuid.UUID] = mapped_column(
+        UUIDCol, ForeignKey("event_registration.id"), unique=True
+    )
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    comments: Mapped[str | None] = mapped_column(Text)
+
+
+class Certificate(SchoolDataMixin, Base):
+    __tablename__ = "certificate"
+    __table_args__ = (
+        enum_check("kind", CertificateKind),
+        UniqueConstraint("school_id", "certificate_no", name="uq_certificate_no"),
+        Index(
+            "uq_certificate_live_per_kind",
+            "registration_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL AND deleted_at IS NULL"),
+        ),
+        CheckConstraint(
+            "revoked_at IS NULL OR revoke_reason IS NOT NULL", name="revoke_has_reason"
+        ),
+    )
+
+    registration_id: Mapped[uuid.UUID] = fk("event_registration.id", index=False)
+    kind: Mapped[str] = mapped_column(Text)
+    certificate_no: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    issued_by: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class NumberSequence(SchoolDataMixin, Base):
+    __tablename__ = "number_sequence"
+    __table_args__ = (
+        UniqueConstraint("school_id", "name", name="uq_number_sequence_name"),
+        CheckConstraint("next_value >= 1", name="next_value_positive"),
+    )
+
+    name: Mapped[str] = mapped_column(Text)
+    prefix: Mapped[str] = mapped_column(Text, server_default="")
+    next_value: Mapped[int] = mapped_column(BigInteger, server_default="1")
+
+
+class MaintenanceRun(SchoolDataMixin, Base):
+    __tablename__ = "maintenance_run"
+    __table_args__ = (
+        enum_check("kind", RunKind),
+        enum_check("status", RunStatus),
+        Index("ix_maintenance_run_started", "school_id", "started_at"),
+    )
+
+    kind: Mapped[str] = mapped_column(Text)
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    actor: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    status: Mapped[str] = mapped_column(Text, server_default=RunStatus.RUNNING.value)
+    started_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class ImportRejectedRow(SchoolDataMixin, Base):
+    __tablename__ = "import_rejected_row"
+    __table_args__ = (Index("ix_import_rejected_row_run", "run_id", "line_no"),)
+
+    run_id: Mapped[uuid.UUID] = fk("maintenance_run.id", ondelete="CASCADE", index=False)
+    line_no: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    errors: Mapped[list[Any]] = mapped_column(JSONB)
+
+
+class AuditLog(Base):
+    """Append-only: a trigger refuses UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity", "entity_id"),
+        Index("ix_audit_log_run", "run_id", postgresql_where=text("run_id IS NOT NULL")),
+        Index("ix_audit_log_at", "school_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    school_id: Mapped[uuid.UUID] = mapped_column(UUIDCol, ForeignKey("school.id"))
+    at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    entity: Mapped[str] = mapped_column(Text)
+    entity_id: Mapped[uuid.UUID | None] = mapped_column(UUIDCol)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    run_id: Mapped[uuid.UUID | None] = mapped_column(UUIDCol, ForeignKey("maintenance_run.id"))
+
+
+# Tables whose rows carry row_version/updated_at maintained by rollbook_touch_row().
+VERSIONED_TABLES = [
+    table.name for table in Base.metadata.sorted_tables if "row_version" in table.columns
+]
+
+__all__ = ["Base", "new_id", "VERSIONED_TABLES"]

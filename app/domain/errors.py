@@ -1,0 +1,39 @@
+"""Typed errors. Their text is shown to registrars as-is, so it says what is wrong,
+where, and what to do about it."""
+
+from __future__ import annotations
+
+
+class RollbookError(Exception):
+    """Base class for every error Rollbook reports to a person."""
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class ValidationError(RollbookError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(RollbookError):
+    pass
+
+
+class Conflict(RollbookError):
+    pass
+
+
+class PermissionDenied(RollbookError):
+    pass
+
+
+class DatabaseUnavailable(RollbookError):
+    """The database could not be started or reached."""
+
+
+class Cancelled(RollbookError):
+    def __init__(self, message: str = "Cancelled; nothing was changed.") -> None:
+        super().__init__(message)

@@ -1,0 +1,214 @@
+"""Course enrollments: one row per (course, student), switched on and off, never duplicated.
+
+Every active enrollment has its course_progress row, written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.db.base import new_id
+from app.db.models import Course, CourseEnrollment, CourseProgress
+from app.domain.context import ServiceContext
+from app.domain.enums import EnrollmentSource
+from app.domain.errors import NotFound
+from app.domain.rows import EnrollmentOutcome, EnrollmentResult, EnrollmentRow
+from app.services import audit
+from app.services.courses import find_or_create_course, get_course_by_name
+from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.students import get_student
+
+
+def _row(session: Session, enrollment: CourseEnrollment) -> EnrollmentRow:
+    course_name, percent = session.execute(
+        select(Course.name, CourseProgress.percent)
+        .select_from(Course)
+        .outerjoin(
+            CourseProgress,
+            (CourseProgress.course_id == Course.id)
+            & (CourseProgress.student_id == enrollment.student_id)
+            & CourseProgress.deleted_at.is_(None),
+        )
+        .where(Course.id == enrollment.course_id)
+    ).one()
+    return EnrollmentRow(
+        id=enrollment.id,
+        student_id=enrollment.student_id,
+        course_id=enrollment.course_id,
+        course_name=course_name,
+        active=enrollment.active,
+        enrolled_on=enrollment.enrolled_on,
+        ended_on=enrollment.ended_on,
+        source=enrollment.source,
+        progress_percent=percent,
+    )
+
+
+def _snapshot(enrollment: CourseEnrollment) -> dict:
+    return {
+        "course_id": enrollment.course_id,
+        "student_id": enrollment.student_id,
+        "active": enrollment.active,
+        "enrolled_on": enrollment.enrolled_on,
+        "ended_on": enrollment.ended_on,
+        "source": enrollment.source,
+    }
+
+
+def ensure_progress_row(
+    session: Session, ctx: ServiceContext, student_id: uuid.UUID, course_id: uuid.UUID
+) -> bool:
+    """Create the course_progress row if missing. Returns True when one was created."""
+    created = session.execute(
+        insert(CourseProgress)
+        .values(id=new_id(), school_id=ctx.school_id, student_id=student_id, course_id=course_id)
+        .on_conflict_do_nothing(constraint="uq_course_progress_once")
+        .returning(CourseProgress.id)
+    ).scalar()
+    if created is not None:
+        audit.record(
+            session, ctx, action="create", entity="course_progress", entity_id=created,
+            after={"student_id": student_id, "course_id": course_id, "percent": 0},
+        )  # fmt: skip
+    return created is not None
+
+
+def enroll(
+    session: Session,
+    ctx: ServiceContext,
+    student_id: uuid.UUID,
+    course_id: uuid.UUID,
+    *,
+    source: EnrollmentSource = EnrollmentSource.MANUAL,
+) -> EnrollmentResult:
+    """Enroll a student in a course: create, reactivate, or leave an active one alone."""
+    require_role(ctx, *REGISTRAR_ROLES, doing="enroll students")
+    get_student(session, ctx, student_id)  # NotFound for missing or tombstoned students
+    enrollment = session.scalar(
+        select(CourseEnrollment)
+        .where(CourseEnrollment.course_id == course_id, CourseEnrollment.student_id == student_id)
+        .with_for_update()
+    )
+    if enrollment is None:
+        # ON CONFLICT on uq_course_enrollment_once: two desktops enrolling the same
+        # student at once end up with one row, never two.
+        session.execute(
+            insert(CourseEnrollment)
+            .values(
+                id=new_id(),
+                school_id=ctx.school_id,
+                course_id=course_id,
+                student_id=student_id,
+                source=source.value,
+            )  # fmt: skip
+            .on_conflict_do_nothing(constraint="uq_course_enrollment_once")
+        )
+        enrollment = session.scalar(
+            select(CourseEnrollment).where(
+                CourseEnrollment.course_id == course_id, CourseEnrollment.student_id == student_id
+            )
+        )
+        assert enrollment is not None
+        outcome = EnrollmentOutcome.CREATED
+        audit.record(
+            session, ctx, action="enroll", entity="course_enrollment", entity_id=enrollment.id,
+            after=_snapshot(enrollment),
+        )  # fmt: skip
+    elif enrollment.active and enrollment.deleted_at is None:
+        outcome = EnrollmentOutcome.UNCHANGED
+    else:
+        before = _snapshot(enrollment)
+        enrollment.active = True
+        enrollment.deleted_at = None
+        enrollment.ended_on = None
+        enrollment.enrolled_on = date.today()
+        session.flush()
+        outcome = EnrollmentOutcome.REACTIVATED
+        audit.record(
+            session, ctx, action="reactivate", entity="course_enrollment",
+            entity_id=enrollment.id, before=before, after=_snapshot(enrollment),
+        )  # fmt: skip
+    ensure_progress_row(session, ctx, student_id, course_id)
+    session.refresh(enrollment)
+    return EnrollmentResult(enrollment=_row(session, enrollment), outcome=outcome)
+
+
+def set_course_enrollment(
+    session: Session,
+    ctx: ServiceContext,
+    student_id: uuid.UUID,
+    course_name: str,
+    *,
+    source: EnrollmentSource = EnrollmentSource.MANUAL,
+) -> EnrollmentResult:
+    """Enroll a student by course name: find or create the course (name compared without
+    regard to case), then create or reactivate the enrollment. Never a duplicate."""
+    course, course_created = find_or_create_course(session, ctx, course_name)
+    result = enroll(session, ctx, student_id, course.id, source=source)
+    return EnrollmentResult(
+        enrollment=result.enrollment, outcome=result.outcome, course_created=course_created
+    )
+
+
+def unenroll(
+    session: Session, ctx: ServiceContext, student_id: uuid.UUID, course_name: str
+) -> EnrollmentResult:
+    """End an enrollment (active = false). The row and its history stay."""
+    require_role(ctx, *REGISTRAR_ROLES, doing="unenroll students")
+    student = get_student(session, ctx, student_id)
+    course = get_course_by_name(session, ctx, course_name)
+    enrollment = session.scalar(
+        select(CourseEnrollment)
+        .where(
+            CourseEnrollment.course_id == course.id,
+            CourseEnrollment.student_id == student_id,
+            CourseEnrollment.deleted_at.is_(None),
+        )
+        .with_for_update()
+    )
+    if enrollment is None:
+        raise NotFound(f"{student.full_name} is not enrolled in {course.name}.")
+    if not enrollment.active:
+        return EnrollmentResult(_row(session, enrollment), EnrollmentOutcome.UNCHANGED)
+    before = _snapshot(enrollment)
+    enrollment.active = False
+    enrollment.ended_on = max(date.today(), enrollment.enrolled_on)
+    session.flush()
+    audit.record(
+        session, ctx, action="unenroll", entity="course_enrollment", entity_id=enrollment.id,
+        before=before, after=_snapshot(enrollment),
+    )  # fmt: skip
+    session.refresh(enrollment)
+    return EnrollmentResult(_row(session, enrollment), EnrollmentOutcome.DEACTIVATED)
+
+
+def list_student_enrollments(
+    session: Session, ctx: ServiceContext, student_id: uuid.UUID, *, active_only: bool = False
+) -> list[EnrollmentRow]:
+    stmt = select(CourseEnrollment).where(
+        CourseEnrollment.school_id == ctx.school_id,
+        CourseEnrollment.student_id == student_id,
+        CourseEnrollment.deleted_at.is_(None),
+    )
+    if active_only:
+        stmt = stmt.where(CourseEnrollment.active)
+    rows = [_row(session, e) for e in session.scalars(stmt)]
+    return sorted(rows, key=lambda r: (not r.active, r.course_name.lower()))
+
+
+def count_active_enrollments(session: Session, ctx: ServiceContext) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(
+                CourseEnrollment.school_id == ctx.school_id,
+                CourseEnrollment.active,
+                CourseEnrollment.deleted_at.is_(None),
+            )
+        )
+        or 0
+    )

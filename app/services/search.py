@@ -1,0 +1,43 @@
+"""Word-prefix search terms for the student search vector.
+
+The database folds case and accents (``rollbook_fold``) and stores a tsvector of the
+student's words; a search like ``"ann kow"`` becomes the tsquery
+``'ann':* & 'kow':*`` which the GIN index answers without scanning the table.
+The tsquery is built here as a literal (not with to_tsquery) so no user input can
+produce a syntax error.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD_PARTS = re.compile(r"[^\W_]+", re.UNICODE)
+MAX_TERMS = 8
+
+
+def _quote(lexeme: str) -> str:
+    escaped = lexeme.replace("\\", "\\\\").replace("'", "''")
+    return f"'{escaped}':*"
+
+
+def search_terms(text: str) -> list[str]:
+    """The prefixes a search text asks for, in order, without duplicates.
+
+    An e-mail address is kept whole (it is one word in the vector); anything else is
+    split into its letter/digit runs, as the vector was ("O'Brien" -> o, brien).
+    """
+    terms: list[str] = []
+    for word in text.split():
+        parts = [word.lower()] if "@" in word else _WORD_PARTS.findall(word.lower())
+        for part in parts:
+            if part and part not in terms:
+                terms.append(part)
+    return terms[:MAX_TERMS]
+
+
+def prefix_tsquery(text: str) -> str | None:
+    """A tsquery literal matching every word of ``text`` as a prefix, or None."""
+    terms = search_terms(text)
+    if not terms:
+        return None
+    return " & ".join(_quote(term) for term in terms)

@@ -1,0 +1,397 @@
+"""Students: create, edit, deactivate, tombstone, and the paged, searchable list."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any, Literal
+
+from sqlalchemy import Select, and_, exists, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db.models import CourseEnrollment, Student
+from app.domain.context import ServiceContext
+from app.domain.enums import StudentStatus
+from app.domain.errors import Conflict, NotFound, ValidationError
+from app.domain.rows import StudentPage, StudentRow
+from app.services import audit
+from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.search import prefix_tsquery
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EDITABLE_FIELDS = (
+    "student_no", "first_name", "last_name", "email", "class_name",
+    "grade_level", "birth_date", "status", "state_id", "sourced_id",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StudentInput:
+    student_no: str
+    first_name: str
+    last_name: str
+    email: str | None = None
+    class_name: str | None = None
+    grade_level: int | None = None
+    birth_date: date | None = None
+    status: str = StudentStatus.ACTIVE.value
+    state_id: str | None = None
+    sourced_id: str | None = None
+
+
+StudentSort = Literal[
+    "name", "student_no", "email", "class_name", "grade_level", "status", "active_courses"
+]
+
+
+@dataclass(frozen=True)
+class StudentQuery:
+    search: str = ""
+    status: str | None = None
+    class_name: str | None = None
+    course_id: uuid.UUID | None = None
+    sort: StudentSort = "name"
+    descending: bool = False
+    offset: int = 0
+    limit: int = 100
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _clean_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    cleaned = str(value).strip()
+    return cleaned or None
+
+
+def normalise_student(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Trimmed, typed, checked field values; raises ValidationError naming the field."""
+    out = {name: _clean_text(values.get(name)) for name in ("student_no", "email", "class_name")}
+    out["state_id"] = _clean_text(values.get("state_id"))
+    out["sourced_id"] = _clean_text(values.get("sourced_id"))
+    out["first_name"] = _clean_text(values.get("first_name")) or ""
+    out["last_name"] = _clean_text(values.get("last_name")) or ""
+    if not out["student_no"]:
+        raise ValidationError("student_no", "The student number is required.")
+    if not (out["first_name"] or out["last_name"]):
+        raise ValidationError("last_name", "Enter the student's first or last name.")
+    if out["email"] and not EMAIL_PATTERN.match(out["email"]):
+        raise ValidationError(
+            "email", f"{out['email']!r} is not a valid e-mail address (expected name@domain)."
+        )
+    out["status"] = _clean_text(values.get("status")) or StudentStatus.ACTIVE.value
+    out["status"] = out["status"].lower()
+    if out["status"] not in {s.value for s in StudentStatus}:
+        allowed = ", ".join(s.value for s in StudentStatus)
+        raise ValidationError(
+            "status", f"{values.get('status')!r} is not a student status; use one of {allowed}."
+        )
+    out["grade_level"] = _grade(values.get("grade_level"))
+    out["birth_date"] = _birth_date(values.get("birth_date"))
+    return out
+
+
+def _grade(value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text_value = str(value).strip().upper()
+    named = {"PK": -1, "K": 0, "KG": 0}
+    if text_value in named:
+        return named[text_value]
+    try:
+        grade = int(text_value)
+    except ValueError:
+        raise ValidationError(
+            "grade_level", f"{value!r} is not a grade; use PK, K or a number from 1 to 13."
+        ) from None
+    if not -1 <= grade <= 13:
+        raise ValidationError("grade_level", f"Grade {grade} is out of range (PK, K, 1-13).")
+    return grade
+
+
+def _birth_date(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        parsed = value
+    else:
+        try:
+            parsed = date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValidationError(
+                "birth_date", f"{value!r} is not a date; use YYYY-MM-DD, e.g. 2011-04-23."
+            ) from None
+    if parsed > date.today():
+        raise ValidationError("birth_date", f"The birth date {parsed} is in the future.")
+    return parsed
+
+
+# ---------------------------------------------------------------- reads
+
+
+def _active_course_count():
+    return (
+        select(func.count())
+        .where(
+            CourseEnrollment.student_id == Student.id,
+            CourseEnrollment.active,
+            CourseEnrollment.deleted_at.is_(None),
+        )
+        .correlate(Student)
+        .scalar_subquery()
+    )
+
+
+def _to_row(student: Student, active_course_count: int = 0) -> StudentRow:
+    return StudentRow(
+        id=student.id,
+        student_no=student.student_no,
+        first_name=student.first_name,
+        last_name=student.last_name,
+        email=student.email,
+        class_name=student.class_name,
+        grade_level=student.grade_level,
+        birth_date=student.birth_date,
+        status=student.status,
+        state_id=student.state_id,
+        sourced_id=student.sourced_id,
+        row_version=student.row_version,
+        updated_at=student.updated_at,
+        active_course_count=active_course_count,
+    )
+
+
+def _live_student(session: Session, ctx: ServiceContext, student_id: uuid.UUID) -> Student:
+    student = session.scalar(
+        select(Student).where(
+            Student.id == student_id,
+            Student.school_id == ctx.school_id,
+            Student.deleted_at.is_(None),
+        )
+    )
+    if student is None:
+        raise NotFound("That student no longer exists; refresh the list and try again.")
+    return student
+
+
+def get_student(session: Session, ctx: ServiceContext, student_id: uuid.UUID) -> StudentRow:
+    student = _live_student(session, ctx, student_id)
+    count = session.scalar(select(_active_course_count()).where(Student.id == student.id))
+    return _to_row(student, count or 0)
+
+
+def find_student_by_number(
+    session: Session, ctx: ServiceContext, student_no: str
+) -> StudentRow | None:
+    student = session.scalar(
+        select(Student).where(
+            Student.school_id == ctx.school_id,
+            Student.student_no == student_no.strip(),
+            Student.deleted_at.is_(None),
+        )
+    )
+    return None if student is None else get_student(session, ctx, student.id)
+
+
+def _filtered(query: StudentQuery, ctx: ServiceContext, stmt: Select) -> Select:
+    stmt = stmt.where(Student.school_id == ctx.school_id, Student.deleted_at.is_(None))
+    tsquery = prefix_tsquery(query.search)
+    if tsquery is not None:
+        # Folded in SQL with the same function that built the vector, so "jose"
+        # and "José" meet; GIN on search_vector answers the prefix match.
+        folded = text("CAST(rollbook_fold(:search_tsquery) AS tsquery)").bindparams(
+            search_tsquery=tsquery
+        )
+        stmt = stmt.where(Student.search_vector.op("@@")(folded))
+    if query.status:
+        stmt = stmt.where(Student.status == query.status)
+    if query.class_name:
+        stmt = stmt.where(Student.class_name == query.class_name)
+    if query.course_id:
+        stmt = stmt.where(
+            exists().where(
+                and_(
+                    CourseEnrollment.student_id == Student.id,
+                    CourseEnrollment.course_id == query.course_id,
+                    CourseEnrollment.active,
+                    CourseEnrollment.deleted_at.is_(None),
+                )
+            )
+        )
+    return stmt
+
+
+def _sort_columns(sort: StudentSort, count_column) -> list:
+    mapping = {
+        "name": [Student.last_name, Student.first_name],
+        "student_no": [Student.student_no],
+        "email": [Student.email],
+        "class_name": [Student.class_name, Student.last_name, Student.first_name],
+        "grade_level": [Student.grade_level, Student.last_name, Student.first_name],
+        "status": [Student.status, Student.last_name, Student.first_name],
+        "active_courses": [count_column],
+    }
+    if sort not in mapping:
+        raise ValidationError("sort", f"Students cannot be sorted by {sort!r}.")
+    return mapping[sort]
+
+
+def list_students(session: Session, ctx: ServiceContext, query: StudentQuery) -> StudentPage:
+    """One page of live students matching the query, in the requested order."""
+    limit = max(1, min(query.limit, 1000))
+    count_column = _active_course_count().label("active_course_count")
+    stmt = _filtered(query, ctx, select(Student, count_column))
+    order = _sort_columns(query.sort, count_column) + [Student.id]
+    if query.descending:
+        order = [column.desc() for column in order]
+    stmt = stmt.order_by(*order).offset(max(0, query.offset)).limit(limit + 1)
+    result = session.execute(stmt).all()
+    rows = [_to_row(student, count) for student, count in result[:limit]]
+    return StudentPage(rows=rows, offset=query.offset, limit=limit, has_more=len(result) > limit)
+
+
+def count_students(session: Session, ctx: ServiceContext, query: StudentQuery) -> int:
+    return session.scalar(_filtered(query, ctx, select(func.count(Student.id)))) or 0
+
+
+def list_class_names(session: Session, ctx: ServiceContext) -> list[str]:
+    return list(
+        session.scalars(
+            select(Student.class_name)
+            .where(
+                Student.school_id == ctx.school_id,
+                Student.deleted_at.is_(None),
+                Student.class_name.is_not(None),
+            )
+            .distinct()
+            .order_by(Student.class_name)
+        )
+    )
+
+
+# ---------------------------------------------------------------- writes
+
+
+def _check_unique(
+    session: Session, ctx: ServiceContext, values: Mapping[str, Any], exclude: uuid.UUID | None
+) -> None:
+    others = select(Student).where(Student.school_id == ctx.school_id, Student.deleted_at.is_(None))
+    if exclude is not None:
+        others = others.where(Student.id != exclude)
+    holder = session.scalar(others.where(Student.student_no == values["student_no"]))
+    if holder is not None:
+        raise Conflict(
+            f"Student number {values['student_no']} is already used by "
+            f"{_to_row(holder).full_name}. Use a different number or edit that student."
+        )
+    if values.get("email"):
+        holder = session.scalar(others.where(func.lower(Student.email) == values["email"].lower()))
+        if holder is not None:
+            same_case = holder.email == values["email"]
+            hint = "" if same_case else f" (as {holder.email}; e-mail addresses ignore case)"
+            raise Conflict(
+                f"The e-mail {values['email']} already belongs to "
+                f"{_to_row(holder).full_name} ({holder.student_no}){hint}."
+            )
+
+
+def _flush(session: Session) -> None:
+    """Flush inside a savepoint so a constraint race leaves the caller's transaction usable."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        raise Conflict(
+            {
+                "uq_student_no_per_school": "That student number was just taken by someone "
+                "else. Use a different number.",
+                "uq_student_email_per_school": "That e-mail address was just taken by another "
+                "student.",
+            }.get(constraint or "", f"The change conflicts with existing data ({constraint}).")
+        ) from None
+
+
+def _snapshot(student: Student) -> dict[str, Any]:
+    return {name: getattr(student, name) for name in EDITABLE_FIELDS}
+
+
+def create_student(session: Session, ctx: ServiceContext, data: StudentInput) -> StudentRow:
+    """Add a student. Raises ValidationError or Conflict (number/e-mail taken)."""
+    require_role(ctx, *REGISTRAR_ROLES, doing="add students")
+    values = normalise_student(asdict(data))
+    _check_unique(session, ctx, values, exclude=None)
+    student = Student(school_id=ctx.school_id, **values)
+    session.add(student)
+    _flush(session)
+    session.refresh(student)
+    audit.record(
+        session, ctx, action="create", entity="student", entity_id=student.id,
+        after=_snapshot(student),
+    )  # fmt: skip
+    return _to_row(student)
+
+
+def update_student(
+    session: Session,
+    ctx: ServiceContext,
+    student_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int | None = None,
+) -> StudentRow:
+    """Change some fields. ``expected_version`` makes it fail if someone else saved first."""
+    require_role(ctx, *REGISTRAR_ROLES, doing="edit students")
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(sorted(unknown)[0], f"{sorted(unknown)[0]!r} cannot be edited.")
+    student = _live_student(session, ctx, student_id)
+    if expected_version is not None and student.row_version != expected_version:
+        raise Conflict(
+            "Someone else changed this student while you were editing. "
+            "Refresh to see their change, then edit again."
+        )
+    before = _snapshot(student)
+    values = normalise_student({**before, **changes})
+    if values == before:
+        return get_student(session, ctx, student_id)
+    _check_unique(session, ctx, values, exclude=student.id)
+    for name, value in values.items():
+        setattr(student, name, value)
+    _flush(session)
+    session.refresh(student)
+    audit.record(
+        session, ctx, action="update", entity="student", entity_id=student.id,
+        before=before, after=_snapshot(student),
+    )  # fmt: skip
+    return get_student(session, ctx, student_id)
+
+
+def deactivate_student(
+    session: Session,
+    ctx: ServiceContext,
+    student_id: uuid.UUID,
+    status: StudentStatus = StudentStatus.INACTIVE,
+) -> StudentRow:
+    """Mark a student inactive or withdrawn. Their enrollments and history stay."""
+    if status is StudentStatus.ACTIVE:
+        raise ValidationError("status", "Use update_student to re-activate a student.")
+    return update_student(session, ctx, student_id, {"status": status.value})
+
+
+def delete_student(session: Session, ctx: ServiceContext, student_id: uuid.UUID) -> None:
+    """Tombstone a student: hidden from lists, kept in the database for sync and history."""
+    require_role(ctx, *REGISTRAR_ROLES, doing="delete students")
+    student = _live_student(session, ctx, student_id)
+    student.deleted_at = func.now()
+    _flush(session)
+    audit.record(
+        session, ctx, action="delete", entity="student", entity_id=student.id,
+        before=_snapshot(student),
+    )  # fmt: skip
