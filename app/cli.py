@@ -153,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="folder for Rollbook's data (default: per-user)")
     parser.add_argument("--database-url", help="use this PostgreSQL server instead of the "
                         "embedded database (postgresql://user:pass@host/db)")  # fmt: skip
+    parser.add_argument("--school", help="school code to work on (default: MAIN, or "
+                        "ROLLBOOK_SCHOOL)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     db = sub.add_parser("db", help="database schema: upgrade, downgrade, current")
@@ -188,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = load_settings(data_dir=args.data_dir, database_url=args.database_url)
+    settings = load_settings(
+        data_dir=args.data_dir, database_url=args.database_url, school_code=args.school
+    )
     handler: Callable[[argparse.Namespace, Settings], int] = getattr(args, "handler", cmd_gui)
     started = time.monotonic()
     try:

@@ -59,6 +59,7 @@ def load_settings(
     *,
     data_dir: str | os.PathLike[str] | None = None,
     database_url: str | None = None,
+    school_code: str | None = None,
 ) -> Settings:
     """Build settings from the environment; explicit arguments (CLI flags) win."""
     env = os.environ
@@ -67,7 +68,7 @@ def load_settings(
         data_dir=Path(resolved_dir).expanduser(),
         database_url=database_url or env.get(ENV_DATABASE_URL) or None,
         server_url=env.get(ENV_SERVER_URL) or None,
-        school_code=env.get(ENV_SCHOOL_CODE) or DEFAULT_SCHOOL_CODE,
+        school_code=school_code or env.get(ENV_SCHOOL_CODE) or DEFAULT_SCHOOL_CODE,
         actor=env.get(ENV_ACTOR) or _login_name(),
     )
 

@@ -109,7 +109,14 @@ class Student(SchoolDataMixin, Base):
             postgresql_where=text("deleted_at IS NULL AND email IS NOT NULL"),
         ),
         Index("ix_student_search_vector", "search_vector", postgresql_using="gin"),
-        Index("ix_student_name", "school_id", "last_name", "first_name"),
+        # Name order is accent- and case-folded, the same on every machine whatever
+        # its collation ("Ñúñez" sorts with the N's); the list sorts on this index.
+        Index(
+            "ix_student_name",
+            "school_id",
+            func.rollbook_fold(text("last_name")),
+            func.rollbook_fold(text("first_name")),
+        ),
         Index("ix_student_class", "school_id", "class_name"),
         Index("ix_student_status", "school_id", "status"),
     )

@@ -228,13 +228,14 @@ def _filtered(query: StudentQuery, ctx: ServiceContext, stmt: Select) -> Select:
 
 
 def _sort_columns(sort: StudentSort, count_column) -> list:
+    last, first = func.rollbook_fold(Student.last_name), func.rollbook_fold(Student.first_name)
     mapping = {
-        "name": [Student.last_name, Student.first_name],
+        "name": [last, first],
         "student_no": [Student.student_no],
         "email": [Student.email],
-        "class_name": [Student.class_name, Student.last_name, Student.first_name],
-        "grade_level": [Student.grade_level, Student.last_name, Student.first_name],
-        "status": [Student.status, Student.last_name, Student.first_name],
+        "class_name": [Student.class_name, last, first],
+        "grade_level": [Student.grade_level, last, first],
+        "status": [Student.status, last, first],
         "active_courses": [count_column],
     }
     if sort not in mapping:

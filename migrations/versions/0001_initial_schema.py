@@ -75,6 +75,9 @@ SELECT pg_catalog.to_tsvector(
             pg_catalog.split_part(coalesce(email, ''), '@', 1), '[._+-]+', ' ', 'g')
     )
 )
+-- the whole address as one word, exactly as typed ("zoe+art@example.org")
+|| CASE WHEN coalesce(email, '') = '' THEN ''::tsvector
+        ELSE pg_catalog.array_to_tsvector(ARRAY[public.rollbook_fold(email)]) END
 $$;
 
 CREATE FUNCTION public.rollbook_touch_row() RETURNS trigger
@@ -424,7 +427,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_student_class", "student", ["school_id", "class_name"], unique=False)
     op.create_index(
-        "ix_student_name", "student", ["school_id", "last_name", "first_name"], unique=False
+        "ix_student_name",
+        "student",
+        [
+            "school_id",
+            sa.literal_column("rollbook_fold(last_name)"),
+            sa.literal_column("rollbook_fold(first_name)"),
+        ],
+        unique=False,
     )
     op.create_index(op.f("ix_student_school_id"), "student", ["school_id"], unique=False)
     op.create_index(
