@@ -127,7 +127,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         url,
         echo=echo,
         pool_pre_ping=True,
-        connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "rollbook"},
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "application_name": "rollbook",
+            # psycopg prepares repeated statements; a generic plan cannot see how
+            # selective a search is, so always plan with the actual values.
+            "options": "-c plan_cache_mode=force_custom_plan",
+        },
     )
 
 

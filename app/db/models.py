@@ -132,8 +132,9 @@ class Student(SchoolDataMixin, Base):
     status: Mapped[str] = mapped_column(Text, server_default=StudentStatus.ACTIVE.value)
     state_id: Mapped[str | None] = mapped_column(Text)  # Ed-Fi StudentUniqueId
     sourced_id: Mapped[str | None] = mapped_column(Text)  # OneRoster sourcedId
+    # Deferred: only the search predicate reads it; loading it with every row is waste.
     search_vector: Mapped[Any] = mapped_column(
-        TSVECTOR, Computed(STUDENT_SEARCH_VECTOR, persisted=True)
+        TSVECTOR, Computed(STUDENT_SEARCH_VECTOR, persisted=True), deferred=True
     )
 
 

@@ -148,6 +148,15 @@ def _active_course_count():
     )
 
 
+# The columns a StudentRow is built from; the list selects exactly these (plain tuples
+# are several times cheaper than ORM entities at a page of 100 rows).
+ROW_COLUMNS = (
+    Student.id, Student.student_no, Student.first_name, Student.last_name, Student.email,
+    Student.class_name, Student.grade_level, Student.birth_date, Student.status,
+    Student.state_id, Student.sourced_id, Student.row_version, Student.updated_at,
+)  # fmt: skip
+
+
 def _to_row(student: Student, active_course_count: int = 0) -> StudentRow:
     return StudentRow(
         id=student.id,
@@ -247,13 +256,13 @@ def list_students(session: Session, ctx: ServiceContext, query: StudentQuery) ->
     """One page of live students matching the query, in the requested order."""
     limit = max(1, min(query.limit, 1000))
     count_column = _active_course_count().label("active_course_count")
-    stmt = _filtered(query, ctx, select(Student, count_column))
+    stmt = _filtered(query, ctx, select(*ROW_COLUMNS, count_column))
     order = _sort_columns(query.sort, count_column) + [Student.id]
     if query.descending:
         order = [column.desc() for column in order]
     stmt = stmt.order_by(*order).offset(max(0, query.offset)).limit(limit + 1)
     result = session.execute(stmt).all()
-    rows = [_to_row(student, count) for student, count in result[:limit]]
+    rows = [StudentRow(*values) for values in result[:limit]]
     return StudentPage(rows=rows, offset=query.offset, limit=limit, has_more=len(result) > limit)
 
 
