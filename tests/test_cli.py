@@ -31,7 +31,16 @@ def test_students_list_json_and_search(db, capsys):
         create_student(s, db.context(), StudentInput("S1", "José", "Ñúñez", "jose@example.org"))
         create_student(s, db.context(), StudentInput("S2", "Anna", "Kowalska"))
     code, out, err = run_cli(
-        capsys, "--database-url", db.url, "--school", "TEST", "students", "list", "--search", "jose", "--json"
+        capsys,
+        "--database-url",
+        db.url,
+        "--school",
+        "TEST",
+        "students",
+        "list",
+        "--search",
+        "jose",
+        "--json",
     )
     assert code == 0, err
     rows = json.loads(out)
@@ -41,7 +50,9 @@ def test_students_list_json_and_search(db, capsys):
 
 
 def test_db_current_reports_head(db, capsys):
-    code, out, _ = run_cli(capsys, "--database-url", db.url, "--school", "TEST", "db", "current", "--json")
+    code, out, _ = run_cli(
+        capsys, "--database-url", db.url, "--school", "TEST", "db", "current", "--json"
+    )
     assert code == 0
     state = json.loads(out)
     assert state["at_head"] and state["mode"] == "server"
@@ -63,7 +74,9 @@ def test_bad_arguments_exit_2(capsys):
 
 
 def test_demo_data_rejects_zero_students(db, capsys):
-    code, _, err = run_cli(capsys, "--database-url", db.url, "--school", "TEST", "demo-data", "--students", "0")
+    code, _, err = run_cli(
+        capsys, "--database-url", db.url, "--school", "TEST", "demo-data", "--students", "0"
+    )
     assert code == 2 and "at least 1" in err
 
 

@@ -22,7 +22,9 @@ def ids(db):
             "INSERT INTO student (id, school_id, student_no, first_name, last_name, email) VALUES "
             "(:student, :school, 'S1', 'Anna', 'Kowalska', 'Anna@Example.org'),"
             "(:student2, :school, 'S2', 'Ben', 'Nowak', NULL)"), i)  # fmt: skip
-        c.execute(text("INSERT INTO course (id, school_id, name) VALUES (:course, :school, 'Art')"), i)
+        c.execute(
+            text("INSERT INTO course (id, school_id, name) VALUES (:course, :school, 'Art')"), i
+        )
         c.execute(text(
             "INSERT INTO course_enrollment (id, school_id, course_id, student_id) "
             "VALUES (:enrollment, :school, :course, :student)"), i)  # fmt: skip
@@ -100,10 +102,9 @@ BAD_WRITES = {
 
 @pytest.mark.parametrize("statement", list(BAD_WRITES.values()), ids=list(BAD_WRITES))
 def test_bad_write_is_refused(db, ids, statement):
-    with pytest.raises(DBAPIError) as info:
-        with db.engine.begin() as conn:
-            for part in statement.split("; "):
-                conn.execute(text(part), ids)
+    with pytest.raises(DBAPIError) as info, db.engine.begin() as conn:
+        for part in statement.split("; "):
+            conn.execute(text(part), ids)
     # Refused by a constraint (class 23) or the audit trigger (42501) -- not by a typo.
     sqlstate = info.value.orig.sqlstate
     assert sqlstate.startswith("23") or sqlstate == "42501", info.value
@@ -111,11 +112,15 @@ def test_bad_write_is_refused(db, ids, statement):
 
 def test_row_version_and_updated_at_are_bumped_only_by_real_changes(db, ids):
     with db.engine.begin() as c:
-        before = c.execute(text("SELECT row_version, updated_at FROM student WHERE id = :student"), ids).one()
+        before = c.execute(
+            text("SELECT row_version, updated_at FROM student WHERE id = :student"), ids
+        ).one()
     with db.engine.begin() as c:
         c.execute(text("UPDATE student SET class_name = '7A' WHERE id = :student"), ids)
     with db.engine.begin() as c:
-        after = c.execute(text("SELECT row_version, updated_at FROM student WHERE id = :student"), ids).one()
+        after = c.execute(
+            text("SELECT row_version, updated_at FROM student WHERE id = :student"), ids
+        ).one()
         c.execute(text("UPDATE student SET class_name = '7A' WHERE id = :student"), ids)
         same = c.execute(text("SELECT row_version FROM student WHERE id = :student"), ids).scalar()
     assert after.row_version == before.row_version + 1
@@ -125,14 +130,19 @@ def test_row_version_and_updated_at_are_bumped_only_by_real_changes(db, ids):
 
 def test_session_duration_is_derived(db, ids):
     with db.engine.begin() as c:
-        minutes = c.execute(text("SELECT duration_minutes FROM class_session WHERE id = :session"), ids).scalar()
+        minutes = c.execute(
+            text("SELECT duration_minutes FROM class_session WHERE id = :session"), ids
+        ).scalar()
     assert minutes == 90
 
 
 def test_good_rows_are_accepted(db, ids):
     """The counterpart of the refusals: valid values at the edges go in."""
     with db.engine.begin() as c:
-        c.execute(text("UPDATE student SET grade_level = -1, status = 'withdrawn' WHERE id = :student"), ids)
+        c.execute(
+            text("UPDATE student SET grade_level = -1, status = 'withdrawn' WHERE id = :student"),
+            ids,
+        )
         c.execute(text(
             "INSERT INTO course_progress (id, school_id, student_id, course_id, percent) "
             "VALUES (gen_random_uuid(), :school, :student, :course, 100)"), ids)  # fmt: skip

@@ -50,7 +50,9 @@ def test_unenroll_keeps_the_row_and_reenroll_reactivates_it(session, ctx, studen
     assert ended.outcome is EnrollmentOutcome.DEACTIVATED
     assert not ended.enrollment.active and ended.enrollment.ended_on is not None
     assert count(session, CourseEnrollment) == 1
-    back = set_course_enrollment(session, ctx, student.id, "BIOLOGY", source=EnrollmentSource.IMPORT)
+    back = set_course_enrollment(
+        session, ctx, student.id, "BIOLOGY", source=EnrollmentSource.IMPORT
+    )
     assert back.outcome is EnrollmentOutcome.REACTIVATED
     assert back.enrollment.id == first.enrollment.id
     assert back.enrollment.active and back.enrollment.ended_on is None

@@ -19,7 +19,9 @@ def _table_names(engine) -> set[str]:
 def _add_sample_rows(engine) -> None:
     school = uuid.uuid4()
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO school (id, code, name) VALUES (:id, 'M', 'M')"), {"id": school})
+        conn.execute(
+            text("INSERT INTO school (id, code, name) VALUES (:id, 'M', 'M')"), {"id": school}
+        )
         conn.execute(
             text(
                 "INSERT INTO student (id, school_id, student_no, first_name, last_name) "

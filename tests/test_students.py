@@ -10,8 +10,8 @@ from app.domain.enums import StudentStatus, UserRole
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.students import (
     StudentInput,
-    _filtered,
     StudentQuery,
+    _filtered,
     count_students,
     create_student,
     deactivate_student,
@@ -27,7 +27,9 @@ def add(session, ctx, no, first, last, email=None, **extra):
 
 
 def test_create_trims_and_keeps_leading_zeros(session, ctx):
-    row = add(session, ctx, " 000123 ", " Zoë ", "Müller", "zoe.muller@example.org", class_name="7A")
+    row = add(
+        session, ctx, " 000123 ", " Zoë ", "Müller", "zoe.muller@example.org", class_name="7A"
+    )
     assert row.student_no == "000123"
     assert row.full_name == "Zoë Müller"
     assert row.status == "active"
@@ -164,7 +166,13 @@ def test_paging_sorting_and_filters(session, ctx, roster):
     last = list_students(session, ctx, StudentQuery(sort="student_no", offset=4, limit=2))
     assert [r.student_no for r in last.rows] == ["S0005"] and not last.has_more
     by_name_desc = list_students(session, ctx, StudentQuery(descending=True))
-    assert [r.last_name for r in by_name_desc.rows] == ["O'Brien", "Ñúñez", "Müller", "Dvořák", "Baker"]
+    assert [r.last_name for r in by_name_desc.rows] == [
+        "O'Brien",
+        "Ñúñez",
+        "Müller",
+        "Dvořák",
+        "Baker",
+    ]
     in_8a = list_students(session, ctx, StudentQuery(class_name="8A", search="jo"))
     assert [r.student_no for r in in_8a.rows] == ["S0005"]
     with pytest.raises(ValidationError):

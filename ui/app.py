@@ -22,10 +22,13 @@ def run(settings: Settings) -> int:
         print(f"rollbook: {exc}", file=sys.stderr)
         return 2
     from ui.main_window import MainWindow
+    from ui.ops import install_hub
 
+    hub = install_hub(database, app)
     window = MainWindow(database)
     window.show()
     try:
         return app.exec()
     finally:
+        hub.shutdown()
         database.close()

@@ -1,12 +1,29 @@
-"""The main window. Thin: pages, wizards and actions live in their own modules."""
+"""The main window. Thin: it builds the pages, the menus and the status bar and wires
+them together; pages, dialogs and actions live in their own modules."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
 
+from app.config import RunMode
 from app.runtime import Database
+from ui.actions.export_list import export_current_list
+from ui.ops import hub
+from ui.pages.enrollments import EnrollmentsPage
+from ui.pages.events import EventsPage
+from ui.pages.list_page import ListPage
+from ui.pages.sessions import SessionsPage
+from ui.pages.students import StudentsPage
 
 
 class MainWindow(QMainWindow):
@@ -14,42 +31,146 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.database = database
         self.setWindowTitle(f"Rollbook — {database.school.name}")
-        self.setMinimumSize(800, 500)
-        placeholder = QLabel("Rollbook is ready. Use the command line (rollbook --help) for now.")
-        placeholder.setMargin(24)
-        self.setCentralWidget(placeholder)
+        self.setMinimumSize(900, 560)
+        self.pages: list[ListPage] = [
+            StudentsPage(),
+            EnrollmentsPage(),
+            SessionsPage(),
+            EventsPage(),
+        ]
+        self.navigation = QListWidget()
+        self.navigation.setObjectName("navigation")
+        self.navigation.setFixedWidth(170)
+        self.navigation.setStyleSheet(
+            "QListWidget#navigation { border: none; border-right: 1px solid palette(mid);"
+            " font-size: 11pt; }"
+            "QListWidget#navigation::item { padding: 10px 14px; }"
+        )
+        self.stack = QStackedWidget()
+        for number, page in enumerate(self.pages, start=1):
+            self.navigation.addItem(f"{page.title.split()[-1].capitalize()}")
+            self.navigation.item(number - 1).setToolTip(f"{page.title} (Ctrl+{number})")
+            self.stack.addWidget(page)
+            page.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.navigation.currentRowChanged.connect(self.show_page)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.navigation)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
         self._build_menus()
-        mode = database.target.mode.value
-        self.statusBar().addPermanentWidget(QLabel(f"{mode} database: {database.target.location}"))
-        self._restore_geometry()
+        self._build_status_bar()
+        self._restore()
 
+    # ------------------------------------------------------------ pages
+    def show_page(self, number: int) -> None:
+        if 0 <= number < len(self.pages):
+            self.stack.setCurrentIndex(number)
+            if self.navigation.currentRow() != number:
+                self.navigation.setCurrentRow(number)
+            self.pages[number].table.setFocus()
+
+    @property
+    def current_page(self) -> ListPage:
+        return self.pages[self.stack.currentIndex()]
+
+    # ------------------------------------------------------------ menus
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+        self.import_action = self._action(
+            file_menu, "&Import roster…", None,
+            tip="Roster import (CSV and OneRoster) is not part of this version yet.",
+        )  # fmt: skip
+        self._action(file_menu, "&Export…", QKeySequence("Ctrl+E"), self.export_current,
+                     tip="Save the list you are looking at as a CSV file")  # fmt: skip
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+
+        view_menu = self.menuBar().addMenu("&View")
+        for number, page in enumerate(self.pages, start=1):
+            self._action(view_menu, page.title, QKeySequence(f"Ctrl+{number}"),
+                         lambda _=False, n=number - 1: self.show_page(n))  # fmt: skip
+        view_menu.addSeparator()
+        self._action(view_menu, "&Refresh", QKeySequence.StandardKey.Refresh,
+                     lambda: self.current_page.model.refresh())  # fmt: skip
+
+        tools = self.menuBar().addMenu("&Tools")
+        self._action(tools, "&Maintenance…", None,
+                     tip="Legacy audit and backfill are not part of this version yet.")  # fmt: skip
+        self._action(tools, "&Consistency check…", None,
+                     tip="The consistency check is not part of this version yet.")  # fmt: skip
+        replica = self.database.target.mode is RunMode.REPLICA
+        self._action(tools, "&Sync now", None,
+                     tip="Syncing with the school server is not part of this version yet."
+                     if replica else "Only a replica (ROLLBOOK_SERVER_URL set) syncs.")  # fmt: skip
+
         help_menu = self.menuBar().addMenu("&Help")
-        about = QAction("&About Rollbook", self)
-        about.triggered.connect(self._show_about)
-        help_menu.addAction(about)
+        self._action(help_menu, "&About Rollbook", None, self._show_about)
+
+    def _action(self, menu, text: str, shortcut, slot=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        if slot is None:
+            action.setEnabled(False)
+        else:
+            action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def export_current(self) -> None:
+        page = self.current_page
+        export_current_list(
+            self, page.model, page.title.lower().replace(" ", "-"),
+            lambda text: self.statusBar().showMessage(text, 8000),
+        )  # fmt: skip
 
     def _show_about(self) -> None:
         from app.cli import app_version
 
+        target = self.database.target
         QMessageBox.about(
             self,
             "About Rollbook",
-            f"Rollbook {app_version()}\n\nDatabase: {self.database.target.mode.value}, "
-            f"{self.database.target.location}\nData folder: {self.database.settings.data_dir}",
+            f"<h3>Rollbook {app_version()}</h3>"
+            "<p>School administration that keeps working when the network is down.</p>"
+            f"<p>Database: {target.mode.value} — {target.location}<br>"
+            f"Data folder: {self.database.settings.data_dir}<br>"
+            f"School: {self.database.school.name} ({self.database.school.code})</p>",
         )
 
-    def _restore_geometry(self) -> None:
-        geometry = QSettings().value("main_window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1100, 700)
+    # ------------------------------------------------------------ status bar
+    def _build_status_bar(self) -> None:
+        target = self.database.target
+        mode = QLabel(f"{target.mode.value.capitalize()} database: {target.location}")
+        mode.setObjectName("databaseMode")
+        mode.setToolTip(f"Data folder: {self.database.settings.data_dir}")
+        self.statusBar().addPermanentWidget(mode)
+        if target.mode is RunMode.REPLICA:
+            sync = QLabel("Sync: not available in this version")
+            sync.setObjectName("syncState")
+            self.statusBar().addPermanentWidget(sync)
+        self.busy_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.busy_label)
+        hub().busy_changed.connect(lambda busy: self.busy_label.setText("Working…" if busy else ""))
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        QSettings().setValue("main_window/geometry", self.saveGeometry())
+    # ------------------------------------------------------------ persistence
+    def _restore(self) -> None:
+        settings = QSettings()
+        geometry = settings.value("main_window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1280, 760)
+        self.show_page(int(settings.value("main_window/page", 0)))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        settings = QSettings()
+        settings.setValue("main_window/geometry", self.saveGeometry())
+        settings.setValue("main_window/page", self.stack.currentIndex())
+        for page in self.pages:
+            page.table.save_state()
         super().closeEvent(event)

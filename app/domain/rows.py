@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
+from typing import Generic, TypeVar
+
+RowT = TypeVar("RowT")
 
 
 @dataclass(frozen=True)
@@ -80,3 +83,84 @@ class EnrollmentResult:
     enrollment: EnrollmentRow
     outcome: EnrollmentOutcome
     course_created: bool = False
+
+
+@dataclass(frozen=True)
+class EnrollmentListRow:
+    id: uuid.UUID
+    student_id: uuid.UUID
+    student_no: str
+    student_name: str
+    course_id: uuid.UUID
+    course_name: str
+    active: bool
+    enrolled_on: date
+    ended_on: date | None
+    progress_percent: Decimal | None
+    row_version: int
+
+
+@dataclass(frozen=True)
+class SessionListRow:
+    id: uuid.UUID
+    course_id: uuid.UUID
+    course_name: str
+    session_date: date
+    start_time: time
+    end_time: time
+    duration_minutes: int
+    session_mode: str
+    location: str | None
+    status: str
+    present: int
+    absent: int
+    late: int
+    excused: int
+    row_version: int
+
+    @property
+    def attendance_summary(self) -> str:
+        return f"P {self.present} · A {self.absent} · L {self.late} · E {self.excused}"
+
+
+@dataclass(frozen=True)
+class RegistrationListRow:
+    id: uuid.UUID
+    event_id: uuid.UUID
+    event_name: str
+    registration_no: str
+    student_id: uuid.UUID
+    student_no: str
+    student_name: str
+    team_name: str | None
+    status: str
+    days_attended: int
+    certificate_nos: str | None
+    row_version: int
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: uuid.UUID
+    name: str
+    starts_on: date
+    ends_on: date
+    status: str
+
+
+@dataclass(frozen=True)
+class Page(Generic[RowT]):
+    rows: list[RowT]
+    offset: int
+    limit: int
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class AttendanceSummaryRow:
+    course_name: str
+    sessions_marked: int
+    present: int
+    absent: int
+    late: int
+    excused: int

@@ -6,22 +6,31 @@ Every active enrollment has its course_progress row, written in the same transac
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.db.base import new_id
-from app.db.models import Course, CourseEnrollment, CourseProgress
+from app.db.models import Course, CourseEnrollment, CourseProgress, Student
 from app.domain.context import ServiceContext
 from app.domain.enums import EnrollmentSource
 from app.domain.errors import NotFound
-from app.domain.rows import EnrollmentOutcome, EnrollmentResult, EnrollmentRow
+from app.domain.rows import (
+    EnrollmentListRow,
+    EnrollmentOutcome,
+    EnrollmentResult,
+    EnrollmentRow,
+    Page,
+)
 from app.services import audit
 from app.services.courses import find_or_create_course, get_course_by_name
+from app.services.paging import count_rows, fetch_page, order_by
 from app.services.permissions import REGISTRAR_ROLES, require_role
-from app.services.students import get_student
+from app.services.students import get_student, student_search_predicate
 
 
 def _row(session: Session, enrollment: CourseEnrollment) -> EnrollmentRow:
@@ -212,3 +221,85 @@ def count_active_enrollments(session: Session, ctx: ServiceContext) -> int:
         )
         or 0
     )
+
+
+# ---------------------------------------------------------------- the Enrollments list
+
+EnrollmentSort = Literal["student", "course", "active", "enrolled_on", "progress"]
+
+
+@dataclass(frozen=True)
+class EnrollmentQuery:
+    course_id: uuid.UUID | None = None
+    student_id: uuid.UUID | None = None
+    active: bool | None = None
+    search: str = ""  # word prefixes of the student's name / number / e-mail
+    sort: EnrollmentSort = "student"
+    descending: bool = False
+
+
+def _enrollment_list_select(ctx: ServiceContext, query: EnrollmentQuery) -> Select:
+    stmt = (
+        select(
+            CourseEnrollment.id,
+            CourseEnrollment.student_id,
+            Student.student_no,
+            func.btrim(Student.first_name + " " + Student.last_name).label("student_name"),
+            CourseEnrollment.course_id,
+            Course.name.label("course_name"),
+            CourseEnrollment.active,
+            CourseEnrollment.enrolled_on,
+            CourseEnrollment.ended_on,
+            CourseProgress.percent,
+            CourseEnrollment.row_version,
+        )  # fmt: skip
+        .select_from(CourseEnrollment)
+        .join(Student, Student.id == CourseEnrollment.student_id)
+        .join(Course, Course.id == CourseEnrollment.course_id)
+        .outerjoin(
+            CourseProgress,
+            (CourseProgress.student_id == CourseEnrollment.student_id)
+            & (CourseProgress.course_id == CourseEnrollment.course_id)
+            & CourseProgress.deleted_at.is_(None),
+        )
+        .where(
+            CourseEnrollment.school_id == ctx.school_id,
+            CourseEnrollment.deleted_at.is_(None),
+            Student.deleted_at.is_(None),
+            Course.deleted_at.is_(None),
+        )
+    )
+    if query.course_id is not None:
+        stmt = stmt.where(CourseEnrollment.course_id == query.course_id)
+    if query.student_id is not None:
+        stmt = stmt.where(CourseEnrollment.student_id == query.student_id)
+    if query.active is not None:
+        stmt = stmt.where(CourseEnrollment.active.is_(query.active))
+    if query.search.strip():
+        stmt = stmt.where(student_search_predicate(query.search))
+    return stmt
+
+
+def list_enrollments(
+    session: Session, ctx: ServiceContext, query: EnrollmentQuery, offset: int = 0,
+    limit: int = 200,
+) -> Page[EnrollmentListRow]:  # fmt: skip
+    """One page of enrollments with student, course and progress, sorted in SQL."""
+    last, first = func.rollbook_fold(Student.last_name), func.rollbook_fold(Student.first_name)
+    course = func.lower(Course.name)
+    stmt = order_by(
+        _enrollment_list_select(ctx, query), query.sort, query.descending,
+        {
+            "student": [last, first, course],
+            "course": [course, last, first],
+            "active": [CourseEnrollment.active, course, last],
+            "enrolled_on": [CourseEnrollment.enrolled_on, last],
+            "progress": [CourseProgress.percent, last],
+        },
+        CourseEnrollment.id,
+    )  # fmt: skip
+    return fetch_page(session, stmt, offset, limit, lambda r: EnrollmentListRow(*r))
+
+
+def count_enrollments(session: Session, ctx: ServiceContext, query: EnrollmentQuery) -> int:
+    return count_rows(session, _enrollment_list_select(ctx, query))

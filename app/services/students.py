@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, exists, func, select, text
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select, text, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -208,16 +208,23 @@ def find_student_by_number(
     return None if student is None else get_student(session, ctx, student.id)
 
 
+def student_search_predicate(search: str) -> ColumnElement[bool]:
+    """Every word of ``search`` is a prefix of a word of the student (name, number,
+    e-mail). Folded in SQL with the same function that built the vector, so "jose"
+    and "José" meet; the GIN index on search_vector answers it."""
+    tsquery = prefix_tsquery(search)
+    if tsquery is None:
+        return true()
+    folded = text("CAST(rollbook_fold(:search_tsquery) AS tsquery)").bindparams(
+        search_tsquery=tsquery
+    )
+    return Student.search_vector.op("@@")(folded)
+
+
 def _filtered(query: StudentQuery, ctx: ServiceContext, stmt: Select) -> Select:
     stmt = stmt.where(Student.school_id == ctx.school_id, Student.deleted_at.is_(None))
-    tsquery = prefix_tsquery(query.search)
-    if tsquery is not None:
-        # Folded in SQL with the same function that built the vector, so "jose"
-        # and "José" meet; GIN on search_vector answers the prefix match.
-        folded = text("CAST(rollbook_fold(:search_tsquery) AS tsquery)").bindparams(
-            search_tsquery=tsquery
-        )
-        stmt = stmt.where(Student.search_vector.op("@@")(folded))
+    if query.search.strip():
+        stmt = stmt.where(student_search_predicate(query.search))
     if query.status:
         stmt = stmt.where(Student.status == query.status)
     if query.class_name:

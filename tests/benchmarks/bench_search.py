@@ -89,10 +89,10 @@ def main() -> int:
     db = open_database(settings)
     with db.sessions.begin() as s:
         existing = s.scalar(select(func.count()).select_from(Student))
-    if existing < args.students:
+    if existing == 0:
         started = time.perf_counter()
         code = rollbook(["--data-dir", str(data_dir), "demo-data", "--students",
-                         str(args.students - existing), "--json"])  # fmt: skip
+                         str(args.students), "--json"])  # fmt: skip
         if code != 0:
             return code
         print(f"demo-data: {time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -118,8 +118,11 @@ def main() -> int:
                 query, ctx, select(*student_service.ROW_COLUMNS, count_column)
             )
             order = student_service._sort_columns(query.sort, count_column) + [Student.id]
-            compiled = stmt.order_by(*order).offset(0).limit(PAGE + 1).compile(
-                db.engine, compile_kwargs={"literal_binds": True}
+            compiled = (
+                stmt.order_by(*order)
+                .offset(0)
+                .limit(PAGE + 1)
+                .compile(db.engine, compile_kwargs={"literal_binds": True})
             )
             sql = str(compiled)
             raw = s.connection().connection.driver_connection

@@ -1,0 +1,214 @@
+"""Class sessions: the Sessions list with attendance counts, and edits to a session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, time
+from typing import Any, Literal
+
+from sqlalchemy import Select, func, select, true
+from sqlalchemy.orm import Session
+
+from app.db.models import ClassSession, Course, CourseEnrollment, SessionAttendance
+from app.domain.context import ServiceContext
+from app.domain.enums import SessionMode, SessionStatus, UserRole
+from app.domain.errors import Conflict, NotFound, ValidationError
+from app.domain.rows import AttendanceSummaryRow, Page, SessionListRow
+from app.services import audit
+from app.services.paging import count_rows, fetch_page, order_by
+from app.services.permissions import require_role
+
+SessionSort = Literal["course", "date", "duration", "mode", "location", "status"]
+EDITABLE = ("session_date", "start_time", "end_time", "session_mode", "location", "status")
+
+
+@dataclass(frozen=True)
+class SessionQuery:
+    course_id: uuid.UUID | None = None
+    status: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: SessionSort = "date"
+    descending: bool = False
+
+
+def _attendance_counts():
+    counts = [
+        func.count().filter(SessionAttendance.status == status).label(status)
+        for status in ("present", "absent", "late", "excused")
+    ]
+    return (
+        select(*counts)
+        .where(
+            SessionAttendance.session_id == ClassSession.id,
+            SessionAttendance.deleted_at.is_(None),
+        )
+        .lateral("attendance")
+    )
+
+
+def _session_list_select(
+    ctx: ServiceContext, query: SessionQuery, *, with_counts: bool = True
+) -> Select:
+    if not with_counts:
+        stmt = (
+            select(ClassSession.id)
+            .join(Course, Course.id == ClassSession.course_id)
+            .where(ClassSession.school_id == ctx.school_id, ClassSession.deleted_at.is_(None))
+        )
+        return _session_filters(stmt, query)
+    counts = _attendance_counts()
+    stmt = (
+        select(
+            ClassSession.id,
+            ClassSession.course_id,
+            Course.name,
+            ClassSession.session_date,
+            ClassSession.start_time,
+            ClassSession.end_time,
+            ClassSession.duration_minutes,
+            ClassSession.session_mode,
+            ClassSession.location,
+            ClassSession.status,
+            counts.c.present,
+            counts.c.absent,
+            counts.c.late,
+            counts.c.excused,
+            ClassSession.row_version,
+        )  # fmt: skip
+        .select_from(ClassSession)
+        .join(Course, Course.id == ClassSession.course_id)
+        .join(counts, true())
+        .where(ClassSession.school_id == ctx.school_id, ClassSession.deleted_at.is_(None))
+    )
+    return _session_filters(stmt, query)
+
+
+def _session_filters(stmt: Select, query: SessionQuery) -> Select:
+    if query.course_id is not None:
+        stmt = stmt.where(ClassSession.course_id == query.course_id)
+    if query.status:
+        stmt = stmt.where(ClassSession.status == query.status)
+    if query.date_from:
+        stmt = stmt.where(ClassSession.session_date >= query.date_from)
+    if query.date_to:
+        stmt = stmt.where(ClassSession.session_date <= query.date_to)
+    return stmt
+
+
+def list_sessions(
+    session: Session, ctx: ServiceContext, query: SessionQuery, offset: int = 0, limit: int = 200
+) -> Page[SessionListRow]:
+    when = [ClassSession.session_date, ClassSession.start_time]
+    stmt = order_by(
+        _session_list_select(ctx, query), query.sort, query.descending,
+        {
+            "course": [func.lower(Course.name), *when],
+            "date": when,
+            "duration": [ClassSession.duration_minutes, *when],
+            "mode": [ClassSession.session_mode, *when],
+            "location": [ClassSession.location, *when],
+            "status": [ClassSession.status, *when],
+        },
+        ClassSession.id,
+    )  # fmt: skip
+    return fetch_page(session, stmt, offset, limit, lambda r: SessionListRow(*r))
+
+
+def count_sessions(session: Session, ctx: ServiceContext, query: SessionQuery) -> int:
+    # Same filters, without the attendance counts a row count does not need.
+    return count_rows(session, _session_list_select(ctx, query, with_counts=False))
+
+
+def _snapshot(row: ClassSession) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in EDITABLE}
+
+
+def _parse_time(value: Any, field: str) -> time:
+    if isinstance(value, time):
+        return value
+    try:
+        return time.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationError(field, f"{value!r} is not a time; use HH:MM, e.g. 09:30.") from None
+
+
+def _normalise(values: dict[str, Any]) -> dict[str, Any]:
+    if values["session_mode"] not in {m.value for m in SessionMode}:
+        allowed = ", ".join(m.value for m in SessionMode)
+        raise ValidationError("session_mode", f"Choose a mode: {allowed}.")
+    if values["status"] not in {s.value for s in SessionStatus}:
+        allowed = ", ".join(s.value for s in SessionStatus)
+        raise ValidationError("status", f"Choose a status: {allowed}.")
+    values["start_time"] = _parse_time(values["start_time"], "start_time")
+    values["end_time"] = _parse_time(values["end_time"], "end_time")
+    if values["end_time"] <= values["start_time"]:
+        raise ValidationError(
+            "end_time",
+            f"The session must end after it starts ({values['start_time']:%H:%M}); "
+            "change the end time.",
+        )
+    if not isinstance(values["session_date"], date):
+        try:
+            values["session_date"] = date.fromisoformat(str(values["session_date"]))
+        except ValueError:
+            raise ValidationError("session_date", "Use a date like 2026-09-01.") from None
+    values["location"] = (str(values["location"]).strip() or None) if values["location"] else None
+    return values
+
+
+def update_session(
+    session: Session,
+    ctx: ServiceContext,
+    session_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int | None = None,
+) -> None:
+    """Change a session's date, times, mode, location or status."""
+    require_role(ctx, UserRole.ADMIN, UserRole.REGISTRAR, UserRole.STAFF, doing="edit sessions")
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(sorted(unknown)[0], f"{sorted(unknown)[0]!r} cannot be edited.")
+    row = session.get(ClassSession, session_id, with_for_update=True)
+    if row is None or row.school_id != ctx.school_id or row.deleted_at is not None:
+        raise NotFound("That session no longer exists; refresh and try again.")
+    if expected_version is not None and row.row_version != expected_version:
+        raise Conflict("Someone else changed this session meanwhile; refresh and try again.")
+    before = _snapshot(row)
+    after = _normalise({**before, **changes})
+    if after == before:
+        return
+    for name, value in after.items():
+        setattr(row, name, value)
+    session.flush()
+    audit.record(
+        session, ctx, action="update", entity="class_session", entity_id=row.id,
+        before=before, after=after,
+    )  # fmt: skip
+
+
+def student_attendance_summary(
+    session: Session, ctx: ServiceContext, student_id: uuid.UUID
+) -> list[AttendanceSummaryRow]:
+    """Per course: how many sessions were marked for the student, and how."""
+    counts = [
+        func.count().filter(SessionAttendance.status == status)
+        for status in ("present", "absent", "late", "excused")
+    ]
+    rows = session.execute(
+        select(Course.name, func.count(), *counts)
+        .select_from(SessionAttendance)
+        .join(CourseEnrollment, CourseEnrollment.id == SessionAttendance.enrollment_id)
+        .join(Course, Course.id == CourseEnrollment.course_id)
+        .where(
+            SessionAttendance.school_id == ctx.school_id,
+            CourseEnrollment.student_id == student_id,
+            SessionAttendance.deleted_at.is_(None),
+        )
+        .group_by(Course.name)
+        .order_by(func.lower(Course.name))
+    )
+    return [AttendanceSummaryRow(*row) for row in rows]

@@ -1,0 +1,54 @@
+"""GUI test fixtures: QSettings in a temp folder, the ops hub on the test database."""
+
+from __future__ import annotations
+
+import tempfile
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QSettings
+
+from app.config import RunMode, load_settings
+from app.db.engine import DatabaseTarget
+from app.runtime import Database
+from ui.ops import install_hub
+
+QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+QSettings.setPath(
+    QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp(prefix="rb-qs-")
+)
+
+
+@pytest.fixture
+def database(db) -> Database:
+    return Database(
+        settings=load_settings(),
+        target=DatabaseTarget(url=db.url, mode=RunMode.SERVER, location="test server"),
+        engine=db.engine,
+        sessions=db.sessions,
+        school=db.school,
+    )
+
+
+@pytest.fixture
+def ops_hub(qapp, database):
+    QCoreApplication.setOrganizationName("RollbookTests")
+    QSettings().clear()
+    hub = install_hub(database)
+    yield hub
+    hub.shutdown()
+
+
+@pytest.fixture
+def demo_school(db):
+    """A small but complete demo school (students, enrollments, sessions, events)."""
+    from app.demo_data import create_demo_data
+
+    with db.engine.begin() as conn:
+        summary = create_demo_data(conn.connection.driver_connection, db.school.id,
+                                   students=450, seed=3)  # fmt: skip
+    return summary
+
+
+def wait_loaded(qtbot, model, timeout: int = 10_000) -> None:
+    """Until the model has its first page and its final row count."""
+    qtbot.waitUntil(lambda: not model.is_loading and model.row_count_is_final, timeout=timeout)

@@ -1,0 +1,146 @@
+"""Table models: Qt's model contract (qtmodeltester), lazy paging, SQL sorting and
+filtering, edits through the services."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from conftest import wait_loaded
+from PySide6.QtCore import Qt
+from sqlalchemy import select
+
+from app.db.models import ClassSession, CourseEnrollment, Student
+from ui.models.enrollments import EnrollmentTableModel
+from ui.models.registrations import RegistrationTableModel
+from ui.models.sessions import SessionTableModel
+from ui.models.students import StudentTableModel
+
+MODELS = [StudentTableModel, EnrollmentTableModel, SessionTableModel, RegistrationTableModel]
+
+
+@pytest.mark.parametrize("model_class", MODELS, ids=lambda m: m.__name__)
+def test_models_pass_qtmodeltester_before_and_after_filtering_and_paging(
+    qtbot, qtmodeltester, ops_hub, demo_school, model_class
+):
+    model = model_class()
+    model.PAGE_SIZE = 50  # several pages even in a small school
+    model.reload()
+    wait_loaded(qtbot, model)
+    assert model.rowCount() > 50
+    # check() runs the full contract now and stays connected: every later insert,
+    # reset and dataChanged below is verified as it happens.
+    qtmodeltester.check(model, force_py=True)
+
+    # Touch a row far down: its page is fetched lazily.
+    last = model.rowCount() - 1
+    assert model.data(model.index(last, 0)) == "…"
+    qtbot.waitUntil(lambda: model.data(model.index(last, 0)) != "…", timeout=10_000)
+    assert model.data(model.index(last, 0))
+
+    # A filter change resets the model to the filtered rows.
+    filtered = (
+        replace(model.query, search="zz-nobody-zz")
+        if hasattr(model.query, "search")
+        else replace(model.query, status="cancelled")
+    )
+    model.set_query(filtered)
+    wait_loaded(qtbot, model)
+    assert model.rowCount() < last + 1
+
+    # And the full contract on a model that starts from the filtered query.
+    other = model_class()
+    other.set_query(filtered)
+    wait_loaded(qtbot, other)
+    qtmodeltester.check(other, force_py=True)
+
+
+def test_students_sort_and_filter_in_sql(qtbot, ops_hub, demo_school, db):
+    model = StudentTableModel()
+    model.reload()
+    wait_loaded(qtbot, model)
+    assert model.rowCount() == 450
+    model.sort(model.sort_column_for("student_no"), Qt.SortOrder.DescendingOrder)
+    wait_loaded(qtbot, model)
+    numbers = [model.data(model.index(r, 0)) for r in range(5)]
+    assert numbers == sorted(numbers, reverse=True)
+    with db.sessions.begin() as s:
+        expected = s.scalar(select(Student.student_no).order_by(Student.student_no.desc()))
+    assert numbers[0] == expected
+
+    target = model.row_at(3)
+    model.set_query(replace(model.query, search=f"{target.first_name} {target.last_name}"))
+    wait_loaded(qtbot, model)
+    assert any(model.row_at(r).id == target.id for r in range(model.rowCount()))
+
+
+def test_only_a_bounded_number_of_pages_is_kept(qtbot, ops_hub, demo_school):
+    model = SessionTableModel()
+    model.PAGE_SIZE = 10
+    model.MAX_CACHED_PAGES = 3
+    model.reload()
+    wait_loaded(qtbot, model)
+    for row in range(0, model.rowCount(), 10):
+        model.data(model.index(row, 0))
+        qtbot.waitUntil(lambda r=row: model.row_at(r) is not None, timeout=10_000)
+    assert len(model._state.pages) <= 3
+
+
+def _edit(qtbot, model, row, column_title, value, role=Qt.ItemDataRole.EditRole):
+    column = next(i for i, c in enumerate(model.columns) if c.title == column_title)
+    index = model.index(row, column)
+    return index, model.setData(index, value, role)
+
+
+def test_editing_a_cell_saves_through_the_service(qtbot, ops_hub, demo_school, db):
+    model = StudentTableModel()
+    model.reload()
+    wait_loaded(qtbot, model)
+    student = model.row_at(0)
+    with qtbot.waitSignal(model.edit_saved, timeout=10_000):
+        index, accepted = _edit(qtbot, model, 0, "Class", "12Z")
+    assert accepted
+    qtbot.waitUntil(lambda: model.data(index) == "12Z", timeout=10_000)
+    with db.sessions.begin() as s:
+        assert s.get(Student, student.id).class_name == "12Z"
+
+
+def test_invalid_edit_is_refused_at_the_cell_and_reverted(qtbot, ops_hub, demo_school, db):
+    model = StudentTableModel()
+    model.reload()
+    wait_loaded(qtbot, model)
+    student = model.row_at(1)
+    with qtbot.waitSignal(model.edit_failed, timeout=10_000) as refused:
+        index, _ = _edit(qtbot, model, 1, "E-mail", "not an e-mail")
+    message = refused.args[1]
+    assert "not a valid e-mail address" in message
+    assert model.data(index) == (student.email or "")
+    assert model.data(index, Qt.ItemDataRole.ToolTipRole) == message
+    assert model.data(index, Qt.ItemDataRole.BackgroundRole) is not None
+    with db.sessions.begin() as s:
+        assert s.get(Student, student.id).email == student.email
+
+
+def test_unticking_active_unenrolls_and_keeps_the_row(qtbot, ops_hub, demo_school, db):
+    model = EnrollmentTableModel()
+    model.set_query(replace(model.query, active=True))
+    wait_loaded(qtbot, model)
+    row = model.row_at(0)
+    with qtbot.waitSignal(model.edit_saved, timeout=10_000):
+        _edit(
+            qtbot, model, 0, "Active", Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole
+        )
+    with db.sessions.begin() as s:
+        enrollment = s.get(CourseEnrollment, row.id)
+        assert enrollment is not None and enrollment.active is False
+
+
+def test_session_status_edit_is_saved(qtbot, ops_hub, demo_school, db):
+    model = SessionTableModel()
+    model.reload()
+    wait_loaded(qtbot, model)
+    row = model.row_at(0)
+    with qtbot.waitSignal(model.edit_saved, timeout=10_000):
+        _edit(qtbot, model, 0, "Status", "cancelled")
+    with db.sessions.begin() as s:
+        assert s.get(ClassSession, row.id).status == "cancelled"

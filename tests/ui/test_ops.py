@@ -1,0 +1,91 @@
+"""Background operations: off the GUI thread, progress with Cancel, readable failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QPushButton
+from sqlalchemy import func, select
+
+from app.db.models import Student
+from app.domain.errors import Cancelled, Conflict
+from app.services.students import StudentInput, create_student
+from ui.ops import Op
+
+
+def _students(db) -> int:
+    with db.sessions.begin() as s:
+        return s.scalar(select(func.count()).select_from(Student))
+
+
+def slow_import(session, ctx, job, batches: int = 200):
+    """Writes a student first, then works through batches: a stand-in for any long
+    write whose Cancel must roll back everything done so far."""
+    create_student(session, ctx, StudentInput("S-LONG", "Long", "Operation"))
+    for done in range(batches):
+        job.check_cancel()
+        job.progress(done, batches, f"Batch {done + 1} of {batches}")
+        time.sleep(0.05)
+    return batches
+
+
+def test_work_runs_off_the_gui_thread_and_reports_changes(qtbot, ops_hub):
+    seen = {}
+
+    def work(session, ctx, job):
+        seen["thread"] = threading.current_thread()
+        return 42
+
+    with qtbot.waitSignal(ops_hub.changed, timeout=5000) as changed:
+        results = []
+        Op(None, work, changes={"student"}).success(results.append).run()
+    assert results == [42]
+    assert seen["thread"] is not threading.main_thread()
+    assert changed.args[0] == frozenset({"student"})
+
+
+def test_long_operation_shows_progress_and_cancel_changes_nothing(qtbot, ops_hub, db):
+    before = _students(db)
+    failures: list[BaseException] = []
+    op = Op(None, slow_import, title="Importing…", changes={"student"}).failure(failures.append)
+    op.run()
+    qtbot.waitUntil(lambda: op._dialog is not None and op._dialog.isVisible(), timeout=5000)
+    dialog = op._dialog
+    assert isinstance(dialog, QProgressDialog)
+    qtbot.waitUntil(lambda: dialog.value() > 0, timeout=5000)
+    assert "Batch" in dialog.labelText()
+    cancel_button = dialog.findChild(QPushButton)
+    assert cancel_button.text() == "Cancel"
+    qtbot.mouseClick(cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(failures), timeout=10_000)
+    assert isinstance(failures[0], Cancelled)
+    assert _students(db) == before  # the student written before Cancel was rolled back
+    assert op._dialog is None
+
+
+def test_quick_operation_shows_no_progress_dialog(qtbot, ops_hub):
+    results = []
+    Op(None, lambda s, ctx, job: "done").success(results.append).run()
+    qtbot.waitUntil(lambda: results == ["done"], timeout=5000)
+    assert not [
+        w
+        for w in QApplication.topLevelWidgets()
+        if isinstance(w, QProgressDialog) and w.isVisible()
+    ]
+
+
+def test_failure_shows_the_typed_error_text_not_a_traceback(qtbot, ops_hub):
+    def refuse(session, ctx, job):
+        raise Conflict("Student number S1 is already used by Anna Kowalska.")
+
+    done = []
+    Op(None, refuse).finally_(lambda: done.append(True)).run()
+    qtbot.waitUntil(lambda: bool(done), timeout=5000)
+    boxes = [
+        w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+    ]
+    assert boxes and boxes[-1].text() == "Student number S1 is already used by Anna Kowalska."
+    for box in boxes:
+        box.close()

@@ -1,0 +1,392 @@
+"""A table model that pages rows in lazily from a service query.
+
+The model never holds the whole table: it knows the row count (asked for separately,
+after the first page, so the first paint does not wait for it) and keeps a bounded
+cache of pages. A row that is not loaded yet shows a placeholder and its page is
+requested from the database worker; when the page arrives the view repaints it.
+Sorting and filtering change the query and run in SQL. After any operation that
+changed this model's entities the cache is marked stale and visible rows refetched,
+keeping the scroll position and selection.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any, ClassVar, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from sqlalchemy.orm import Session
+
+from app.domain.context import ServiceContext
+from app.domain.rows import Page
+from ui.ops import Op, error_text, hub
+
+RowT = TypeVar("RowT")
+QueryT = TypeVar("QueryT")
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+PLACEHOLDER = "…"
+ERROR_BRUSH = QBrush(QColor("#f8d7da"))
+
+
+class Editor(Enum):
+    TEXT = "text"
+    CHOICE = "choice"  # combo box of fixed values
+    DATE = "date"
+    INTEGER = "integer"
+    CHECK = "check"  # boolean shown as a check box
+
+
+@dataclass(frozen=True)
+class Column(Generic[RowT]):
+    title: str
+    value: Callable[[Any], Any]
+    sort_key: str | None = None
+    editor: Editor | None = None
+    field: str | None = None  # what the service calls it, for edits
+    choices: tuple[str, ...] = ()
+    align_right: bool = False
+    tooltip: str = ""
+    width: int = 120
+
+
+@dataclass
+class _CellError:
+    row_id: uuid.UUID
+    column: int
+    message: str
+
+
+@dataclass
+class _State(Generic[QueryT]):
+    query: QueryT
+    generation: int = 0
+    row_count: int = 0
+    count_known: bool = False
+    pages: OrderedDict[int, list[Any]] = field(default_factory=OrderedDict)
+    pending: set[int] = field(default_factory=set)
+
+
+class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
+    PAGE_SIZE: ClassVar[int] = 200
+    MAX_CACHED_PAGES: ClassVar[int] = 40  # ~8,000 rows, whatever the table size
+    entities: ClassVar[frozenset[str]] = frozenset()
+
+    #: (row count, whether it is final) after every count or first page
+    row_count_changed = Signal(int, bool)
+    #: a page arrived (tests and the benchmark wait for it)
+    page_loaded = Signal(int)
+    #: an edit was refused: (index, message); the page shows it at the cell
+    edit_failed = Signal(QModelIndex, str)
+    #: an edit was saved
+    edit_saved = Signal(QModelIndex)
+
+    def __init__(self, columns: list[Column[RowT]], query: QueryT, parent=None) -> None:
+        super().__init__(parent)
+        self.columns = columns
+        self._state: _State[QueryT] = _State(query)
+        self._cell_error: _CellError | None = None
+        hub().changed.connect(self._on_entities_changed)
+
+    # ------------------------------------------------------------ to override
+    def fetch_page(
+        self, session: Session, ctx: ServiceContext, query: QueryT, offset: int, limit: int
+    ) -> Page[RowT]:
+        raise NotImplementedError
+
+    def count(self, session: Session, ctx: ServiceContext, query: QueryT) -> int:
+        raise NotImplementedError
+
+    def save_edit(
+        self, session: Session, ctx: ServiceContext, row: RowT, column: Column[RowT], value: Any
+    ) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ query
+    @property
+    def query(self) -> QueryT:
+        return self._state.query
+
+    def set_query(self, query: QueryT) -> None:
+        """New filter or sort: start over from the first page."""
+        self.beginResetModel()
+        self._state = _State(query, generation=self._state.generation + 1)
+        self._cell_error = None
+        self.endResetModel()
+        self._request_page(0)
+
+    def preset_query(self, query: QueryT) -> None:
+        """Set the query before anything is loaded (restoring a remembered sort order)."""
+        self._state.query = query
+
+    def reload(self) -> None:
+        self.set_query(self._state.query)
+
+    def refresh(self) -> None:
+        """Data changed elsewhere: refetch what is shown, keep scroll position and selection."""
+        state = self._state
+        state.generation += 1
+        state.pages.clear()
+        state.pending.clear()
+        self._request_count()
+        if state.row_count:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(state.row_count - 1, len(self.columns) - 1)
+            )
+        else:
+            self._request_page(0)
+
+    def _on_entities_changed(self, changed: frozenset[str]) -> None:
+        if changed & self.entities:
+            self.refresh()
+
+    @property
+    def is_loading(self) -> bool:
+        return bool(self._state.pending)
+
+    @property
+    def row_count_is_final(self) -> bool:
+        return self._state.count_known
+
+    # ------------------------------------------------------------ paging
+    def row_at(self, row: int) -> RowT | None:
+        """The loaded row, or None (and its page is requested)."""
+        if row < 0 or row >= self._state.row_count:
+            return None
+        page_no, offset = divmod(row, self.PAGE_SIZE)
+        page = self._state.pages.get(page_no)
+        if page is None:
+            self._request_page(page_no)
+            return None
+        self._state.pages.move_to_end(page_no)
+        return page[offset] if offset < len(page) else None
+
+    def _request_page(self, page_no: int) -> None:
+        state = self._state
+        if page_no in state.pending:
+            return
+        state.pending.add(page_no)
+        generation, query = state.generation, state.query
+        offset = page_no * self.PAGE_SIZE
+        Op(
+            None,
+            lambda s, ctx, job: self.fetch_page(s, ctx, query, offset, self.PAGE_SIZE),
+            show_progress=False,
+        ).success(lambda page: self._page_arrived(generation, page_no, page)).failure(
+            lambda error: self._fetch_failed(generation, page_no, error)
+        ).run()
+
+    def _request_count(self) -> None:
+        generation, query = self._state.generation, self._state.query
+        Op(None, lambda s, ctx, job: self.count(s, ctx, query), show_progress=False).success(
+            lambda total: self._count_arrived(generation, total)
+        ).run()
+
+    def _page_arrived(self, generation: int, page_no: int, page: Page[RowT]) -> None:
+        state = self._state
+        if generation != state.generation:
+            return  # an answer to a query nobody is looking at any more
+        state.pending.discard(page_no)
+        state.pages[page_no] = page.rows
+        while len(state.pages) > self.MAX_CACHED_PAGES:
+            state.pages.popitem(last=False)
+        if not state.count_known:
+            loaded_end = page.offset + len(page.rows)
+            if loaded_end > state.row_count:
+                self._resize(loaded_end)
+            if page_no == 0:
+                if page.has_more:
+                    self._request_count()
+                else:
+                    state.count_known = True
+                self.row_count_changed.emit(state.row_count, state.count_known)
+        first = page_no * self.PAGE_SIZE
+        last = min(first + len(page.rows), state.row_count) - 1
+        if last >= first:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(self.columns) - 1))
+        self.page_loaded.emit(page_no)
+
+    def _count_arrived(self, generation: int, total: int) -> None:
+        state = self._state
+        if generation != state.generation:
+            return
+        state.count_known = True
+        self._resize(total)
+        self.row_count_changed.emit(total, True)
+
+    def _fetch_failed(self, generation: int, page_no: int, error: BaseException) -> None:
+        if generation == self._state.generation:
+            self._state.pending.discard(page_no)
+        from ui.ops import show_error
+
+        show_error(None, error)
+
+    def _resize(self, total: int) -> None:
+        current = self._state.row_count
+        if total > current:
+            self.beginInsertRows(QModelIndex(), current, total - 1)
+            self._state.row_count = total
+            self.endInsertRows()
+        elif total < current:
+            self.beginRemoveRows(QModelIndex(), total, current - 1)
+            self._state.row_count = total
+            for page_no in [p for p in self._state.pages if p * self.PAGE_SIZE >= total]:
+                del self._state.pages[page_no]
+            self.endRemoveRows()
+
+    # ------------------------------------------------------------ Qt model API
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else self._state.row_count
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self.columns):
+            column = self.columns[section]
+            if role == Qt.ItemDataRole.DisplayRole:
+                return column.title
+            if role == Qt.ItemDataRole.ToolTipRole and column.tooltip:
+                return column.tooltip
+        elif orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
+            return str(section + 1)
+        return None
+
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        column = self.columns[index.column()]
+        if column.editor is Editor.CHECK:
+            flags |= Qt.ItemFlag.ItemIsUserCheckable
+        elif column.editor is not None:
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < self._state.row_count):
+            return None
+        column = self.columns[index.column()]
+        if role not in _ROLES_SERVED:
+            return None
+        row = self.row_at(index.row())
+        if row is None:
+            return PLACEHOLDER if role == Qt.ItemDataRole.DisplayRole else None
+        error = self._cell_error
+        has_error = (
+            error is not None
+            and error.row_id == getattr(row, "id", None)
+            and error.column == index.column()
+        )
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return ERROR_BRUSH if has_error else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return error.message if has_error and error else None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if column.align_right:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return None
+        value = column.value(row)
+        if column.editor is Editor.CHECK:
+            if role == Qt.ItemDataRole.CheckStateRole:
+                return Qt.CheckState.Checked if value else Qt.CheckState.Unchecked
+            if role == Qt.ItemDataRole.DisplayRole:
+                return "Yes" if value else "No"
+            return None
+        if role == Qt.ItemDataRole.EditRole:
+            return value
+        if role == Qt.ItemDataRole.DisplayRole:
+            return display_text(value)
+        return None
+
+    def setData(self, index: ModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+        if not index.isValid():
+            return False
+        column = self.columns[index.column()]
+        row = self.row_at(index.row())
+        if row is None or column.editor is None:
+            return False
+        if column.editor is Editor.CHECK:
+            if role != Qt.ItemDataRole.CheckStateRole:
+                return False
+            value = Qt.CheckState(value) == Qt.CheckState.Checked
+        elif role != Qt.ItemDataRole.EditRole:
+            return False
+        if value == column.value(row):
+            return False
+        persistent = QPersistentModelIndex(index)
+        row_id = getattr(row, "id", None)
+        Op(
+            None,
+            lambda s, ctx, job: self.save_edit(s, ctx, row, column, value),
+            title=f"Saving {column.title.lower()}…",
+            changes=self.entities,
+        ).success(lambda _: self._edit_done(persistent)).failure(
+            lambda error: self._edit_refused(persistent, row_id, error)
+        ).run()
+        return True
+
+    def _edit_done(self, index: QPersistentModelIndex) -> None:
+        self._cell_error = None
+        if index.isValid():
+            self.edit_saved.emit(QModelIndex(index))
+
+    def _edit_refused(
+        self, index: QPersistentModelIndex, row_id: uuid.UUID | None, error: BaseException
+    ) -> None:
+        message = error_text(error)
+        if row_id is not None and index.isValid():
+            self._cell_error = _CellError(row_id, index.column(), message)
+            # The cache still holds the stored value: repainting reverts the cell.
+            self.dataChanged.emit(QModelIndex(index), QModelIndex(index))
+            self.edit_failed.emit(QModelIndex(index), message)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.columns):
+            return
+        key = self.columns[column].sort_key
+        if key is None:
+            return
+        self.set_query(
+            replace(  # type: ignore[type-var]
+                self._state.query, sort=key, descending=order == Qt.SortOrder.DescendingOrder
+            )
+        )
+
+    def sort_column_for(self, key: str) -> int:
+        for number, column in enumerate(self.columns):
+            if column.sort_key == key:
+                return number
+        return -1
+
+
+_ROLES_SERVED = {
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.EditRole,
+    Qt.ItemDataRole.CheckStateRole,
+    Qt.ItemDataRole.ToolTipRole,
+    Qt.ItemDataRole.BackgroundRole,
+    Qt.ItemDataRole.TextAlignmentRole,
+}
+
+
+def display_text(value: Any) -> str:
+    from datetime import date, time
+    from decimal import Decimal
+
+    if value is None:
+        return ""
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:.0f}"
+    return str(value)

@@ -1,0 +1,237 @@
+"""Background database operations for the UI.
+
+Every database call from the UI goes through ``Op``: the work runs on the one database
+worker thread (one session per operation, committed when it returns), results and
+failures come back on the GUI thread, a progress dialog with Cancel appears when an
+operation takes longer than ``PROGRESS_DELAY_MS``, and a finished write broadcasts
+which entities changed so pages can refresh what they show.
+
+    Op(self, lambda s, ctx, job: students.update_student(s, ctx, sid, changes),
+       changes={"student"}).success(self._saved).run()
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QPushButton, QWidget
+from sqlalchemy.orm import Session
+
+from app.domain.context import ServiceContext
+from app.domain.errors import Cancelled, RollbookError
+from app.jobs import Job, ProgressReport
+from app.runtime import Database
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Work = Callable[[Session, ServiceContext, Job], T]
+PROGRESS_DELAY_MS = 500
+
+
+class OpsHub(QObject):
+    """Owns the database worker and tells the UI what changed."""
+
+    changed = Signal(object)  # frozenset[str]: entity names written by an operation
+    busy_changed = Signal(bool)
+    _finished = Signal(object, object)  # (Op, Future) delivered on the GUI thread
+    _progress = Signal(object, object)  # (Op, ProgressReport)
+
+    def __init__(self, database: Database, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.database = database
+        # One worker: database work is serialised, like Anki's collection lock.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollbook-db")
+        self._running = 0
+        self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._progress.connect(self._show_progress, Qt.ConnectionType.QueuedConnection)
+
+    @property
+    def busy(self) -> bool:
+        return self._running > 0
+
+    def context(self) -> ServiceContext:
+        return self.database.context()
+
+    def submit(self, op: Op[Any]) -> None:
+        self._running += 1
+        if self._running == 1:
+            self.busy_changed.emit(True)
+        future = self._executor.submit(self._execute, op)
+        future.add_done_callback(lambda f, op=op: self._finished.emit(op, f))
+
+    def _execute(self, op: Op[T]) -> T:
+        with self.database.sessions.begin() as session:
+            return op.work(session, self.context(), op.job)
+
+    def _show_progress(self, op: Op[Any], report: ProgressReport) -> None:
+        op._on_progress(report)
+
+    def _deliver(self, op: Op[Any], future: Future) -> None:
+        self._running -= 1
+        if self._running == 0:
+            self.busy_changed.emit(False)
+        op._done(future)
+        if future.exception() is None and op.changes:
+            self.changed.emit(frozenset(op.changes))
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+_hub: OpsHub | None = None
+
+
+def install_hub(database: Database, parent: QObject | None = None) -> OpsHub:
+    global _hub
+    _hub = OpsHub(database, parent)
+    return _hub
+
+
+def hub() -> OpsHub:
+    if _hub is None:
+        raise RuntimeError("install_hub() must run before any operation")
+    return _hub
+
+
+class Op(Generic[T]):
+    """One unit of database work started from the UI."""
+
+    def __init__(
+        self,
+        parent: QWidget | None,
+        work: Work[T],
+        *,
+        title: str = "Working…",
+        changes: Iterable[str] = (),
+        show_progress: bool = True,
+    ) -> None:
+        self.parent = parent
+        self.work = work
+        self.title = title
+        self.changes = frozenset(changes)
+        self.job = Job(self._report_from_worker)
+        self._show_progress_dialog = show_progress
+        self._success: Callable[[T], None] | None = None
+        self._failure: Callable[[BaseException], None] | None = None
+        self._finally: Callable[[], None] | None = None
+        self._dialog: QProgressDialog | None = None
+        self._timer: QTimer | None = None
+        self._last_report: ProgressReport | None = None
+
+    def success(self, callback: Callable[[T], None]) -> Op[T]:
+        self._success = callback
+        return self
+
+    def failure(self, callback: Callable[[BaseException], None]) -> Op[T]:
+        """Replace the default error dialog (e.g. to show the error at a table cell)."""
+        self._failure = callback
+        return self
+
+    def finally_(self, callback: Callable[[], None]) -> Op[T]:
+        self._finally = callback
+        return self
+
+    def run(self) -> Op[T]:
+        if self._show_progress_dialog:
+            self._timer = QTimer(singleShot=True, interval=PROGRESS_DELAY_MS)
+            self._timer.timeout.connect(self._open_dialog)
+            self._timer.start()
+        hub().submit(self)
+        return self
+
+    # -- worker thread
+    def _report_from_worker(self, report: ProgressReport) -> None:
+        hub()._progress.emit(self, report)
+
+    # -- GUI thread
+    def _on_progress(self, report: ProgressReport) -> None:
+        self._last_report = report
+        if self._dialog is not None:
+            self._apply_report(report)
+
+    def _apply_report(self, report: ProgressReport) -> None:
+        assert self._dialog is not None
+        if report.total:
+            self._dialog.setMaximum(report.total)
+            self._dialog.setValue(min(report.done, report.total))
+        if report.text:
+            self._dialog.setLabelText(report.text)
+
+    def _open_dialog(self) -> None:
+        dialog = QProgressDialog(self.title, "Cancel", 0, 0, self.parent)
+        dialog.setWindowTitle("Rollbook")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(0)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.canceled.connect(self._cancel)
+        self._dialog = dialog
+        if self._last_report is not None:
+            self._apply_report(self._last_report)
+        dialog.show()
+
+    def _cancel(self) -> None:
+        self.job.cancel()
+        if self._dialog is not None:
+            self._dialog.setLabelText("Cancelling… nothing will be changed.")
+            # Keep the dialog up (Qt hides it on cancel) until the worker has stopped.
+            self._dialog.show()
+            for button in self._dialog.findChildren(QPushButton):
+                button.setEnabled(False)
+
+    def _close_progress(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        if self._dialog is not None:
+            self._dialog.hide()
+            self._dialog.deleteLater()
+            self._dialog = None
+
+    def _done(self, future: Future) -> None:
+        self._close_progress()
+        try:
+            error = future.exception()
+            if error is None:
+                if self._success is not None:
+                    self._success(future.result())
+            elif self._failure is not None:
+                self._failure(error)
+            else:
+                show_error(self.parent, error)
+        finally:
+            if self._finally is not None:
+                self._finally()
+
+
+def error_text(error: BaseException) -> str:
+    """What a person reads: the typed error's own text, never a traceback."""
+    if isinstance(error, RollbookError):
+        return str(error)
+    return (
+        "Something went wrong that Rollbook did not expect, and nothing was changed.\n\n"
+        f"Details: {type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+    )
+
+
+def show_error(parent: QWidget | None, error: BaseException) -> None:
+    if isinstance(error, Cancelled):
+        return  # the person asked for it; the database is unchanged
+    if not isinstance(error, RollbookError):
+        log.error("unexpected error in operation:\n%s", "".join(traceback.format_exception(error)))
+    parent = parent or QApplication.activeWindow()
+    box = QMessageBox(QMessageBox.Icon.Warning, "Rollbook", error_text(error), parent=parent)
+    box.setWindowModality(Qt.WindowModality.WindowModal)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    # Without a parent nothing else keeps the box alive while it is open.
+    _open_boxes.add(box)
+    box.finished.connect(lambda _result, b=box: _open_boxes.discard(b))
+    box.open()
+
+
+_open_boxes: set[QMessageBox] = set()

@@ -1,0 +1,118 @@
+"""What every list page shares: a filter bar over a lazily paged table, a row count,
+F5 to refresh, and loading the first page only when the page is first shown."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from ui.models.paged import PagedTableModel
+from ui.widgets.data_table import DataTableView
+
+SEARCH_DEBOUNCE_MS = 250
+
+
+class ListPage(QWidget):
+    status_message = Signal(str)
+    title = ""
+    noun = ("row", "rows")
+
+    def __init__(self, model: PagedTableModel, settings_key: str, parent=None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.table = DataTableView(model, settings_key, self)
+        self.table.status_message.connect(self.status_message)
+        self.filter_bar = QHBoxLayout()
+        self.filter_bar.setContentsMargins(0, 0, 0, 0)
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("rowCount")
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        model.row_count_changed.connect(self._show_count)
+        self._loaded = False
+        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DEBOUNCE_MS)
+        self._search_timer.timeout.connect(self.apply_filters)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        heading = QLabel(f"<h2 style='margin:0'>{self.title}</h2>")
+        top = QHBoxLayout()
+        top.addWidget(heading)
+        top.addStretch(1)
+        top.addWidget(self.count_label)
+        layout.addLayout(top)
+        layout.addLayout(self.filter_bar)
+        self.body = QVBoxLayout()
+        self.body.addWidget(self.table)
+        layout.addLayout(self.body, 1)
+
+        refresh = QAction("Refresh", self, shortcut=QKeySequence.StandardKey.Refresh)
+        refresh.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        refresh.triggered.connect(self.model.refresh)
+        self.addAction(refresh)
+
+    # ------------------------------------------------------------ filters
+    def add_search(self, placeholder: str) -> QLineEdit:
+        search = QLineEdit(self)
+        search.setPlaceholderText(placeholder)
+        search.setClearButtonEnabled(True)
+        search.setMinimumWidth(320)
+        search.textChanged.connect(lambda _text: self._search_timer.start())
+        search.returnPressed.connect(self.apply_filters)
+        find = QAction("Find", self, shortcut=QKeySequence.StandardKey.Find)
+        find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        find.triggered.connect(lambda: (search.setFocus(), search.selectAll()))
+        self.addAction(find)
+        self.filter_bar.addWidget(search)
+        return search
+
+    def add_choice(self, label: str, everything: str, items: list[tuple[str, Any]]) -> QComboBox:
+        combo = QComboBox(self)
+        combo.setAccessibleName(label)
+        combo.setToolTip(label)
+        combo.addItem(everything, None)
+        for text, value in items:
+            combo.addItem(text, value)
+        combo.currentIndexChanged.connect(lambda _i: self.apply_filters())
+        self.filter_bar.addWidget(combo)
+        return combo
+
+    def set_choices(self, combo: QComboBox, items: list[tuple[str, Any]]) -> None:
+        current = combo.currentData()
+        combo.blockSignals(True)
+        while combo.count() > 1:
+            combo.removeItem(1)
+        for text, value in items:
+            combo.addItem(text, value)
+        position = combo.findData(current)
+        combo.setCurrentIndex(position if position >= 0 else 0)
+        combo.blockSignals(False)
+
+    def query_from_filters(self, query: Any) -> Any:
+        """Subclasses: the model's query with the filter widgets applied."""
+        return query
+
+    def apply_filters(self) -> None:
+        self._search_timer.stop()
+        query = self.query_from_filters(self.model.query)
+        if query != self.model.query or not self._loaded:
+            self._loaded = True
+            self.model.set_query(replace(query))
+
+    # ------------------------------------------------------------ life cycle
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._loaded:
+            self.apply_filters()
+            self.load_choices()
+
+    def load_choices(self) -> None:
+        """Subclasses: fill filter combos from the database (via ops)."""
+
+    def _show_count(self, count: int, final: bool) -> None:
+        singular, plural = self.noun
+        noun = singular if count == 1 else plural
+        self.count_label.setText(f"{count:,} {noun}" if final else f"{count:,}+ {noun}")

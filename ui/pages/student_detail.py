@@ -1,0 +1,215 @@
+"""The panel beside the Students table: the selected student's enrollments (enroll and
+unenroll here), their attendance per course and their event registrations."""
+
+from __future__ import annotations
+
+import uuid
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.errors import NotFound
+from app.domain.rows import AttendanceSummaryRow, EnrollmentRow, RegistrationListRow, StudentRow
+from app.services import class_sessions, courses, enrollments, events, students
+from app.services.events import RegistrationQuery
+from ui.ops import Op, show_error
+
+DetailData = tuple[
+    StudentRow, list[EnrollmentRow], list[AttendanceSummaryRow], list[RegistrationListRow]
+]
+
+
+def _load_detail(session, ctx, student_id: uuid.UUID) -> DetailData:
+    student = students.get_student(session, ctx, student_id)
+    return (
+        student,
+        enrollments.list_student_enrollments(session, ctx, student_id),
+        class_sessions.student_attendance_summary(session, ctx, student_id),
+        events.list_registrations(
+            session, ctx, RegistrationQuery(student_id=student_id), limit=200
+        ).rows,
+    )
+
+
+def _small_table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    for column in range(1, len(headers)):
+        table.horizontalHeader().setSectionResizeMode(
+            column, QHeaderView.ResizeMode.ResizeToContents
+        )
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
+    table.setRowCount(len(rows))
+    for r, values in enumerate(rows):
+        for c, value in enumerate(values):
+            item = QTableWidgetItem(value)
+            if c > 0 and value.replace("%", "").isdigit():
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            table.setItem(r, c, item)
+
+
+class StudentDetailPanel(QWidget):
+    status_message = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.student_id: uuid.UUID | None = None
+        self._enrollments: list[EnrollmentRow] = []
+        self.setMinimumWidth(340)
+        self.heading = QLabel("Select a student to see their courses, attendance and events.")
+        self.heading.setWordWrap(True)
+        self.heading.setTextFormat(Qt.TextFormat.RichText)
+
+        self.enrollment_table = _small_table(["Course", "Active", "Progress"])
+        self.enrollment_table.itemSelectionChanged.connect(self._update_buttons)
+        self.course_box = QComboBox()
+        self.course_box.setEditable(True)
+        self.course_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.course_box.lineEdit().setPlaceholderText("Course name")
+        self.course_box.setToolTip("Pick a course or type a new name (it is created)")
+        self.enroll_button = QPushButton("&Enroll")
+        self.enroll_button.clicked.connect(self.enroll)
+        self.unenroll_button = QPushButton("&Unenroll")
+        self.unenroll_button.clicked.connect(self.unenroll)
+        enroll_row = QHBoxLayout()
+        enroll_row.addWidget(self.course_box, 1)
+        enroll_row.addWidget(self.enroll_button)
+        enroll_row.addWidget(self.unenroll_button)
+
+        self.attendance_table = _small_table(["Course", "Sessions", "P", "A", "L", "E"])
+        self.registration_table = _small_table(["Event", "Reg. no", "Team", "Status", "Days"])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 0, 0, 0)
+        layout.addWidget(self.heading)
+        layout.addWidget(QLabel("<b>Course enrollments</b>"))
+        layout.addWidget(self.enrollment_table, 2)
+        layout.addLayout(enroll_row)
+        layout.addWidget(QLabel("<b>Session attendance</b>"))
+        layout.addWidget(self.attendance_table, 1)
+        layout.addWidget(QLabel("<b>Event registrations</b>"))
+        layout.addWidget(self.registration_table, 1)
+        self._set_enabled(False)
+
+    def _set_enabled(self, enabled: bool) -> None:
+        for widget in (self.course_box, self.enroll_button, self.enrollment_table):
+            widget.setEnabled(enabled)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        row = self.enrollment_table.currentRow()
+        selected = self._enrollments[row] if 0 <= row < len(self._enrollments) else None
+        self.unenroll_button.setEnabled(bool(selected and selected.active))
+
+    def load_courses(self) -> None:
+        Op(self, lambda s, ctx, job: courses.list_courses(s, ctx), show_progress=False).success(
+            self._courses_loaded
+        ).run()
+
+    def _courses_loaded(self, rows) -> None:
+        text = self.course_box.currentText()
+        self.course_box.clear()
+        self.course_box.addItems([row.name for row in rows])
+        self.course_box.setCurrentText(text)
+
+    def show_student(self, student_id: uuid.UUID | None) -> None:
+        self.student_id = student_id
+        if student_id is None:
+            self.heading.setText("Select a student to see their courses, attendance and events.")
+            for table in (self.enrollment_table, self.attendance_table, self.registration_table):
+                table.setRowCount(0)
+            self._enrollments = []
+            self._set_enabled(False)
+            return
+        Op(self, lambda s, ctx, job: _load_detail(s, ctx, student_id), show_progress=False).success(
+            lambda data: self._show(student_id, data)
+        ).failure(self._load_failed).run()
+
+    def _load_failed(self, error: BaseException) -> None:
+        self.show_student(None)
+        if not isinstance(error, NotFound):  # a student deleted meanwhile just clears
+            show_error(self, error)
+
+    def refresh(self) -> None:
+        self.show_student(self.student_id)
+
+    def _show(self, student_id: uuid.UUID, data: DetailData) -> None:
+        if student_id != self.student_id:
+            return  # the selection moved on while this loaded
+        student, enrolled, attendance, registrations = data
+        details = " · ".join(
+            part for part in (student.student_no, student.class_name, student.status,
+                              student.email) if part
+        )  # fmt: skip
+        self.heading.setText(f"<h3 style='margin:0'>{student.full_name}</h3>{details}")
+        self._enrollments = enrolled
+        _fill(self.enrollment_table, [
+            [e.course_name, "Yes" if e.active else "No",
+             "" if e.progress_percent is None else f"{e.progress_percent:.0f}%"]
+            for e in enrolled
+        ])  # fmt: skip
+        _fill(self.attendance_table, [
+            [a.course_name, str(a.sessions_marked), str(a.present), str(a.absent), str(a.late),
+             str(a.excused)]
+            for a in attendance
+        ])  # fmt: skip
+        _fill(self.registration_table, [
+            [r.event_name, r.registration_no, r.team_name or "", r.status, str(r.days_attended)]
+            for r in registrations
+        ])  # fmt: skip
+        self._set_enabled(True)
+
+    def enroll(self) -> None:
+        student_id, course_name = self.student_id, self.course_box.currentText().strip()
+        if student_id is None:
+            return
+        if not course_name:
+            self.status_message.emit("Type or pick a course to enroll the student in.")
+            self.course_box.setFocus()
+            return
+        Op(
+            self,
+            lambda s, ctx, job: enrollments.set_course_enrollment(s, ctx, student_id, course_name),
+            title="Enrolling…",
+            changes={"course_enrollment", "course"},
+        ).success(self._enrolled).run()
+
+    def _enrolled(self, result) -> None:
+        outcome = {"created": "Enrolled in", "reactivated": "Re-enrolled in",
+                   "unchanged": "Already enrolled in"}.get(result.outcome.value, "Enrolled in")  # fmt: skip
+        self.status_message.emit(f"{outcome} {result.enrollment.course_name}.")
+        if result.course_created:
+            self.load_courses()
+        self.refresh()
+
+    def unenroll(self) -> None:
+        row = self.enrollment_table.currentRow()
+        if self.student_id is None or not 0 <= row < len(self._enrollments):
+            return
+        student_id, course_name = self.student_id, self._enrollments[row].course_name
+        Op(
+            self,
+            lambda s, ctx, job: enrollments.unenroll(s, ctx, student_id, course_name),
+            title="Unenrolling…",
+            changes={"course_enrollment"},
+        ).success(lambda _r: (self.status_message.emit(f"Unenrolled from {course_name}."),
+                              self.refresh())).run()  # fmt: skip

@@ -1,0 +1,155 @@
+"""Students page: search and filter, inline edits, New/Edit/Deactivate, detail panel."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMessageBox, QPushButton, QSplitter
+
+from app.domain.enums import StudentStatus
+from app.services import courses, students
+from app.services.students import StudentQuery
+from ui.dialogs.student_dialog import StudentDialog
+from ui.models.students import StudentTableModel
+from ui.ops import Op
+from ui.pages.list_page import ListPage
+from ui.pages.student_detail import StudentDetailPanel
+
+
+class StudentsPage(ListPage):
+    title = "Students"
+    noun = ("student", "students")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(StudentTableModel(), "students", parent)
+        self.search = self.add_search("Search name, student number or e-mail  (Ctrl+F)")
+        self.status_filter = self.add_choice(
+            "Status", "All statuses", [(s.value.capitalize(), s.value) for s in StudentStatus]
+        )
+        self.class_filter = self.add_choice("Class", "All classes", [])
+        self.course_filter = self.add_choice("Course", "All courses", [])
+        self.filter_bar.addStretch(1)
+        self.new_action = self._action(
+            "&New student…", QKeySequence.StandardKey.New, self.new_student
+        )
+        self.edit_action = self._action("&Edit student…", None, self.edit_student)
+        self.edit_action.setShortcuts(
+            [QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)]
+        )
+        self.deactivate_action = self._action(
+            "&Deactivate", QKeySequence.StandardKey.Delete, self.deactivate_students
+        )
+        for action in (self.new_action, self.edit_action, self.deactivate_action):
+            button = QPushButton(action.text().replace("&", ""))
+            button.setToolTip(f"{action.text().replace('&', '')} ({action.shortcut().toString()})")
+            button.clicked.connect(action.trigger)
+            self.filter_bar.addWidget(button)
+
+        self.detail = StudentDetailPanel(self)
+        self.detail.status_message.connect(self.status_message)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.body.removeWidget(self.table)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.body.addWidget(self.splitter)
+        state = QSettings().value("students/splitter")
+        if state is None or not self.splitter.restoreState(state):
+            self.splitter.setSizes([900, 380])
+        self.splitter.splitterMoved.connect(
+            lambda *_: QSettings().setValue("students/splitter", self.splitter.saveState())
+        )
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.table.doubleClicked.connect(self._double_clicked)
+        self.model.modelReset.connect(lambda: self.detail.show_student(None))
+        self.model.dataChanged.connect(self._maybe_refresh_detail)
+
+    def _action(self, text: str, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        # Only while the table has focus: Enter and Del must keep working in the editors.
+        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        action.triggered.connect(slot)
+        self.table.addAction(action)
+        return action
+
+    def query_from_filters(self, query: StudentQuery) -> StudentQuery:
+        return replace(
+            query,
+            search=self.search.text(),
+            status=self.status_filter.currentData(),
+            class_name=self.class_filter.currentData(),
+            course_id=self.course_filter.currentData(),
+        )
+
+    def load_choices(self) -> None:
+        Op(
+            self,
+            lambda s, ctx, job: (students.list_class_names(s, ctx), courses.list_courses(s, ctx)),
+            show_progress=False,
+        ).success(self._choices_loaded).run()
+        self.detail.load_courses()
+
+    def _choices_loaded(self, loaded) -> None:
+        class_names, course_rows = loaded
+        self.set_choices(self.class_filter, [(name, name) for name in class_names])
+        self.set_choices(self.course_filter, [(c.name, c.id) for c in course_rows])
+
+    # ------------------------------------------------------------ actions
+    def _current_changed(self, current, _previous) -> None:
+        row = self.model.row_at(current.row()) if current.isValid() else None
+        self.detail.show_student(row.id if row else None)
+
+    def _maybe_refresh_detail(self, top_left, bottom_right) -> None:
+        current = self.table.currentIndex()
+        if current.isValid() and top_left.row() <= current.row() <= bottom_right.row():
+            row = self.model.row_at(current.row())
+            if row is not None and row.id != self.detail.student_id:
+                self.detail.show_student(row.id)
+
+    def _double_clicked(self, index) -> None:
+        if not (self.model.flags(index) & Qt.ItemFlag.ItemIsEditable):
+            self.edit_student()
+
+    def new_student(self) -> None:
+        dialog = StudentDialog(self)
+        if dialog.exec() and dialog.saved:
+            self.status_message.emit(f"Added {dialog.saved.full_name}.")
+
+    def edit_student(self) -> None:
+        row = self.table.current_row()
+        if row is None:
+            self.status_message.emit("Select a student to edit.")
+            return
+        dialog = StudentDialog(self, row)
+        if dialog.exec() and dialog.saved:
+            self.status_message.emit(f"Saved {dialog.saved.full_name}.")
+            self.detail.refresh()
+
+    def deactivate_students(self) -> None:
+        rows = [r for r in self.table.selected_rows() if r.status == StudentStatus.ACTIVE.value]
+        if not rows:
+            self.status_message.emit("Select one or more active students to deactivate.")
+            return
+        names = ", ".join(r.full_name for r in rows[:5]) + (" …" if len(rows) > 5 else "")
+        answer = QMessageBox.question(
+            self,
+            "Deactivate students",
+            f"Mark {len(rows)} student(s) inactive?\n\n{names}\n\n"
+            "Their enrollments and history are kept; you can set them active again.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        ids = [r.id for r in rows]
+        Op(
+            self,
+            lambda s, ctx, job: [students.deactivate_student(s, ctx, i) for i in ids],
+            title="Deactivating…",
+            changes={"student"},
+        ).success(
+            lambda done: self.status_message.emit(f"Deactivated {len(done)} student(s).")
+        ).run()

@@ -1,0 +1,107 @@
+"""The table view every page uses: fixed row height, SQL-side sorting, inline editors,
+column widths and sort order remembered per table, refused edits shown at the cell."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import QModelIndex, QSettings, Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QToolTip, QWidget
+
+from ui.delegates import ColumnEditorDelegate
+from ui.models.paged import PagedTableModel
+
+ROW_HEIGHT = 24
+
+
+class DataTableView(QTableView):
+    #: a message for the status bar (refused edits, saves)
+    status_message = Signal(str)
+
+    def __init__(self, model: PagedTableModel, settings_key: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings_key = settings_key
+        self.setModel(model)
+        self.setItemDelegate(ColumnEditorDelegate(self))
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.SelectedClicked
+        )
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(False)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        vertical = self.verticalHeader()
+        # A fixed row height lets the view lay out a million rows without asking each one.
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(ROW_HEIGHT)
+        vertical.setVisible(False)
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setStretchLastSection(True)
+        header.setSectionsMovable(True)
+        for number, column in enumerate(model.columns):
+            header.resizeSection(number, column.width)
+        self.setSortingEnabled(False)  # enabling it would sort at once; restore first
+        self._restore_state()
+        header.setSortIndicatorShown(True)
+        header.sortIndicatorChanged.connect(self._sort_requested)
+        header.sectionResized.connect(lambda *_: self.save_state())
+        model.edit_failed.connect(self._show_refused_edit)
+        model.edit_saved.connect(lambda _index: self.status_message.emit("Saved."))
+
+    @property
+    def paged_model(self) -> PagedTableModel:
+        model = self.model()
+        assert isinstance(model, PagedTableModel)
+        return model
+
+    def _sort_requested(self, section: int, order: Qt.SortOrder) -> None:
+        if self.paged_model.columns[section].sort_key is None:
+            self.status_message.emit(
+                f"The list cannot be sorted by {self.paged_model.columns[section].title}."
+            )
+            return
+        self.paged_model.sort(section, order)
+        self.save_state()
+
+    def _show_refused_edit(self, index: QModelIndex, message: str) -> None:
+        rect = self.visualRect(index)
+        QToolTip.showText(self.viewport().mapToGlobal(rect.bottomLeft()), message, self)
+        self.status_message.emit(message)
+
+    def selected_rows(self) -> list:
+        rows = sorted({index.row() for index in self.selectionModel().selectedRows()})
+        loaded = (self.paged_model.row_at(row) for row in rows)
+        return [row for row in loaded if row is not None]
+
+    def current_row(self):
+        index = self.currentIndex()
+        return self.paged_model.row_at(index.row()) if index.isValid() else None
+
+    # ------------------------------------------------------------ persistence
+    def save_state(self) -> None:
+        settings = QSettings()
+        settings.setValue(f"tables/{self.settings_key}/header", self.horizontalHeader().saveState())
+
+    def _restore_state(self) -> None:
+        state = QSettings().value(f"tables/{self.settings_key}/header")
+        header = self.horizontalHeader()
+        if state is not None and header.restoreState(state):
+            section, order = header.sortIndicatorSection(), header.sortIndicatorOrder()
+            model = self.paged_model
+            if 0 <= section < len(model.columns) and model.columns[section].sort_key:
+                # Only set the query; the page loads it when it first shows.
+                model.preset_query(
+                    replace(  # type: ignore[type-var]
+                        model.query,
+                        sort=model.columns[section].sort_key,
+                        descending=order == Qt.SortOrder.DescendingOrder,
+                    )
+                )
+        else:
+            key = getattr(self.paged_model.query, "sort", None)
+            section = self.paged_model.sort_column_for(key) if key else -1
+            header.setSortIndicator(section, Qt.SortOrder.AscendingOrder)
