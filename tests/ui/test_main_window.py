@@ -33,7 +33,7 @@ def test_every_page_renders_with_demo_data(qtbot, ops_hub, database, demo_school
         if number == 0:
             page.table.selectRow(0)
             name = page.model.row_at(0).full_name
-            qtbot.waitUntil(lambda p=page: name in p.detail.heading.text(), timeout=10_000)
+            qtbot.waitUntil(lambda p=page, n=name: n in p.detail.heading.text(), timeout=10_000)
         qtbot.wait(50)
         assert window.grab().save(
             str(ARTIFACTS / f"page_{number + 1}_{page.title.split()[-1].lower()}.png")
