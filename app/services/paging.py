@@ -21,7 +21,9 @@ def order_by(
     if sort not in columns:
         raise ValidationError("sort", f"This list cannot be sorted by {sort!r}.")
     order = [*columns[sort], tiebreak]
-    return stmt.order_by(*[c.desc().nulls_last() if descending else c.asc() for c in order])
+    # PostgreSQL's defaults (ASC NULLS LAST, DESC NULLS FIRST) make a descending list
+    # the exact mirror of the ascending one; the table models rely on that.
+    return stmt.order_by(*[c.desc() if descending else c.asc() for c in order])
 
 
 def fetch_page(

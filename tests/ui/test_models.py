@@ -144,3 +144,33 @@ def test_session_status_edit_is_saved(qtbot, ops_hub, demo_school, db):
         _edit(qtbot, model, 0, "Status", "cancelled")
     with db.sessions.begin() as s:
         assert s.get(ClassSession, row.id).status == "cancelled"
+
+
+@pytest.mark.parametrize("model_class", MODELS, ids=lambda m: m.__name__)
+def test_pages_read_from_the_far_end_match_the_forward_order(
+    qtbot, ops_hub, demo_school, db, model_class
+):
+    # The truth: the service's own forward pages, read straight through.
+    reference = model_class()
+    expected, offset = [], 0
+    with db.sessions.begin() as session:
+        while True:
+            page = reference.fetch_page(session, db.context(), reference.query, offset, 500)
+            expected += [row.id for row in page.rows]
+            offset += len(page.rows)
+            if not page.has_more:
+                break
+
+    paged = model_class()
+    paged.PAGE_SIZE = 37  # pages that straddle the middle and end unevenly
+    paged.reload()
+    wait_loaded(qtbot, paged)
+    for row in reversed(range(paged.rowCount())):
+        paged.data(paged.index(row, 0))
+    qtbot.waitUntil(lambda: not paged.is_loading, timeout=20_000)
+    paged.MAX_CACHED_PAGES = 1000
+    got = []
+    for row in range(paged.rowCount()):
+        qtbot.waitUntil(lambda r=row: paged.row_at(r) is not None, timeout=10_000)
+        got.append(paged.row_at(row).id)
+    assert got == expected

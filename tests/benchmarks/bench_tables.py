@@ -1,0 +1,216 @@
+"""The Students page at 1,000 and at 1,000,000 students.
+
+Measures, on the offscreen Qt platform, in one process per school size:
+- first paint: from creating and showing the Students page to the first page of real
+  rows painted;
+- search: from the (debounced) search being applied to its rows painted, against the
+  SQL execution time of the same query run directly on the connection (the baseline);
+- scroll to end: from jumping to the last row to the last rows painted, while a 5 ms
+  timer records the longest gap in the GUI event loop (a stall);
+- peak RSS of the GUI process at 1M students (data is created by a separate
+  ``rollbook demo-data`` process, so it does not count).
+
+Prints one JSON line:
+    {"first_paint_ms_1k", "first_paint_ms_1m", "first_paint_ratio", "search_repaint_ms",
+     "search_sql_ms", "search_ratio", "max_gui_stall_ms", "peak_rss_mb_1m", ...}
+
+    uv run python tests/benchmarks/bench_tables.py [--data-dir-1m DIR] [--students N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SEARCHES = ["jos", "mül", "anna kow", "s00012", "zoe", "dvo", "chlo mar", "lee"]
+
+
+def ensure_school(data_dir: Path, students: int) -> None:
+    marker = data_dir / f".demo-{students}"
+    if marker.exists():
+        return
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "--data-dir", str(data_dir), "demo-data",
+         "--students", str(students), "--json"],
+        check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    marker.touch()
+
+
+def measure(data_dir: Path) -> dict:
+    """Runs in a child process: one Qt application against one school."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    sys.path.insert(0, str(ROOT))
+    from PySide6.QtCore import QCoreApplication, QElapsedTimer, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+    from sqlalchemy import select
+
+    from app.config import load_settings
+    from app.runtime import open_database
+    from app.services import students as student_service
+    from app.services.students import StudentQuery
+    from ui.ops import install_hub
+    from ui.pages.students import StudentsPage
+
+    app = QApplication([])
+    QCoreApplication.setOrganizationName("RollbookBenchmark")
+    QSettings().clear()
+    db = open_database(load_settings(data_dir=data_dir))
+    install_hub(db, app)
+
+    def wait(predicate, timeout_s=120.0):
+        deadline = time.perf_counter() + timeout_s
+        while not predicate():
+            app.processEvents()
+            if time.perf_counter() > deadline:
+                raise TimeoutError
+            time.sleep(0.0005)
+
+    def painted(page, row: int) -> bool:
+        value = page.model.data(page.model.index(row, 0))
+        return value not in (None, "…")
+
+    # -- warm-up: first connection, catalogue caches (not what a person waits for)
+    warm = StudentsPage()
+    warm.resize(1200, 800)
+    warm.show()
+    wait(lambda: painted(warm, 0))
+    warm.close()
+
+    # -- first paint
+    started = time.perf_counter()
+    page = StudentsPage()
+    page.resize(1200, 800)
+    page.show()
+    wait(lambda: painted(page, 0))
+    page.table.viewport().repaint()
+    first_paint_ms = (time.perf_counter() - started) * 1000
+    wait(lambda: page.model.row_count_is_final)
+    total_rows = page.model.rowCount()
+
+    # -- search: applied -> rows repainted, against the SQL alone
+    search_ms, sql_ms = [], []
+    ctx = db.context()
+    for text in SEARCHES:
+        page.search.setText(text)  # starts the debounce timer
+        started = time.perf_counter()
+        page.apply_filters()  # what the timer does when it fires
+        wait(
+            lambda: (
+                painted(page, 0) or (page.model.row_count_is_final and page.model.rowCount() == 0)
+            )
+        )
+        page.table.viewport().repaint()
+        search_ms.append((time.perf_counter() - started) * 1000)
+        wait(lambda: page.model.row_count_is_final)
+        query = StudentQuery(search=text, limit=page.model.PAGE_SIZE)
+        count_column = student_service._active_course_count().label("active_course_count")
+        stmt = student_service._filtered(
+            query, ctx, select(*student_service.ROW_COLUMNS, count_column)
+        )
+        order = student_service._sort_columns(query.sort, count_column)
+        sql = str(
+            stmt.order_by(*order, student_service.Student.id)
+            .limit(query.limit + 1)
+            .compile(db.engine, compile_kwargs={"literal_binds": True})
+        )
+        with db.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.execute(sql).fetchall()  # same warm cache as the page had
+            started = time.perf_counter()
+            raw.execute(sql).fetchall()
+            sql_ms.append((time.perf_counter() - started) * 1000)
+    page.search.setText("")
+    page.apply_filters()
+    wait(lambda: painted(page, 0) and page.model.row_count_is_final)
+
+    # -- scroll to the end, watching the event loop for stalls
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last_tick = [clock.nsecsElapsed()]
+
+    def tick() -> None:
+        now = clock.nsecsElapsed()
+        gaps.append((now - last_tick[0]) / 1e6)
+        last_tick[0] = now
+
+    ticker = QTimer()
+    ticker.setInterval(5)
+    ticker.timeout.connect(tick)
+    ticker.start()
+    started = time.perf_counter()
+    page.table.scrollToBottom()
+    last = page.model.rowCount() - 1
+    wait(lambda: painted(page, last))
+    page.table.viewport().repaint()
+    scroll_ms = (time.perf_counter() - started) * 1000
+    # keep scrolling up through the list, page by page, as a person dragging would
+    for _ in range(20):
+        page.table.verticalScrollBar().setValue(page.table.verticalScrollBar().value() - 600)
+        app.processEvents()
+    wait(lambda: not page.model.is_loading)
+    ticker.stop()
+    db.close()
+    return {
+        "rows": total_rows,
+        "first_paint_ms": round(first_paint_ms, 1),
+        "search_repaint_ms": round(statistics.median(search_ms), 1),
+        "search_sql_ms": round(statistics.median(sql_ms), 1),
+        "scroll_to_end_ms": round(scroll_ms, 1),
+        "max_gui_stall_ms": round(max(gaps) if gaps else 0.0, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def run_child(data_dir: Path) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, "--measure", str(data_dir)],
+        check=True, cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Students page benchmark")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir-1k", type=Path)
+    parser.add_argument("--data-dir-1m", type=Path)
+    parser.add_argument("--students", type=int, default=1_000_000, help="size of the big school")
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure)))
+        return 0
+    small_dir = args.data_dir_1k or Path(tempfile.mkdtemp(prefix="rollbook-bench-1k-"))
+    big_dir = args.data_dir_1m or Path(tempfile.mkdtemp(prefix="rollbook-bench-1m-"))
+    ensure_school(small_dir, 1_000)
+    ensure_school(big_dir, args.students)
+    small, big = run_child(small_dir), run_child(big_dir)
+    print(json.dumps({
+        "first_paint_ms_1k": small["first_paint_ms"],
+        "first_paint_ms_1m": big["first_paint_ms"],
+        "first_paint_ratio": round(big["first_paint_ms"] / small["first_paint_ms"], 2),
+        "search_repaint_ms": big["search_repaint_ms"],
+        "search_sql_ms": big["search_sql_ms"],
+        "search_ratio": round(big["search_repaint_ms"] / big["search_sql_ms"], 2),
+        "max_gui_stall_ms": big["max_gui_stall_ms"],
+        "peak_rss_mb_1m": big["peak_rss_mb"],
+        "scroll_to_end_ms_1m": big["scroll_to_end_ms"],
+        "rows_1m": big["rows"],
+        "search_repaint_ms_1k": small["search_repaint_ms"],
+        "max_gui_stall_ms_1k": small["max_gui_stall_ms"],
+    }))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""A registrar's path through the Students page: find, edit, add, deactivate, enroll."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import wait_loaded
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+from sqlalchemy import select
+
+from app.db.models import CourseEnrollment, Student
+from ui.dialogs.student_dialog import StudentDialog
+from ui.pages.students import StudentsPage
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def open_page(qtbot) -> StudentsPage:
+    page = StudentsPage()
+    qtbot.addWidget(page)
+    page.resize(1300, 760)
+    page.show()
+    qtbot.waitExposed(page)
+    wait_loaded(qtbot, page.model)
+    return page
+
+
+def test_typing_a_name_finds_the_student(qtbot, ops_hub, demo_school):
+    page = open_page(qtbot)
+    target = page.model.row_at(7)
+    page.search.setFocus()
+    qtbot.keyClicks(page.search, f"{target.first_name[:3]} {target.last_name[:4]}")
+    qtbot.waitUntil(lambda: page.model.query.search != "", timeout=5000)  # after the debounce
+    wait_loaded(qtbot, page.model)
+    found = [page.model.row_at(r) for r in range(page.model.rowCount())]
+    assert target.id in {row.id for row in found if row}
+    assert page.model.rowCount() < 450
+    assert page.count_label.text().endswith("students") or page.count_label.text().endswith(
+        "student"
+    )
+
+
+def test_new_student_dialog_refuses_bad_email_then_saves(qtbot, ops_hub, demo_school, db):
+    dialog = StudentDialog(None)
+    qtbot.addWidget(dialog)
+    dialog.student_no.setText("N-0001")
+    dialog.first_name.setText("Noémie")
+    dialog.last_name.setText("Dvořák")
+    dialog.email.setText("noemie at example")
+    dialog.show()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "not a valid e-mail" in dialog.error.text(), timeout=5000)
+    assert "a61b1b" in dialog.email.styleSheet()
+    ARTIFACTS.mkdir(exist_ok=True)
+    dialog.grab().save(str(ARTIFACTS / "student_dialog_error.png"))
+    dialog.email.setText("noemie.dvorak@example.org")
+    with qtbot.waitSignal(dialog.accepted, timeout=5000):
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.saved is not None and dialog.saved.full_name == "Noémie Dvořák"
+    with db.sessions.begin() as s:
+        assert s.scalar(select(Student.email).where(Student.student_no == "N-0001")) == (
+            "noemie.dvorak@example.org"
+        )
+
+
+def test_delete_key_deactivates_after_confirmation(qtbot, ops_hub, demo_school, db, monkeypatch):
+    page = open_page(qtbot)
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox,
+        "question",
+        lambda *args, **kw: asked.append(args) or QMessageBox.StandardButton.Yes,
+    )
+    row = next(page.model.row_at(r) for r in range(50) if page.model.row_at(r).status == "active")
+    number = next(r for r in range(50) if page.model.row_at(r).id == row.id)
+    page.table.setFocus()
+    page.table.selectRow(number)
+    with qtbot.waitSignal(ops_hub.changed, timeout=5000):
+        qtbot.keyClick(page.table, Qt.Key.Key_Delete)
+    assert asked
+    with db.sessions.begin() as s:
+        assert s.get(Student, row.id).status == "inactive"
+
+
+def test_enroll_and_unenroll_from_the_detail_panel(qtbot, ops_hub, demo_school, db):
+    page = open_page(qtbot)
+    page.table.setFocus()
+    page.table.selectRow(0)
+    student = page.model.row_at(0)
+    qtbot.waitUntil(lambda: student.full_name in page.detail.heading.text(), timeout=5000)
+    page.detail.course_box.setCurrentText("Astronomy Club")
+    with qtbot.waitSignal(ops_hub.changed, timeout=5000):
+        qtbot.mouseClick(page.detail.enroll_button, Qt.MouseButton.LeftButton)
+    table = page.detail.enrollment_table
+
+    def course_row(name):
+        return next((r for r in range(table.rowCount()) if table.item(r, 0).text() == name), None)
+
+    qtbot.waitUntil(lambda: course_row("Astronomy Club") is not None, timeout=5000)
+    row = course_row("Astronomy Club")
+    assert table.item(row, 1).text() == "Yes"
+    table.selectRow(row)
+    assert page.detail.unenroll_button.isEnabled()
+    with qtbot.waitSignal(ops_hub.changed, timeout=5000):
+        qtbot.mouseClick(page.detail.unenroll_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: table.item(course_row("Astronomy Club"), 1).text() == "No", timeout=5000
+    )
+    with db.sessions.begin() as s:
+        enrollment = s.scalars(
+            select(CourseEnrollment).where(CourseEnrollment.student_id == student.id)
+        ).all()
+    assert any(not e.active for e in enrollment)
+    page.grab().save(str(ARTIFACTS / "students_detail_after_unenroll.png"))
+
+
+def test_ctrl_n_opens_the_new_student_dialog(qtbot, ops_hub, demo_school):
+    page = open_page(qtbot)
+    page.table.setFocus()
+    seen = []
+
+    def close_dialog():
+        dialog = QApplication.activeModalWidget()
+        seen.append(type(dialog).__name__)
+        if dialog is not None:
+            dialog.reject()
+
+    QTimer.singleShot(300, close_dialog)
+    qtbot.keyClick(page.table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert seen == ["StudentDialog"]
