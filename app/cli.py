@@ -134,6 +134,70 @@ def cmd_students_list(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _import_report(outcome, as_json: bool, rejected_out) -> int:
+    rejected = [
+        {"line": r.line, "column": r.column, "message": r.message} for r in outcome.rejected
+    ]
+    if as_json:
+        _print_json({
+            "rows": outcome.rows, "created": outcome.created, "updated": outcome.updated,
+            "unchanged": outcome.unchanged, "enrollments_created": outcome.enrollments_created,
+            "enrollments_reactivated": outcome.enrollments_reactivated,
+            "courses_created": outcome.courses_created, "committed": outcome.applied,
+            "run_id": outcome.run_id, "rejected": rejected,
+        })  # fmt: skip
+    else:
+        verb = "Imported" if outcome.applied else "Dry run (nothing changed; add --commit)"
+        print(
+            f"{verb}: {outcome.rows:,} rows — {outcome.created:,} students created, "
+            f"{outcome.updated:,} updated, {outcome.unchanged:,} unchanged; "
+            f"{outcome.enrollments_created:,} enrollments created, "
+            f"{outcome.enrollments_reactivated:,} reactivated, "
+            f"{outcome.courses_created:,} new courses; {len(rejected):,} rows rejected."
+        )
+        for item in rejected[:20]:
+            print(f"  line {item['line']}, {item['column']}: {item['message']}")
+        if len(rejected) > 20:
+            print(f"  … and {len(rejected) - 20:,} more (use --rejected-out FILE)")
+    if rejected_out and outcome.rejected:
+        print(f"Rejected rows written to {rejected_out}", file=sys.stderr)
+    return EXIT_FINDINGS if outcome.rejected else EXIT_OK
+
+
+def cmd_import_students(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from app.imports.reading import FileFormat, detect_format
+    from app.imports.service import prepare, run_import, write_rejected_csv
+    from app.imports.validation import DateFormat, ImportOptions
+    from app.jobs import Job
+    from app.runtime import open_database
+
+    path = Path(args.file)
+    fmt = detect_format(path)
+    if args.encoding or args.delimiter:
+        delimiter = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(
+            args.delimiter or "", args.delimiter or fmt.delimiter
+        )
+        fmt = FileFormat(args.encoding or fmt.encoding, delimiter)
+    for warning in fmt.warnings:
+        print(f"rollbook: warning: {warning}", file=sys.stderr)
+    options = ImportOptions(DateFormat(args.date_format), all_or_nothing=args.all_or_nothing)
+    prepared = prepare(path, fmt=fmt, options=options)
+    db = open_database(settings)
+    job = Job(_stderr_progress if sys.stderr.isatty() and not args.json else None)
+    try:
+        with db.sessions.begin() as session:
+            outcome = run_import(session, db.context(), prepared, commit=args.commit, job=job)
+            if not args.commit:
+                session.rollback()  # a dry run leaves nothing behind, not even temp tables
+    finally:
+        db.close()
+    if args.rejected_out and outcome.rejected:
+        write_rejected_csv(Path(args.rejected_out), list(prepared.table.header), outcome.rejected)
+    return _import_report(outcome, args.json, args.rejected_out)
+
+
 def cmd_gui(args: argparse.Namespace, settings: Settings) -> int:
     # Imported by name at run time: app/ must not depend on the Qt layer, but the
     # console script is the one entry point people double-click or type.
@@ -184,6 +248,25 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=100, help="at most this many (max 1000)")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=cmd_students_list)
+    imports = sub.add_parser("import", help="import rosters (dry run unless --commit)")
+    import_sub = imports.add_subparsers(dest="import_command", required=True, metavar="KIND")
+    roster = import_sub.add_parser("students", help="a CSV roster of students and courses")
+    roster.add_argument("file", help="the CSV file")
+    roster.add_argument("--commit", action="store_true", help="apply the changes")
+    roster.add_argument("--all-or-nothing", action="store_true",
+                        help="import nothing if any row is rejected")  # fmt: skip
+    roster.add_argument("--rejected-out", metavar="FILE",
+                        help="write rejected rows, with an error column, to FILE")  # fmt: skip
+    roster.add_argument("--date-format", choices=["YMD", "DMY", "MDY"], default="YMD",
+                        help="order of non-ISO dates: DMY = 23/04/2011, MDY = 04/23/2011")  # fmt: skip
+    roster.add_argument(
+        "--encoding", help="override the detected encoding (utf-8, windows-1252, latin-1)"
+    )
+    roster.add_argument(
+        "--delimiter", help="override the detected delimiter: comma, semicolon, tab, pipe"
+    )
+    roster.add_argument("--json", action="store_true", help="machine-readable output")
+    roster.set_defaults(handler=cmd_import_students)
     return parser
 
 
