@@ -51,7 +51,10 @@ MAX_STUDENTS = 10_000_000
 # From this size on the bulk tables' foreign keys are dropped and re-added around the
 # load (see create_demo_data); below it the saving is not worth the locks.
 FAST_LOAD_MIN_STUDENTS = 20_000
-BULK_TABLES = ("student", "course_enrollment", "course_progress", "session_attendance")
+BULK_TABLES = (
+    "student", "course_enrollment", "course_progress", "session_attendance",
+    "event_team", "event_registration", "event_attendance", "event_feedback", "certificate",
+)  # fmt: skip
 # Students per slice (see the module docstring) and rows per COPY write: big enough
 # to keep the server busy, small enough that Cancel answers within a second or two.
 STUDENT_BATCH = 20_000

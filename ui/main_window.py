@@ -3,8 +3,8 @@ them together; pages, dialogs and actions live in their own modules."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QMimeData, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_menus()
         self._build_status_bar()
+        self.setAcceptDrops(True)
         self._restore()
 
     # ------------------------------------------------------------ pages
@@ -80,8 +81,8 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self.import_action = self._action(
-            file_menu, "&Import roster…", None,
-            tip="Roster import (CSV and OneRoster) is not part of this version yet.",
+            file_menu, "&Import roster…", QKeySequence("Ctrl+I"), lambda: self.open_import(),
+            tip="Import students and enrollments from a CSV file (or drop the file here)",
         )  # fmt: skip
         self._action(file_menu, "&Export…", QKeySequence("Ctrl+E"), self.export_current,
                      tip="Save the list you are looking at as a CSV file")  # fmt: skip
@@ -122,6 +123,25 @@ class MainWindow(QMainWindow):
             action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    def open_import(self, path: str | None = None) -> None:
+        from ui.wizards.csv_import import CsvImportWizard
+
+        wizard = CsvImportWizard(self, path)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.open()
+        self.import_wizard = wizard
+
+    # Dropping a CSV file on the window opens the import wizard on it.
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if _dropped_csv(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        path = _dropped_csv(event.mimeData())
+        if path:
+            event.acceptProposedAction()
+            self.open_import(path)
 
     def export_current(self) -> None:
         page = self.current_page
@@ -174,3 +194,10 @@ class MainWindow(QMainWindow):
         for page in self.pages:
             page.table.save_state()
         super().closeEvent(event)
+
+
+def _dropped_csv(mime: QMimeData) -> str | None:
+    for url in mime.urls():
+        if url.isLocalFile() and url.toLocalFile().lower().endswith((".csv", ".txt")):
+            return url.toLocalFile()
+    return None

@@ -120,6 +120,7 @@ class Op(Generic[T]):
         self._success: Callable[[T], None] | None = None
         self._failure: Callable[[BaseException], None] | None = None
         self._finally: Callable[[], None] | None = None
+        self._progress_callback: Callable[[ProgressReport], None] | None = None
         self._dialog: QProgressDialog | None = None
         self._timer: QTimer | None = None
         self._last_report: ProgressReport | None = None
@@ -131,6 +132,11 @@ class Op(Generic[T]):
     def failure(self, callback: Callable[[BaseException], None]) -> Op[T]:
         """Replace the default error dialog (e.g. to show the error at a table cell)."""
         self._failure = callback
+        return self
+
+    def on_progress(self, callback: Callable[[ProgressReport], None]) -> Op[T]:
+        """Also send progress reports here (pages that show their own progress bar)."""
+        self._progress_callback = callback
         return self
 
     def finally_(self, callback: Callable[[], None]) -> Op[T]:
@@ -152,6 +158,8 @@ class Op(Generic[T]):
     # -- GUI thread
     def _on_progress(self, report: ProgressReport) -> None:
         self._last_report = report
+        if self._progress_callback is not None:
+            self._progress_callback(report)
         if self._dialog is not None:
             self._apply_report(report)
 

@@ -20,9 +20,7 @@ from app.domain.errors import RollbookError
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 ENCODINGS = ("utf-8-sig", "utf-8", "windows-1252", "latin-1")
 SNIFF_BYTES = 64 * 1024
-# Bytes 0x80-0x9F are printable in Windows-1252 (curly quotes, €, Š, œ …) but control
-# characters in Latin-1: seeing them tells the two apart.
-_CP1252_ONLY = set(range(0x80, 0xA0)) - {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+_CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
 
 csv.field_size_limit(1_000_000)
 
@@ -55,7 +53,14 @@ class RawTable:
 
 
 def detect_encoding(data: bytes) -> tuple[str, list[str]]:
-    """The encoding to read ``data`` with, and warnings a person should see."""
+    """The encoding to read ``data`` with, and warnings a person should see.
+
+    Not UTF-8 means a legacy 8-bit file. Windows-1252 (what Excel writes on Windows)
+    and Latin-1 agree on every letter from 0xA0 up, and Windows-1252 also has curly
+    quotes, dashes and the euro sign at 0x80-0x9F; so Windows-1252 is the reading,
+    unless the file has one of the five bytes Windows-1252 leaves undefined, which
+    only Latin-1 can decode.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig", []
     try:
@@ -63,14 +68,14 @@ def detect_encoding(data: bytes) -> tuple[str, list[str]]:
         return "utf-8", []
     except UnicodeDecodeError as exc:
         where = f"first non-UTF-8 byte at position {exc.start}"
-    if set(data) & _CP1252_ONLY:
-        return "windows-1252", [
-            f"The file is not UTF-8 ({where}); it was read as Windows-1252, the encoding "
-            "Excel uses on Windows. Check that accented letters look right in the preview."
+    if set(data) & _CP1252_UNDEFINED:
+        return "latin-1", [
+            f"The file is not UTF-8 ({where}); it was read as Latin-1 (ISO-8859-1). "
+            "Check that accented letters look right in the preview."
         ]
-    return "latin-1", [
-        f"The file is not UTF-8 ({where}); it was read as Latin-1 (ISO-8859-1). "
-        "Check that accented letters look right in the preview."
+    return "windows-1252", [
+        f"The file is not UTF-8 ({where}); it was read as Windows-1252, the encoding "
+        "Excel uses on Windows. Check that accented letters look right in the preview."
     ]
 
 

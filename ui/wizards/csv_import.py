@@ -1,0 +1,575 @@
+"""Import roster wizard: file -> format -> columns -> validation -> preview -> import -> summary.
+
+Each step is its own page. Reading, validating and planning run on the database worker
+(a large file never freezes the window); nothing is written until the person presses
+Import on the preview page, and Cancel during the import rolls everything back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWizard,
+    QWizardPage,
+)
+
+from app.imports.mapping import FIELD_LABELS, ColumnMapping, Field, auto_map, check_mapping
+from app.imports.reading import (
+    DELIMITERS,
+    ENCODINGS,
+    FileFormat,
+    UnreadableFile,
+    detect_format,
+    preview_lines,
+    read_table,
+)
+from app.imports.roster import RosterOutcome
+from app.imports.service import PreparedImport, run_import, write_rejected_csv
+from app.imports.validation import DateFormat, ImportOptions, suggest_date_format, validate
+from ui.ops import Op, error_text
+
+REJECTED_BRUSH = QBrush(QColor("#f8d7da"))
+PREVIEW_ROWS = 500
+CHANGED = {"student", "course", "course_enrollment"}
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+_LABELS = {"first_name": "First name", "last_name": "Last name", "email": "E-mail",
+           "class_name": "Class", "grade_level": "Grade", "birth_date": "Birth date",
+           "status": "Status"}  # fmt: skip
+
+
+def _describe(values: dict | None) -> str:
+    return "; ".join(f"{_LABELS.get(k, k)}: {v}" for k, v in (values or {}).items())
+
+
+class ImportState:
+    """What the pages share as the person moves through the wizard."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.format: FileFormat | None = None
+        self.table = None
+        self.mapping: ColumnMapping | None = None
+        self.options = ImportOptions()
+        self.prepared: PreparedImport | None = None
+        self.plan: RosterOutcome | None = None
+        self.result: RosterOutcome | None = None
+
+
+class PickFilePage(QWizardPage):
+    def __init__(self, state: ImportState) -> None:
+        super().__init__()
+        self.state = state
+        self.setTitle("Choose the roster file")
+        self.setSubTitle("A CSV file exported from a spreadsheet or another system. "
+                         "You will see what it contains before anything changes.")  # fmt: skip
+        self.path_edit = QLineEdit()
+        self.path_edit.setPlaceholderText("Path to a .csv file")
+        browse = QPushButton("&Browse…")
+        browse.clicked.connect(self.browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(browse)
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #a61b1b;")
+        self.error.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.error)
+        layout.addStretch(1)
+        self.registerField("path*", self.path_edit)
+
+    def browse(self) -> None:
+        folder = QSettings().value("folders/import", str(Path.home()))
+        name, _ = QFileDialog.getOpenFileName(self, "Roster file", folder,
+                                              "CSV files (*.csv *.txt);;All files (*)")  # fmt: skip
+        if name:
+            self.path_edit.setText(name)
+
+    def validatePage(self) -> bool:  # noqa: N802
+        path = Path(self.path_edit.text().strip()).expanduser()
+        try:
+            self.state.format = detect_format(path)
+        except UnreadableFile as exc:
+            self.error.setText(str(exc))
+            return False
+        self.state.path = path
+        QSettings().setValue("folders/import", str(path.parent))
+        self.error.setText("")
+        return True
+
+
+class FormatPage(QWizardPage):
+    def __init__(self, state: ImportState) -> None:
+        super().__init__()
+        self.state = state
+        self.setTitle("Check how the file reads")
+        self.setSubTitle("Accented letters should look right and columns should split "
+                         "where you expect. Change the encoding or delimiter if not.")  # fmt: skip
+        self.encoding = QComboBox()
+        self.encoding.addItems(list(ENCODINGS))
+        self.delimiter = QComboBox()
+        for char, name in DELIMITERS.items():
+            self.delimiter.addItem(name, char)
+        self.warning = QLabel("")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #8a5a00;")
+        self.raw = QPlainTextEdit()
+        self.raw.setReadOnly(True)
+        self.raw.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.columns = _table([])
+        form = QFormLayout()
+        form.addRow("&Encoding", self.encoding)
+        form.addRow("&Delimiter", self.delimiter)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.warning)
+        layout.addWidget(QLabel("First lines of the file:"))
+        layout.addWidget(self.raw, 1)
+        layout.addWidget(QLabel("Read as a table:"))
+        layout.addWidget(self.columns, 1)
+        self.encoding.currentIndexChanged.connect(self.refresh)
+        self.delimiter.currentIndexChanged.connect(self.refresh)
+
+    def initializePage(self) -> None:  # noqa: N802
+        fmt = self.state.format
+        assert fmt is not None
+        for combo in (self.encoding, self.delimiter):
+            combo.blockSignals(True)
+        self.encoding.setCurrentText(fmt.encoding)
+        self.delimiter.setCurrentIndex(max(0, self.delimiter.findData(fmt.delimiter)))
+        for combo in (self.encoding, self.delimiter):
+            combo.blockSignals(False)
+        self.warning.setText("\n".join(fmt.warnings))
+        self.refresh()
+
+    def chosen_format(self) -> FileFormat:
+        detected = self.state.format
+        assert detected is not None
+        encoding, delimiter = self.encoding.currentText(), self.delimiter.currentData()
+        same = encoding == detected.encoding
+        return FileFormat(encoding, delimiter, detected.warnings if same else ())
+
+    def refresh(self) -> None:
+        assert self.state.path is not None
+        fmt = self.chosen_format()
+        self.raw.setPlainText("\n".join(preview_lines(self.state.path, fmt)))
+        try:
+            table = read_table(self.state.path, fmt)
+        except UnreadableFile as exc:
+            self.warning.setText(str(exc))
+            self.columns.setRowCount(0)
+            return
+        self.columns.setColumnCount(len(table.header))
+        self.columns.setHorizontalHeaderLabels(table.header)
+        sample = table.rows[:8]
+        self.columns.setRowCount(len(sample))
+        for r, (_, values) in enumerate(sample):
+            for c, value in enumerate(values[: len(table.header)]):
+                self.columns.setItem(r, c, QTableWidgetItem(value))
+
+    def validatePage(self) -> bool:  # noqa: N802
+        assert self.state.path is not None
+        try:
+            self.state.format = self.chosen_format()
+            self.state.table = read_table(self.state.path, self.state.format)
+        except UnreadableFile as exc:
+            self.warning.setText(str(exc))
+            return False
+        return True
+
+
+class MappingPage(QWizardPage):
+    def __init__(self, state: ImportState) -> None:
+        super().__init__()
+        self.state = state
+        self.setTitle("Match the columns")
+        self.setSubTitle("Rollbook guessed what each column holds. Correct any guess, or "
+                         "choose Ignore for columns you do not want imported.")  # fmt: skip
+        self.grid = _table(["Column in the file", "Example values", "Import as"])
+        self.grid.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.grid.horizontalHeader().setStretchLastSection(False)
+        self.grid.setColumnWidth(0, 200)
+        self.grid.setColumnWidth(2, 200)
+        self.date_format = QComboBox()
+        self.date_format.addItem("YYYY-MM-DD (ISO)", DateFormat.ISO)
+        self.date_format.addItem("Day first (23/04/2011)", DateFormat.DAY_FIRST)
+        self.date_format.addItem("Month first (04/23/2011)", DateFormat.MONTH_FIRST)
+        self.all_or_nothing = QCheckBox("All or nothing: import nothing if any row is rejected")
+        self.problem = QLabel("")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #a61b1b;")
+        form = QFormLayout()
+        form.addRow("&Dates in the file", self.date_format)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.grid, 1)
+        layout.addLayout(form)
+        layout.addWidget(self.all_or_nothing)
+        layout.addWidget(self.problem)
+        self.combos: list[QComboBox] = []
+
+    def initializePage(self) -> None:  # noqa: N802
+        table = self.state.table
+        assert table is not None
+        remembered = json.loads(QSettings().value("import/mapping", "{}") or "{}")
+        mapping = auto_map(table.header, remembered)
+        self.grid.setRowCount(len(table.header))
+        self.combos = []
+        for row, column in enumerate(table.header):
+            self.grid.setItem(row, 0, QTableWidgetItem(column))
+            examples = [
+                values[row] for _, values in table.rows[:5] if row < len(values) and values[row]
+            ]
+            self.grid.setItem(row, 1, QTableWidgetItem(", ".join(examples)))
+            combo = QComboBox()
+            combo.setAccessibleName(f"Import {column} as")
+            combo.addItem("Ignore", None)
+            for target in Field:
+                combo.addItem(FIELD_LABELS[target], target)
+            chosen = mapping.fields[row]
+            combo.setCurrentIndex(max(0, combo.findData(chosen)) if chosen else 0)
+            combo.currentIndexChanged.connect(self.completeChanged)
+            self.grid.setCellWidget(row, 2, combo)
+            self.combos.append(combo)
+        birth = mapping.index_of(Field.BIRTH_DATE)
+        if birth is not None:
+            suggestion = suggest_date_format([v[birth] for _, v in table.rows if birth < len(v)])
+            if suggestion:
+                self.date_format.setCurrentIndex(self.date_format.findData(suggestion))
+        self.completeChanged.emit()
+
+    def mapping(self) -> ColumnMapping:
+        assert self.state.table is not None
+        # Qt hands enum data back as plain strings.
+        fields = tuple(Field(c.currentData()) if c.currentData() else None for c in self.combos)
+        return ColumnMapping(tuple(self.state.table.header), fields)
+
+    def isComplete(self) -> bool:  # noqa: N802
+        if not self.combos:
+            return False
+        try:
+            check_mapping(self.mapping())
+        except UnreadableFile as exc:
+            self.problem.setText(str(exc))
+            return False
+        self.problem.setText("")
+        return True
+
+    def validatePage(self) -> bool:  # noqa: N802
+        self.state.mapping = self.mapping()
+        self.state.options = ImportOptions(DateFormat(self.date_format.currentData()),
+                                           all_or_nothing=self.all_or_nothing.isChecked())  # fmt: skip
+        QSettings().setValue("import/mapping", json.dumps(self.state.mapping.as_dict()))
+        return True
+
+
+class ValidationPage(QWizardPage):
+    """Validates on entry (on the worker); rejected rows are highlighted with the reason."""
+
+    def __init__(self, state: ImportState) -> None:
+        super().__init__()
+        self.state = state
+        self.setTitle("Check the rows")
+        self.setSubTitle("Rejected rows are shown in red with the reason. They are kept and "
+                         "can be saved to a file, fixed and imported again.")  # fmt: skip
+        self.counts = QLabel("Validating…")
+        self.counts.setWordWrap(True)
+        self.rows = _table([])
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.counts)
+        layout.addWidget(self.rows, 1)
+        self._done = False
+
+    def initializePage(self) -> None:  # noqa: N802
+        self._done = False
+        self.counts.setText("Validating…")
+        state = self.state
+        assert state.table is not None and state.mapping is not None
+        table, mapping, options = state.table, state.mapping, state.options
+        Op(self, lambda s, ctx, job: validate(table, mapping, options), title="Validating…"
+           ).success(self._validated).run()  # fmt: skip
+
+    def _validated(self, result) -> None:
+        state = self.state
+        assert state.table is not None and state.mapping is not None
+        state.prepared = PreparedImport(state.table, state.mapping, result, state.options)
+        rejected = {r.line: r for r in result.rejections}
+        self.counts.setText(
+            f"<b>{result.total_rows:,}</b> rows: <b>{len(result.records):,}</b> ready, "
+            f"<b style='color:#a61b1b'>{len(rejected):,}</b> rejected"
+            + (f", {result.merged_duplicates:,} identical duplicates merged" if result.merged_duplicates else "")
+            + "."
+            + (" <b>All or nothing is on: nothing will be imported while rows are rejected.</b>"
+               if state.options.all_or_nothing and rejected else "")
+        )  # fmt: skip
+        header = state.table.header
+        shown = [(line, values) for line, values in state.table.rows if line in rejected]
+        shown += [
+            (line, values)
+            for line, values in state.table.rows[:PREVIEW_ROWS]
+            if line not in rejected
+        ]
+        shown.sort()
+        self.rows.setColumnCount(len(header) + 2)
+        self.rows.setHorizontalHeaderLabels(["Line", *header, "Problem"])
+        self.rows.setRowCount(len(shown))
+        for r, (line, values) in enumerate(shown):
+            problem = rejected.get(line)
+            cells = [str(line), *(values[i] if i < len(values) else "" for i in range(len(header))),
+                     f"{problem.column}: {problem.message}" if problem else ""]  # fmt: skip
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if problem:
+                    item.setBackground(REJECTED_BRUSH)
+                    item.setToolTip(problem.message)
+                self.rows.setItem(r, c, item)
+        self.rows.resizeColumnsToContents()
+        for column in range(self.rows.columnCount() - 1):
+            self.rows.setColumnWidth(column, min(self.rows.columnWidth(column), 180))
+        self._done = True
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802
+        return self._done
+
+
+class PlanPage(QWizardPage):
+    """The dry run: exactly what will change."""
+
+    def __init__(self, state: ImportState) -> None:
+        super().__init__()
+        self.state = state
+        self.setTitle("Preview the changes")
+        self.setSubTitle("Nothing has been changed yet. Press Import to apply these changes.")
+        self.setButtonText(QWizard.WizardButton.NextButton, "&Import")
+        self.counts = QLabel("Comparing with Rollbook…")
+        self.counts.setWordWrap(True)
+        self.changes = _table(["Change", "Student / enrollment", "Before", "After"])
+        self.changes.horizontalHeader().setSectionResizeMode(
+            1, QHeaderView.ResizeMode.ResizeToContents
+        )
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.counts)
+        layout.addWidget(self.changes, 1)
+        self._done = False
+
+    def initializePage(self) -> None:  # noqa: N802
+        self._done = False
+        prepared = self.state.prepared
+        assert prepared is not None
+        Op(self, lambda s, ctx, job: run_import(s, ctx, prepared, commit=False, job=job),
+           title="Comparing with Rollbook…").success(self._planned).run()  # fmt: skip
+
+    def _planned(self, outcome: RosterOutcome) -> None:
+        self.state.plan = outcome
+        self.counts.setText(
+            f"Students: <b>{outcome.created:,}</b> to create, <b>{outcome.updated:,}</b> to update, "
+            f"{outcome.unchanged:,} unchanged. Enrollments: <b>{outcome.enrollments_created:,}</b> "
+            f"to create, <b>{outcome.enrollments_reactivated:,}</b> to reactivate. New courses: "
+            f"<b>{outcome.courses_created:,}</b>. Rejected rows: "
+            f"<b style='color:#a61b1b'>{len(outcome.rejected):,}</b>."
+        )
+        items = outcome.plan.items if outcome.plan else []
+        labels = {"create": "New student", "update": "Update", "create_enrollment": "Enroll",
+                  "reactivate_enrollment": "Re-enroll"}  # fmt: skip
+        self.changes.setRowCount(len(items))
+        for r, item in enumerate(items):
+            if item.entity == "course_enrollment":
+                before = "ended" if item.before else ""
+                after = "enrolled"
+            else:
+                before, after = _describe(item.before), _describe(item.after)
+            for c, text in enumerate([labels.get(item.kind, item.kind), item.key, before, after]):
+                self.changes.setItem(r, c, QTableWidgetItem(text))
+        if outcome.plan and outcome.plan.items_truncated:
+            self.counts.setText(
+                self.counts.text() + f" (the first {len(items):,} changes are listed)"
+            )
+        self._done = True
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802
+        return self._done
+
+
+class ApplyPage(QWizardPage):
+    def __init__(self, state: ImportState) -> None:
+        super().__init__()
+        self.state = state
+        self.setTitle("Importing")
+        self.setSubTitle(
+            "All changes are applied together; Cancel leaves Rollbook exactly as it was."
+        )
+        self.setCommitPage(True)  # no Back from here: the import has happened
+        self.label = QLabel("Importing…")
+        self.bar = QProgressBar()
+        self.cancel_button = QPushButton("&Cancel import")
+        self.cancel_button.clicked.connect(self.cancel)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(1)
+        self.op: Op | None = None
+        self._done = False
+
+    def initializePage(self) -> None:  # noqa: N802
+        prepared = self.state.prepared
+        assert prepared is not None
+        self._done = False
+        self.bar.setRange(0, 0)
+        self.cancel_button.setEnabled(True)
+        self.op = Op(self, lambda s, ctx, job: run_import(s, ctx, prepared, commit=True, job=job),
+                     changes=CHANGED, show_progress=False)  # fmt: skip
+        self.op.on_progress(self._progress).success(self._applied).failure(self._failed).run()
+
+    def _progress(self, report) -> None:
+        if report.total:
+            self.bar.setRange(0, report.total)
+            self.bar.setValue(report.done)
+        else:
+            self.bar.setRange(0, 0)
+        self.label.setText(report.text or "Importing…")
+
+    def cancel(self) -> None:
+        if self.op is not None and not self._done:
+            self.op.job.cancel()
+            self.label.setText("Cancelling… nothing will be changed.")
+            self.cancel_button.setEnabled(False)
+
+    @property
+    def running(self) -> bool:
+        return self.op is not None and not self._done
+
+    def _applied(self, outcome: RosterOutcome) -> None:
+        self.state.result = outcome
+        self._finish("Done.")
+        self.wizard().next()
+
+    def _failed(self, error: BaseException) -> None:
+        self.state.result = None
+        self._finish(error_text(error))
+        self.label.setText(f"{error_text(error)}\nNothing was imported.")
+
+    def _finish(self, text: str) -> None:
+        self._done = True
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1)
+        self.cancel_button.setEnabled(False)
+        self.label.setText(text)
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802
+        return self._done and self.state.result is not None
+
+
+class SummaryPage(QWizardPage):
+    def __init__(self, state: ImportState) -> None:
+        super().__init__()
+        self.state = state
+        self.setTitle("Import finished")
+        self.setSubTitle("The students list shows the imported students now.")
+        self.text = QLabel("")
+        self.text.setWordWrap(True)
+        self.save_button = QPushButton("&Save rejected rows…")
+        self.save_button.clicked.connect(self.save_rejected)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(self.save_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:  # noqa: N802
+        outcome = self.state.result
+        assert outcome is not None
+        if outcome.applied:
+            headline = "The roster was imported."
+        else:
+            headline = "Nothing was imported: rows were rejected and all or nothing was chosen."
+        self.text.setText(
+            f"<p><b>{headline}</b></p><p>{outcome.created:,} students created, "
+            f"{outcome.updated:,} updated, {outcome.unchanged:,} unchanged; "
+            f"{outcome.enrollments_created:,} enrollments created, "
+            f"{outcome.enrollments_reactivated:,} reactivated; {outcome.courses_created:,} new "
+            f"courses.</p><p>{len(outcome.rejected):,} rows were rejected"
+            + (" — save them, fix them in a spreadsheet and import the file again.</p>"
+               if outcome.rejected else ".</p>")
+        )  # fmt: skip
+        self.save_button.setVisible(bool(outcome.rejected))
+
+    def save_rejected(self, *, path: str | None = None) -> None:
+        outcome, table = self.state.result, self.state.table
+        assert outcome is not None and table is not None
+        if path is None:
+            folder = QSettings().value("folders/import", str(Path.home()))
+            suggested = str(Path(folder) / f"{table.path.stem}-rejected.csv")
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save rejected rows", suggested, "CSV files (*.csv)"
+            )
+            if not path:
+                return
+        count = write_rejected_csv(Path(path), list(table.header), outcome.rejected)
+        self.text.setText(
+            self.text.text() + f"<p>Saved {count:,} rejected rows to {Path(path).name}.</p>"
+        )
+
+
+class CsvImportWizard(QWizard):
+    def __init__(self, parent=None, path: str | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import roster")
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage)
+        self.resize(960, 660)
+        self.state = ImportState()
+        self.pick = PickFilePage(self.state)
+        self.format_page = FormatPage(self.state)
+        self.mapping_page = MappingPage(self.state)
+        self.validation_page = ValidationPage(self.state)
+        self.plan_page = PlanPage(self.state)
+        self.apply_page = ApplyPage(self.state)
+        self.summary_page = SummaryPage(self.state)
+        for page in (self.pick, self.format_page, self.mapping_page, self.validation_page,
+                     self.plan_page, self.apply_page, self.summary_page):  # fmt: skip
+            self.addPage(page)
+        if path:
+            self.pick.path_edit.setText(path)
+
+    def reject(self) -> None:
+        if self.apply_page.running:
+            answer = QMessageBox.question(self, "Cancel import",
+                                          "Stop the import? Nothing will be changed.")  # fmt: skip
+            if answer == QMessageBox.StandardButton.Yes:
+                self.apply_page.cancel()
+            return
+        super().reject()
