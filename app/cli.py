@@ -134,7 +134,7 @@ def cmd_students_list(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _import_report(outcome, as_json: bool, rejected_out) -> int:
+def _import_report(outcome, as_json: bool, rejected_out, extra: dict | None = None) -> int:
     rejected = [
         {"line": r.line, "column": r.column, "message": r.message} for r in outcome.rejected
     ]
@@ -144,7 +144,7 @@ def _import_report(outcome, as_json: bool, rejected_out) -> int:
             "unchanged": outcome.unchanged, "enrollments_created": outcome.enrollments_created,
             "enrollments_reactivated": outcome.enrollments_reactivated,
             "courses_created": outcome.courses_created, "committed": outcome.applied,
-            "run_id": outcome.run_id, "rejected": rejected,
+            "run_id": outcome.run_id, **(extra or {}), "rejected": rejected,
         })  # fmt: skip
     else:
         verb = "Imported" if outcome.applied else "Dry run (nothing changed; add --commit)"
@@ -196,6 +196,28 @@ def cmd_import_students(args: argparse.Namespace, settings: Settings) -> int:
     if args.rejected_out and outcome.rejected:
         write_rejected_csv(Path(args.rejected_out), list(prepared.table.header), outcome.rejected)
     return _import_report(outcome, args.json, args.rejected_out)
+
+
+def cmd_import_oneroster(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from app.imports.oneroster import import_oneroster
+    from app.runtime import open_database
+
+    db = open_database(settings)
+    try:
+        with db.sessions.begin() as session:
+            result = import_oneroster(session, db.context(), Path(args.path), commit=args.commit)
+            if not args.commit:
+                session.rollback()
+    finally:
+        db.close()
+    if not args.json:
+        print(f"OneRoster: {result.students_in_file:,} students and {result.classes_in_file:,} "
+              f"classes in the file; {result.enrollments_ended:,} enrollments "
+              f"{'ended' if args.commit else 'to end'} (tobedeleted).")  # fmt: skip
+    return _import_report(result.roster, args.json, None,
+                          {"enrollments_ended": result.enrollments_ended})  # fmt: skip
 
 
 def cmd_gui(args: argparse.Namespace, settings: Settings) -> int:
@@ -267,6 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     roster.add_argument("--json", action="store_true", help="machine-readable output")
     roster.set_defaults(handler=cmd_import_students)
+    oneroster = import_sub.add_parser("oneroster", help="a OneRoster 1.1 CSV zip or folder")
+    oneroster.add_argument("path", help="the .zip file or the folder with manifest.csv")
+    oneroster.add_argument("--commit", action="store_true", help="apply the changes")
+    oneroster.add_argument("--json", action="store_true", help="machine-readable output")
+    oneroster.set_defaults(handler=cmd_import_oneroster)
     return parser
 
 

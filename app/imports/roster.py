@@ -26,7 +26,7 @@ from app.maintenance.plan import MAX_LISTED_ITEMS, Plan, PlanItem, finish_run, s
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
 STAGE_COLUMNS = ("line", "key", "student_no", "email", "first_name", "last_name", "class_name",
-                 "grade_level", "birth_date", "status", "course")  # fmt: skip
+                 "grade_level", "birth_date", "status", "course", "sourced_id")  # fmt: skip
 UPDATABLE = ("first_name", "last_name", "email", "class_name", "grade_level", "birth_date",
              "status")  # fmt: skip
 COPY_BATCH = 5_000
@@ -67,21 +67,22 @@ def _stage(conn: psycopg.Connection, records: list[RosterRecord], job: Job) -> N
     conn.execute(
         "CREATE TEMP TABLE roster_stage (line int, key text, student_no text, email text, "
         "first_name text, last_name text, class_name text, grade_level smallint, "
-        "birth_date date, status text, course text) ON COMMIT DROP"
+        "birth_date date, status text, course text, sourced_id text) ON COMMIT DROP"
     )
     with conn.cursor().copy(f"COPY roster_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
         for start in range(0, len(records), COPY_BATCH):
             job.check_cancel()
             for r in records[start : start + COPY_BATCH]:
                 copy.write_row((r.line, r.key, r.student_no, r.email, r.first_name, r.last_name,
-                                r.class_name, r.grade_level, r.birth_date, r.status, r.course))  # fmt: skip
+                                r.class_name, r.grade_level, r.birth_date, r.status, r.course,
+                                r.sourced_id))  # fmt: skip
             job.progress(min(start + COPY_BATCH, len(records)), len(records), "Reading rows…")
 
 
 _CLASSIFY_SQL = """
 CREATE TEMP TABLE roster_student ON COMMIT DROP AS
 SELECT DISTINCT ON (key) key, line, student_no, email, first_name, last_name, class_name,
-       grade_level, birth_date, status,
+       grade_level, birth_date, status, sourced_id,
        NULL::uuid AS student_id, NULL::text AS action, NULL::text AS reason,
        NULL::text AS reject_column
 FROM roster_stage ORDER BY key, line;
@@ -132,6 +133,7 @@ UPDATE roster_student r SET action = CASE WHEN
     OR (r.grade_level IS NOT NULL AND r.grade_level IS DISTINCT FROM s.grade_level)
     OR (r.birth_date IS NOT NULL AND r.birth_date IS DISTINCT FROM s.birth_date)
     OR (r.status IS NOT NULL AND r.status IS DISTINCT FROM s.status)
+    OR (r.sourced_id IS NOT NULL AND r.sourced_id IS DISTINCT FROM s.sourced_id)
     THEN 'update' ELSE 'unchanged' END
 FROM student s
 WHERE r.action IS NULL AND s.id = r.student_id;
@@ -274,9 +276,10 @@ WHERE r.course_id IS NULL AND c.school_id = %(school)s AND c.deleted_at IS NULL
   AND lower(c.name) = lower(r.course);
 
 INSERT INTO student (id, school_id, student_no, email, first_name, last_name, class_name,
-                     grade_level, birth_date, status)
+                     grade_level, birth_date, status, sourced_id)
 SELECT student_id, %(school)s, student_no, email, coalesce(first_name, ''),
-       coalesce(last_name, ''), class_name, grade_level, birth_date, coalesce(status, 'active')
+       coalesce(last_name, ''), class_name, grade_level, birth_date, coalesce(status, 'active'),
+       sourced_id
 FROM roster_student WHERE action = 'create';
 
 INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
@@ -317,7 +320,8 @@ UPDATE student s SET
   class_name = coalesce(r.class_name, s.class_name),
   grade_level = coalesce(r.grade_level, s.grade_level),
   birth_date = coalesce(r.birth_date, s.birth_date),
-  status = coalesce(r.status, s.status)
+  status = coalesce(r.status, s.status),
+  sourced_id = coalesce(r.sourced_id, s.sourced_id)
 FROM roster_student r
 WHERE r.action = 'update' AND s.id = r.student_id;
 

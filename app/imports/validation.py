@@ -53,6 +53,7 @@ class RosterRecord:
     birth_date: date | None
     status: str | None
     course: str | None
+    sourced_id: str | None = None  # OneRoster sourcedId
 
     @property
     def key(self) -> str:

@@ -131,3 +131,25 @@ def test_dropping_a_csv_on_the_window_opens_the_wizard(qtbot, ops_hub, database,
     assert wizard.pick.path_edit.text() == str(path)
     wizard.close()
     QApplication.processEvents()
+
+
+def test_wizard_imports_a_oneroster_zip(qtbot, ops_hub, db, tmp_path):
+    import zipfile
+
+    from test_import_oneroster import FILES
+
+    zipped = tmp_path / "oneroster.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        for name, text in FILES.items():
+            archive.writestr(name, text)
+    wizard = CsvImportWizard(None, str(zipped))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.next()
+    assert wizard.currentPage() is wizard.plan_page  # no format or column steps
+    qtbot.waitUntil(wizard.plan_page.isComplete, timeout=10_000)
+    assert wizard.state.plan.created == 3
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.summary_page, timeout=15_000)
+    with db.sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(Student)) == 3

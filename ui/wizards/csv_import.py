@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.imports.mapping import FIELD_LABELS, ColumnMapping, Field, auto_map, check_mapping
+from app.imports.oneroster import import_oneroster, read_oneroster
 from app.imports.reading import (
     DELIMITERS,
     ENCODINGS,
@@ -49,6 +50,7 @@ from app.imports.validation import DateFormat, ImportOptions, suggest_date_forma
 from ui.ops import Op, error_text
 
 REJECTED_BRUSH = QBrush(QColor("#f8d7da"))
+PLAN_PAGE_ID = 4  # the pages are numbered in the order they are added
 PREVIEW_ROWS = 500
 CHANGED = {"student", "course", "course_enrollment"}
 
@@ -84,6 +86,14 @@ class ImportState:
         self.prepared: PreparedImport | None = None
         self.plan: RosterOutcome | None = None
         self.result: RosterOutcome | None = None
+        self.oneroster = False  # a OneRoster zip or folder: no format or column steps
+
+    def run(self, session, ctx, job, *, commit: bool) -> RosterOutcome:
+        if self.oneroster:
+            assert self.path is not None
+            return import_oneroster(session, ctx, self.path, commit=commit, job=job).roster
+        assert self.prepared is not None
+        return run_import(session, ctx, self.prepared, commit=commit, job=job)
 
 
 class PickFilePage(QWizardPage):
@@ -94,7 +104,7 @@ class PickFilePage(QWizardPage):
         self.setSubTitle("A CSV file exported from a spreadsheet or another system. "
                          "You will see what it contains before anything changes.")  # fmt: skip
         self.path_edit = QLineEdit()
-        self.path_edit.setPlaceholderText("Path to a .csv file")
+        self.path_edit.setPlaceholderText("Path to a .csv file, or a OneRoster .zip or folder")
         browse = QPushButton("&Browse…")
         browse.clicked.connect(self.browse)
         row = QHBoxLayout()
@@ -116,8 +126,23 @@ class PickFilePage(QWizardPage):
         if name:
             self.path_edit.setText(name)
 
+    def nextId(self) -> int:  # noqa: N802
+        if self.state.oneroster or _is_oneroster(self.path_edit.text()):
+            return PLAN_PAGE_ID
+        return super().nextId()
+
     def validatePage(self) -> bool:  # noqa: N802
         path = Path(self.path_edit.text().strip()).expanduser()
+        self.state.oneroster = _is_oneroster(str(path))
+        if self.state.oneroster:
+            try:
+                read_oneroster(path)
+            except UnreadableFile as exc:
+                self.error.setText(str(exc))
+                return False
+            self.state.path = path
+            self.error.setText("")
+            return True
         try:
             self.state.format = detect_format(path)
         except UnreadableFile as exc:
@@ -385,9 +410,8 @@ class PlanPage(QWizardPage):
 
     def initializePage(self) -> None:  # noqa: N802
         self._done = False
-        prepared = self.state.prepared
-        assert prepared is not None
-        Op(self, lambda s, ctx, job: run_import(s, ctx, prepared, commit=False, job=job),
+        state = self.state
+        Op(self, lambda s, ctx, job: state.run(s, ctx, job, commit=False),
            title="Comparing with Rollbook…").success(self._planned).run()  # fmt: skip
 
     def _planned(self, outcome: RosterOutcome) -> None:
@@ -444,12 +468,11 @@ class ApplyPage(QWizardPage):
         self._done = False
 
     def initializePage(self) -> None:  # noqa: N802
-        prepared = self.state.prepared
-        assert prepared is not None
+        state = self.state
         self._done = False
         self.bar.setRange(0, 0)
         self.cancel_button.setEnabled(True)
-        self.op = Op(self, lambda s, ctx, job: run_import(s, ctx, prepared, commit=True, job=job),
+        self.op = Op(self, lambda s, ctx, job: state.run(s, ctx, job, commit=True),
                      changes=CHANGED, show_progress=False)  # fmt: skip
         self.op.on_progress(self._progress).success(self._applied).failure(self._failed).run()
 
@@ -527,17 +550,18 @@ class SummaryPage(QWizardPage):
         self.save_button.setVisible(bool(outcome.rejected))
 
     def save_rejected(self, *, path: str | None = None) -> None:
-        outcome, table = self.state.result, self.state.table
-        assert outcome is not None and table is not None
+        outcome, source = self.state.result, self.state.path
+        assert outcome is not None and source is not None
+        header = list(self.state.table.header) if self.state.table else []
         if path is None:
             folder = QSettings().value("folders/import", str(Path.home()))
-            suggested = str(Path(folder) / f"{table.path.stem}-rejected.csv")
+            suggested = str(Path(folder) / f"{source.stem}-rejected.csv")
             path, _ = QFileDialog.getSaveFileName(
                 self, "Save rejected rows", suggested, "CSV files (*.csv)"
             )
             if not path:
                 return
-        count = write_rejected_csv(Path(path), list(table.header), outcome.rejected)
+        count = write_rejected_csv(Path(path), header, outcome.rejected)
         self.text.setText(
             self.text.text() + f"<p>Saved {count:,} rejected rows to {Path(path).name}.</p>"
         )
@@ -559,9 +583,10 @@ class CsvImportWizard(QWizard):
         self.plan_page = PlanPage(self.state)
         self.apply_page = ApplyPage(self.state)
         self.summary_page = SummaryPage(self.state)
-        for page in (self.pick, self.format_page, self.mapping_page, self.validation_page,
-                     self.plan_page, self.apply_page, self.summary_page):  # fmt: skip
-            self.addPage(page)
+        pages = (self.pick, self.format_page, self.mapping_page, self.validation_page,
+                 self.plan_page, self.apply_page, self.summary_page)  # fmt: skip
+        for page_id, page in enumerate(pages):
+            self.setPage(page_id, page)
         if path:
             self.pick.path_edit.setText(path)
 
@@ -573,3 +598,10 @@ class CsvImportWizard(QWizard):
                 self.apply_page.cancel()
             return
         super().reject()
+
+
+def _is_oneroster(text: str) -> bool:
+    path = Path(text.strip()).expanduser() if text.strip() else None
+    return bool(path) and (
+        path.suffix.lower() == ".zip" or (path.is_dir() and (path / "manifest.csv").exists())
+    )
