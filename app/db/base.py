@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, MetaData, func
 from sqlalchemy.dialects.postgresql import UUID
@@ -42,8 +43,15 @@ class TimestampedMixin:
 
 
 class SchoolDataMixin(TimestampedMixin):
+    # Root entities (students, courses, events …) reference the school. Rows that belong
+    # to a parent (enrollments, attendance, audit entries …) reach the school through it;
+    # a foreign-key check on every such row would double the cost of each bulk insert.
+    school_fk: ClassVar[bool] = True
+
     @declared_attr
     def school_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - SQLAlchemy declared_attr
+        if not cls.school_fk:
+            return mapped_column(UUID(as_uuid=True), nullable=False, index=True)
         return mapped_column(
             UUID(as_uuid=True), ForeignKey("school.id"), nullable=False, index=True
         )

@@ -132,7 +132,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             "application_name": "rollbook",
             # psycopg prepares repeated statements; a generic plan cannot see how
             # selective a search is, so always plan with the actual values.
-            "options": "-c plan_cache_mode=force_custom_plan",
+            # Imports and maintenance runs stage rows in temporary tables; PostgreSQL's
+            # 8 MB default spills a 100,000-row staging table to disk.
+            "options": "-c plan_cache_mode=force_custom_plan -c temp_buffers=64MB",
         },
     )
 

@@ -161,6 +161,7 @@ class Course(SchoolDataMixin, Base):
 
 class CourseEnrollment(SchoolDataMixin, Base):
     __tablename__ = "course_enrollment"
+    school_fk = False
     __table_args__ = (
         UniqueConstraint("course_id", "student_id", name="uq_course_enrollment_once"),
         Index("ix_course_enrollment_course", "course_id"),
@@ -179,6 +180,7 @@ class CourseEnrollment(SchoolDataMixin, Base):
 
 class EnrollmentRequest(SchoolDataMixin, Base):
     __tablename__ = "enrollment_request"
+    school_fk = False
     __table_args__ = (
         enum_check("status", RequestStatus),
         Index(
@@ -204,6 +206,7 @@ class EnrollmentRequest(SchoolDataMixin, Base):
 
 class CourseProgress(SchoolDataMixin, Base):
     __tablename__ = "course_progress"
+    school_fk = False
     __table_args__ = (
         UniqueConstraint("student_id", "course_id", name="uq_course_progress_once"),
         CheckConstraint("percent >= 0 AND percent <= 100", name="percent_range"),
@@ -238,6 +241,7 @@ class LegacyGroup(SchoolDataMixin, Base):
 
 class LegacyGroupMember(SchoolDataMixin, Base):
     __tablename__ = "legacy_group_member"
+    school_fk = False
     __table_args__ = (
         UniqueConstraint("group_id", "student_id", name="uq_legacy_group_member_once"),
         Index("ix_legacy_group_member_student", "student_id"),
@@ -250,6 +254,7 @@ class LegacyGroupMember(SchoolDataMixin, Base):
 
 class ClassSession(SchoolDataMixin, Base):
     __tablename__ = "class_session"
+    school_fk = False
     __table_args__ = (
         CheckConstraint("end_time > start_time", name="ends_after_start"),
         enum_check("session_mode", SessionMode),
@@ -306,6 +311,7 @@ class ClassSession(SchoolDataMixin, Base):
 
 class SessionAttendance(SchoolDataMixin, Base):
     __tablename__ = "session_attendance"
+    school_fk = False
     __table_args__ = (
         UniqueConstraint("session_id", "enrollment_id", name="uq_session_attendance_once"),
         enum_check("status", AttendanceStatus),
@@ -357,6 +363,7 @@ class Event(SchoolDataMixin, Base):
 
 class EventTeam(SchoolDataMixin, Base):
     __tablename__ = "event_team"
+    school_fk = False
     __table_args__ = (
         Index(
             "uq_event_team_name",
@@ -374,6 +381,7 @@ class EventTeam(SchoolDataMixin, Base):
 
 class EventRegistration(SchoolDataMixin, Base):
     __tablename__ = "event_registration"
+    school_fk = False
     __table_args__ = (
         UniqueConstraint("event_id", "student_id", name="uq_event_registration_once"),
         UniqueConstraint("school_id", "registration_no", name="uq_event_registration_no"),
@@ -391,6 +399,7 @@ class EventRegistration(SchoolDataMixin, Base):
 
 class EventAttendance(SchoolDataMixin, Base):
     __tablename__ = "event_attendance"
+    school_fk = False
     __table_args__ = (
         UniqueConstraint("registration_id", "attended_on", name="uq_event_attendance_once"),
     )
@@ -402,6 +411,7 @@ class EventAttendance(SchoolDataMixin, Base):
 
 class EventFeedback(SchoolDataMixin, Base):
     __tablename__ = "event_feedback"
+    school_fk = False
     __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
 
     registration_id: Mapped[uuid.UUID] = mapped_column(
@@ -413,6 +423,7 @@ class EventFeedback(SchoolDataMixin, Base):
 
 class Certificate(SchoolDataMixin, Base):
     __tablename__ = "certificate"
+    school_fk = False
     __table_args__ = (
         enum_check("kind", CertificateKind),
         UniqueConstraint("school_id", "certificate_no", name="uq_certificate_no"),
@@ -469,6 +480,7 @@ class MaintenanceRun(SchoolDataMixin, Base):
 
 class ImportRejectedRow(SchoolDataMixin, Base):
     __tablename__ = "import_rejected_row"
+    school_fk = False
     __table_args__ = (Index("ix_import_rejected_row_run", "run_id", "line_no"),)
 
     run_id: Mapped[uuid.UUID] = fk("maintenance_run.id", ondelete="CASCADE", index=False)
@@ -488,14 +500,16 @@ class AuditLog(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    school_id: Mapped[uuid.UUID] = mapped_column(UUIDCol, ForeignKey("school.id"))
+    # No foreign keys: the history stays as written, and checking two keys for every
+    # entry of a bulk run would cost more than the entry itself.
+    school_id: Mapped[uuid.UUID] = mapped_column(UUIDCol)
     at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     actor: Mapped[str] = mapped_column(Text)
     action: Mapped[str] = mapped_column(Text)
     entity: Mapped[str] = mapped_column(Text)
     entity_id: Mapped[uuid.UUID | None] = mapped_column(UUIDCol)
     changes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    run_id: Mapped[uuid.UUID | None] = mapped_column(UUIDCol, ForeignKey("maintenance_run.id"))
+    run_id: Mapped[uuid.UUID | None] = mapped_column(UUIDCol)
 
 
 # Tables whose rows carry row_version/updated_at maintained by rollbook_touch_row().

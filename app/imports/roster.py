@@ -80,6 +80,8 @@ def _stage(conn: psycopg.Connection, records: list[RosterRecord], job: Job) -> N
 
 
 _CLASSIFY_SQL = """
+ANALYZE roster_stage;
+
 CREATE TEMP TABLE roster_student ON COMMIT DROP AS
 SELECT DISTINCT ON (key) key, line, student_no, email, first_name, last_name, class_name,
        grade_level, birth_date, status, sourced_id,
@@ -150,6 +152,8 @@ LEFT JOIN course c ON c.school_id = %(school)s AND c.deleted_at IS NULL
 LEFT JOIN course_enrollment e ON e.course_id = c.id AND e.student_id = r.student_id
 WHERE st.course IS NOT NULL
 ORDER BY st.key, lower(st.course), st.line;
+
+ANALYZE roster_enrollment;
 """
 
 _COUNTS_SQL = """
