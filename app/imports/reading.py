@@ -145,7 +145,8 @@ def iter_records(path: Path, fmt: FileFormat) -> Iterator[tuple[int, list[str]]]
         try:
             for values in reader:
                 start, line = line, reader.line_num + 1
-                cleaned = [value.strip() for value in values]
+                # PostgreSQL text cannot hold NUL; it is never meaningful in a roster.
+                cleaned = [value.replace("\x00", "").strip() for value in values]
                 while cleaned and cleaned[-1] == "":
                     cleaned.pop()  # Excel's trailing empty columns
                 if cleaned:

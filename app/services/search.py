@@ -10,6 +10,7 @@ produce a syntax error.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _WORD_PARTS = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_TERMS = 8
@@ -27,6 +28,8 @@ def search_terms(text: str) -> list[str]:
     split into its letter/digit runs, as the vector was ("O'Brien" -> o, brien).
     """
     terms: list[str] = []
+    # Control characters (a pasted NUL, a tab from a spreadsheet) are never part of a word.
+    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
     for word in text.split():
         parts = [word.lower()] if "@" in word else _WORD_PARTS.findall(word.lower())
         for part in parts:
