@@ -10,8 +10,7 @@ progress and session attendance are written before the next slice is built, so m
 stays flat whatever the size. Primary keys are time-ordered UUIDs (version 7, see
 ``TimeOrderedIds``) so the load appends to its indexes instead of scattering, and
 big loads drop the foreign keys for the duration (see ``create_demo_data``). What
-remains is the server's own work: mostly the student search vector (the accent
-folding in rollbook_fold costs ~50 µs a student) and index entries.
+remains is the server's own work, mostly the student search vector and index entries.
 
 The same seed gives the same students (names, numbers, e-mails, classes, statuses,
 and birth dates within the same school year), enrollments, attendance and events.
@@ -62,8 +61,9 @@ STUDENT_BATCH = 20_000
 COPY_BATCH = 10_000
 # How many courses a student takes, picked uniformly from this tuple (mean 3).
 COURSES_PER_STUDENT = (2, 3, 3, 4)
-# Whole-school totals above which rows are sampled instead of complete, so a
-# million-student school is still created in a few minutes.
+# Above these the rows are sampled instead of complete, so a million-student school
+# is still created in about three minutes: session attendance for the whole school,
+# registrations per event.
 ATTENDANCE_ROW_CAP = 1_500_000
 EVENT_REGISTRATION_CAP = 15_000
 

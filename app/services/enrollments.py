@@ -285,16 +285,16 @@ def list_enrollments(
     limit: int = 200,
 ) -> Page[EnrollmentListRow]:  # fmt: skip
     """One page of enrollments with student, course and progress, sorted in SQL."""
-    last, first = func.rollbook_fold(Student.last_name), func.rollbook_fold(Student.first_name)
+    name = Student.sort_name
     course = func.lower(Course.name)
     stmt = order_by(
         _enrollment_list_select(ctx, query), query.sort, query.descending,
         {
-            "student": [last, first, course],
-            "course": [course, last, first],
-            "active": [CourseEnrollment.active, course, last],
-            "enrolled_on": [CourseEnrollment.enrolled_on, last],
-            "progress": [CourseProgress.percent, last],
+            "student": [name, course],
+            "course": [course, name],
+            "active": [CourseEnrollment.active, course, name],
+            "enrolled_on": [CourseEnrollment.enrolled_on, name],
+            "progress": [CourseProgress.percent, name],
         },
         CourseEnrollment.id,
     )  # fmt: skip

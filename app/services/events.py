@@ -127,14 +127,14 @@ def list_registrations(
     session: Session, ctx: ServiceContext, query: RegistrationQuery, offset: int = 0,
     limit: int = 200,
 ) -> Page[RegistrationListRow]:  # fmt: skip
-    last, first = func.rollbook_fold(Student.last_name), func.rollbook_fold(Student.first_name)
+    name = Student.sort_name
     stmt = order_by(
         _registration_list_select(ctx, query), query.sort, query.descending,
         {
             "event": [Event.starts_on, func.lower(Event.name), EventRegistration.registration_no],
             "registration_no": [EventRegistration.registration_no],
-            "student": [last, first],
-            "team": [func.lower(EventTeam.name), last],
+            "student": [name],
+            "team": [func.lower(EventTeam.name), name],
             "status": [EventRegistration.status, EventRegistration.registration_no],
             "days": [_days_attended(), EventRegistration.registration_no],
         },

@@ -101,8 +101,10 @@ LANGUAGE plpgsql AS $$
 BEGIN
     -- An UPDATE that changes nothing keeps its version: sync and re-imports rely on it.
     -- Generated columns are not computed yet in a BEFORE trigger, so they are left out.
-    IF (to_jsonb(NEW) - 'updated_at' - 'row_version' - 'search_vector' - 'duration_minutes')
-       = (to_jsonb(OLD) - 'updated_at' - 'row_version' - 'search_vector' - 'duration_minutes')
+    IF (to_jsonb(NEW) - 'updated_at' - 'row_version' - 'search_vector' - 'sort_name'
+        - 'duration_minutes')
+       = (to_jsonb(OLD) - 'updated_at' - 'row_version' - 'search_vector' - 'sort_name'
+        - 'duration_minutes')
     THEN
         RETURN NEW;
     END IF;
@@ -399,6 +401,15 @@ def upgrade() -> None:
         sa.Column("state_id", sa.Text(), nullable=True),
         sa.Column("sourced_id", sa.Text(), nullable=True),
         sa.Column(
+            "sort_name",
+            sa.Text(collation="C"),
+            sa.Computed(
+                "public.rollbook_fold(last_name) || chr(1) || public.rollbook_fold(first_name)",
+                persisted=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
             "search_vector",
             postgresql.TSVECTOR(),
             sa.Computed(
@@ -442,16 +453,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_student")),
     )
     op.create_index("ix_student_class", "student", ["school_id", "class_name"], unique=False)
-    op.create_index(
-        "ix_student_name",
-        "student",
-        [
-            "school_id",
-            sa.literal_column("rollbook_fold(last_name)"),
-            sa.literal_column("rollbook_fold(first_name)"),
-        ],
-        unique=False,
-    )
+    op.create_index("ix_student_name", "student", ["school_id", "sort_name"], unique=False)
     op.create_index(op.f("ix_student_school_id"), "student", ["school_id"], unique=False)
     op.create_index(
         "ix_student_search_vector",
