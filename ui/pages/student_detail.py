@@ -24,6 +24,7 @@ from app.domain.rows import AttendanceSummaryRow, EnrollmentRow, RegistrationLis
 from app.services import class_sessions, courses, enrollments, events, students
 from app.services.events import RegistrationQuery
 from ui.ops import Op, show_error
+from ui.widgets.readonly_table import readonly_table
 
 DetailData = tuple[
     StudentRow, list[EnrollmentRow], list[AttendanceSummaryRow], list[RegistrationListRow]
@@ -43,12 +44,9 @@ def _load_detail(session, ctx, student_id: uuid.UUID) -> DetailData:
 
 
 def _small_table(headers: list[str]) -> QTableWidget:
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(headers)
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table = readonly_table(headers)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.horizontalHeader().setStretchLastSection(False)
     table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
     for column in range(1, len(headers)):
         table.horizontalHeader().setSectionResizeMode(

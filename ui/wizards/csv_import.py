@@ -13,7 +13,6 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWizard,
@@ -48,21 +46,12 @@ from app.imports.roster import RosterOutcome
 from app.imports.service import PreparedImport, run_import, write_rejected_csv
 from app.imports.validation import DateFormat, ImportOptions, suggest_date_format, validate
 from ui.ops import Op, error_text
+from ui.widgets.readonly_table import readonly_table
 
 REJECTED_BRUSH = QBrush(QColor("#f8d7da"))
 PLAN_PAGE_ID = 4  # the pages are numbered in the order they are added
 PREVIEW_ROWS = 500
 CHANGED = {"student", "course", "course_enrollment"}
-
-
-def _table(headers: list[str]) -> QTableWidget:
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(headers)
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.horizontalHeader().setStretchLastSection(True)
-    return table
 
 
 _LABELS = {"first_name": "First name", "last_name": "Last name", "email": "E-mail",
@@ -172,7 +161,7 @@ class FormatPage(QWizardPage):
         self.raw = QPlainTextEdit()
         self.raw.setReadOnly(True)
         self.raw.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.columns = _table([])
+        self.columns = readonly_table([])
         form = QFormLayout()
         form.addRow("&Encoding", self.encoding)
         form.addRow("&Delimiter", self.delimiter)
@@ -241,7 +230,7 @@ class MappingPage(QWizardPage):
         self.setTitle("Match the columns")
         self.setSubTitle("Rollbook guessed what each column holds. Correct any guess, or "
                          "choose Ignore for columns you do not want imported.")  # fmt: skip
-        self.grid = _table(["Column in the file", "Example values", "Import as"])
+        self.grid = readonly_table(["Column in the file", "Example values", "Import as"])
         self.grid.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.grid.horizontalHeader().setStretchLastSection(False)
         self.grid.setColumnWidth(0, 200)
@@ -329,7 +318,7 @@ class ValidationPage(QWizardPage):
                          "can be saved to a file, fixed and imported again.")  # fmt: skip
         self.counts = QLabel("Validating…")
         self.counts.setWordWrap(True)
-        self.rows = _table([])
+        self.rows = readonly_table([])
         layout = QVBoxLayout(self)
         layout.addWidget(self.counts)
         layout.addWidget(self.rows, 1)
@@ -399,7 +388,7 @@ class PlanPage(QWizardPage):
         self.setButtonText(QWizard.WizardButton.NextButton, "&Import")
         self.counts = QLabel("Comparing with Rollbook…")
         self.counts.setWordWrap(True)
-        self.changes = _table(["Change", "Student / enrollment", "Before", "After"])
+        self.changes = readonly_table(["Change", "Student / enrollment", "Before", "After"])
         self.changes.horizontalHeader().setSectionResizeMode(
             1, QHeaderView.ResizeMode.ResizeToContents
         )
