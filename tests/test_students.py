@@ -149,6 +149,9 @@ def roster(session, ctx):
         ("zoe+art@example.org", {"2024-00123"}),
         ("am.obrien", {"S0002"}),
         ("baker jos", {"S0005"}),
+        ("s0003 dvo", {"S0003"}),  # a short number prefix beside a name
+        ("s000 jos", {"S0001", "S0005"}),
+        ("s0002 jos", set()),
         ("nobody", set()),
         ("  ", {"S0001", "S0002", "S0003", "2024-00123", "S0005"}),
         ("'&|!:*()", {"S0001", "S0002", "S0003", "2024-00123", "S0005"}),

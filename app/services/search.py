@@ -16,7 +16,7 @@ _WORD_PARTS = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_TERMS = 8
 
 
-def _quote(lexeme: str) -> str:
+def quote_prefix(lexeme: str) -> str:
     escaped = lexeme.replace("\\", "\\\\").replace("'", "''")
     return f"'{escaped}':*"
 
@@ -43,4 +43,4 @@ def prefix_tsquery(text: str) -> str | None:
     terms = search_terms(text)
     if not terms:
         return None
-    return " & ".join(_quote(term) for term in terms)
+    return " & ".join(quote_prefix(term) for term in terms)

@@ -20,7 +20,7 @@ from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.rows import StudentPage, StudentRow
 from app.services import audit
 from app.services.permissions import REGISTRAR_ROLES, require_role
-from app.services.search import prefix_tsquery
+from app.services.search import quote_prefix, search_terms
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 EDITABLE_FIELDS = (
@@ -208,17 +208,35 @@ def find_student_by_number(
     return None if student is None else get_student(session, ctx, student.id)
 
 
+def _tsquery_param(terms: list[str], name: str):
+    literal = " & ".join(quote_prefix(term) for term in terms)
+    return text(f"CAST(rollbook_fold(:{name}) AS tsquery)").bindparams(**{name: literal})
+
+
 def student_search_predicate(search: str, source=Student) -> ColumnElement[bool]:
     """Every word of ``search`` is a prefix of a word of the student (name, number,
     e-mail). Folded in SQL with the same function that built the vector, so "jose"
-    and "José" meet; the GIN index on search_vector answers it."""
-    tsquery = prefix_tsquery(search)
-    if tsquery is None:
+    and "José" meet; the GIN index on search_vector answers it.
+
+    Only the longest word is looked up in the index; the others are checked on the
+    rows it found (``|| ''::tsvector`` keeps the index away from them). A short word
+    ("Le", "S07") is a prefix of a large part of the school, and intersecting its
+    posting list would cost more than checking it on the few rows the long word finds.
+    """
+    terms = search_terms(search)
+    if not terms:
         return true()
-    folded = text("CAST(rollbook_fold(:search_tsquery) AS tsquery)").bindparams(
-        search_tsquery=tsquery
+    # Student numbers share long prefixes ("S0" is in every number), so a word with
+    # digits counts as two letters shorter when choosing.
+    lookup = max(terms, key=lambda t: len(t) - (2 if any(c.isdigit() for c in t) else 0))
+    others = [t for t in terms if t != lookup]
+    predicate = source.search_vector.op("@@")(_tsquery_param([lookup], "search_tsquery"))
+    if not others:
+        return predicate
+    checked = source.search_vector.op("||")(text("''::tsvector")).op("@@")(
+        _tsquery_param(others, "search_other_tsquery")
     )
-    return source.search_vector.op("@@")(folded)
+    return and_(predicate, checked)
 
 
 def _filtered(query: StudentQuery, ctx: ServiceContext, stmt: Select) -> Select:
@@ -260,13 +278,13 @@ def _sort_columns(sort: StudentSort, count_column, source=Student) -> list:
 
 
 # Up to this many estimated matches, a search collects its matches from the GIN index
-# first and sorts just those. Above it the matches are so many that walking the sort
-# order's index and filtering finds a page sooner.
-MATCHES_SORTED_DIRECTLY = 50_000
-# A search with digits ("S00", "2024") is usually a student-number prefix; the planner
-# cannot estimate those (every number is unique) and "S0" may match everyone. Such
-# searches first look at this many rows in list order, which settles the common
-# "everyone matches" case at once.
+# first and sorts just those. Above it, the first rows in list order are tried first:
+# with that many matches a full page is almost always among them. When it is not
+# ("Wa": all the W surnames sort last), the matches are collected after all.
+MATCHES_SORTED_DIRECTLY = 15_000
+# How many rows in list order that first try looks at. Searches with digits ("S00",
+# "2024") try it too: every student number is unique, so the planner cannot estimate
+# them, and "S0" may match everyone.
 ORDERED_PROBE_ROWS = 5_000
 
 
@@ -316,13 +334,18 @@ def list_students(session: Session, ctx: ServiceContext, query: StudentQuery) ->
     """One page of live students matching the query, in the requested order."""
     limit = max(1, min(query.limit, 1000))
     result = None
-    if query.search.strip() and any(ch.isdigit() for ch in query.search) and query.offset == 0:
+    searching = bool(query.search.strip())
+    estimate = estimated_matches(session, ctx, query) if searching else 0
+    if (
+        searching
+        and query.offset == 0
+        and (estimate > MATCHES_SORTED_DIRECTLY or any(ch.isdigit() for ch in query.search))
+    ):
+        # Many matches (or a student-number prefix the planner cannot estimate): most
+        # likely a full page lies among the first rows in list order.
         result = _probe_in_list_order(session, ctx, query, limit)
     if result is None:
-        if (
-            query.search.strip()
-            and estimated_matches(session, ctx, query) <= MATCHES_SORTED_DIRECTLY
-        ):
+        if searching:
             # Collect the matches from the GIN index first, then sort only those. Left to
             # itself the planner may walk the name index hoping to meet 100 matches early;
             # for "Wata" they all sort near the end, and it reads the whole table.
