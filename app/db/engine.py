@@ -145,19 +145,6 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def pid_sharing_server(pgdata: Path) -> list[int]:
-    """Process ids pgserver has recorded as using the cluster (for diagnostics)."""
-    handle_file = pgdata / ".handle_pids.json"
-    if not handle_file.exists():
-        return []
-    import json
-
-    try:
-        return [int(p) for p in json.loads(handle_file.read_text())]
-    except (ValueError, OSError):
-        return []
-
-
 __all__ = [
     "DatabaseTarget",
     "EMBEDDED_DATABASE",

@@ -296,16 +296,22 @@ def estimated_matches(session: Session, ctx: ServiceContext, query: StudentQuery
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def _page_statement(query: StudentQuery, ctx: ServiceContext, source, filtered_source: bool,
-                    limit: int):  # fmt: skip
+def _list_order(query: StudentQuery, source=Student) -> list:
+    """The ORDER BY of a list: the chosen sort, then id, so the order is total (the
+    table models read the far half of a list in mirrored order and rely on it)."""
+    count_column = _active_course_count(source).label("active_course_count")
+    order = _sort_columns(query.sort, count_column, source) + [source.id]
+    return [column.desc() for column in order] if query.descending else order
+
+
+def _page_statement(
+    query: StudentQuery, ctx: ServiceContext, source, *, filtered_source: bool, limit: int
+) -> Select:
     count_column = _active_course_count(source).label("active_course_count")
     stmt = select(*[getattr(source, c.key) for c in ROW_COLUMNS], count_column)
     if not filtered_source:
         stmt = _filtered(query, ctx, stmt)
-    order = _sort_columns(query.sort, count_column, source) + [source.id]
-    if query.descending:
-        order = [column.desc() for column in order]
-    return stmt.order_by(*order).offset(max(0, query.offset)).limit(limit + 1), order
+    return stmt.order_by(*_list_order(query, source)).offset(max(0, query.offset)).limit(limit + 1)
 
 
 def _probe_in_list_order(
@@ -317,15 +323,14 @@ def _probe_in_list_order(
     order is the first page of all matches, because later rows sort after them.
     """
     unsearched = replace(query, search="")
-    order_stmt, _ = _page_statement(unsearched, ctx, Student, False, ORDERED_PROBE_ROWS)
     first_rows = (
         _filtered(unsearched, ctx, select(*ROW_COLUMNS, Student.sort_name, Student.search_vector))
-        .order_by(*order_stmt._order_by_clauses)
+        .order_by(*_list_order(unsearched))
         .limit(ORDERED_PROBE_ROWS)
         .subquery("first_rows")
     )
     source = aliased(Student, first_rows)
-    stmt, _ = _page_statement(query, ctx, source, True, limit)
+    stmt = _page_statement(query, ctx, source, filtered_source=True, limit=limit)
     result = session.execute(stmt.where(student_search_predicate(query.search, source))).all()
     return result if len(result) > limit else None
 
@@ -351,9 +356,11 @@ def list_students(session: Session, ctx: ServiceContext, query: StudentQuery) ->
             # for "Wata" they all sort near the end, and it reads the whole table.
             wanted = select(*ROW_COLUMNS, Student.sort_name)
             matches = _filtered(query, ctx, wanted).cte("matches").prefix_with("MATERIALIZED")
-            stmt, _ = _page_statement(query, ctx, aliased(Student, matches), True, limit)
+            stmt = _page_statement(
+                query, ctx, aliased(Student, matches), filtered_source=True, limit=limit
+            )
         else:
-            stmt, _ = _page_statement(query, ctx, Student, False, limit)
+            stmt = _page_statement(query, ctx, Student, filtered_source=False, limit=limit)
         result = session.execute(stmt).all()
     rows = [StudentRow(*values) for values in result[:limit]]
     return StudentPage(rows=rows, offset=query.offset, limit=limit, has_more=len(result) > limit)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.context import ServiceContext
 from app.domain.rows import Page
-from ui.ops import Op, error_text, hub
+from ui.ops import Op, error_text, hub, show_error
 
 RowT = TypeVar("RowT")
 QueryT = TypeVar("QueryT")
@@ -241,8 +241,6 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
     def _fetch_failed(self, generation: int, page_no: int, error: BaseException) -> None:
         if generation == self._state.generation:
             self._state.pending.discard(page_no)
-        from ui.ops import show_error
-
         show_error(None, error)
 
     def _resize(self, total: int) -> None:
