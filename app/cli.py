@@ -294,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     oneroster.add_argument("--commit", action="store_true", help="apply the changes")
     oneroster.add_argument("--json", action="store_true", help="machine-readable output")
     oneroster.set_defaults(handler=cmd_import_oneroster)
+
+    from app import cli_maintenance  # legacy import, audit, backfill, run history
+
+    cli_maintenance.register(sub, import_sub)
     return parser
 
 

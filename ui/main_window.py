@@ -98,8 +98,10 @@ class MainWindow(QMainWindow):
                      lambda: self.current_page.model.refresh())  # fmt: skip
 
         tools = self.menuBar().addMenu("&Tools")
-        self._action(tools, "&Maintenance…", None,
-                     tip="Legacy audit and backfill are not part of this version yet.")  # fmt: skip
+        self._action(tools, "&Maintenance…", None, self.open_maintenance,
+                     tip="Legacy group audit and enrollment backfill, previewed first")  # fmt: skip
+        self._action(tools, "Run &history…", None, self.open_run_history,
+                     tip="Past imports and maintenance runs, with their reports")  # fmt: skip
         self._action(tools, "&Consistency check…", None,
                      tip="The consistency check is not part of this version yet.")  # fmt: skip
         replica = self.database.target.mode is RunMode.REPLICA
@@ -131,6 +133,19 @@ class MainWindow(QMainWindow):
         wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         wizard.open()
         self.import_wizard = wizard
+
+    def open_maintenance(self) -> None:
+        from ui.wizards.maintenance import MaintenanceWizard
+
+        wizard = MaintenanceWizard(self)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.open()
+        self.maintenance_wizard = wizard
+
+    def open_run_history(self) -> None:
+        from ui.widgets.run_history import RunHistoryDialog
+
+        RunHistoryDialog(self).open()
 
     # Dropping a CSV file on the window opens the import wizard on it.
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override

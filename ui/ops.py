@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QPushButton, QWidget
 from sqlalchemy.orm import Session
@@ -203,6 +204,8 @@ class Op(Generic[T]):
 
     def _done(self, future: Future) -> None:
         self._close_progress()
+        if self.parent is not None and not shiboken6.isValid(self.parent):
+            return  # the window that asked was closed meanwhile; nobody to tell
         try:
             error = future.exception()
             if error is None:

@@ -391,7 +391,7 @@ def apply_roster(
     job.check_cancel()
     if all_or_nothing and outcome.rejected:
         _drop_stage(conn)
-        _store_rejections(conn, ctx, run_id, outcome.rejected)
+        store_rejections(conn, ctx, run_id, outcome.rejected)
         finish_run(session, run_id, RunStatus.FAILED,
                    {**outcome.summary(), "created": 0, "updated": 0, "enrollments_created": 0,
                     "enrollments_reactivated": 0, "courses_created": 0,
@@ -414,13 +414,13 @@ def apply_roster(
         )
     job.check_cancel()
     _drop_stage(conn)
-    _store_rejections(conn, ctx, run_id, outcome.rejected)
+    store_rejections(conn, ctx, run_id, outcome.rejected)
     outcome.applied = True
     finish_run(session, run_id, RunStatus.SUCCEEDED, outcome.summary())
     return outcome
 
 
-def _store_rejections(conn: psycopg.Connection, ctx: ServiceContext, run_id: uuid.UUID,
+def store_rejections(conn: psycopg.Connection, ctx: ServiceContext, run_id: uuid.UUID,
                       rejections: list[Rejection]) -> None:  # fmt: skip
     if not rejections:
         return

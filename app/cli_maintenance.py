@@ -1,0 +1,225 @@
+"""``rollbook import legacy-groups``, ``audit enrollments``, ``backfill enrollments`` and
+``runs list|show``: the maintenance runs of the Maintenance wizard, for scripts.
+
+Exit codes follow the CLI's: 0 done / nothing to report, 1 findings (a coverage
+warning, a plan with changes, rejected rows, a failed apply), 2 bad input; the audit
+uses 2 for missing enrollments, as automation expects a failing check there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.cli import EXIT_FINDINGS, EXIT_OK, _print_json, _stderr_progress
+from app.config import Settings
+from app.domain.enums import RunKind
+from app.jobs import Job
+
+
+def _job(as_json: bool) -> Job:
+    return Job(_stderr_progress if sys.stderr.isatty() and not as_json else None)
+
+
+def cmd_import_legacy(args: argparse.Namespace, settings: Settings) -> int:
+    from app.imports.service import write_rejected_csv
+    from app.maintenance.legacy_groups import (
+        apply_legacy_import,
+        plan_legacy_import,
+        read_legacy_file,
+    )
+    from app.runtime import open_database
+
+    legacy = read_legacy_file(Path(args.file))
+    for warning in legacy.table.format.warnings:
+        print(f"rollbook: warning: {warning}", file=sys.stderr)
+    db = open_database(settings)
+    try:
+        with db.sessions.begin() as session:
+            if args.commit:
+                outcome = apply_legacy_import(session, db.context(), legacy, job=_job(args.json))
+            else:
+                outcome = plan_legacy_import(session, db.context(), legacy, job=_job(args.json))
+                session.rollback()
+    finally:
+        db.close()
+    rejected = [{"line": r.line, "column": r.column, "message": r.message}
+                for r in outcome.rejected]  # fmt: skip
+    if args.rejected_out and outcome.rejected:
+        write_rejected_csv(Path(args.rejected_out), list(legacy.table.header), outcome.rejected)
+        print(f"Rejected rows written to {args.rejected_out}", file=sys.stderr)
+    if args.json:
+        _print_json({**outcome.summary(), "committed": outcome.applied, "run_id": outcome.run_id,
+                     "rejected": rejected})  # fmt: skip
+    else:
+        verb = "Imported" if outcome.applied else "Dry run (nothing changed; add --commit)"
+        print(f"{verb}: {outcome.rows:,} rows — {outcome.groups_created:,} groups created, "
+              f"{outcome.members_created:,} memberships created, {outcome.members_updated:,} "
+              f"updated, {outcome.members_unchanged:,} unchanged; {len(rejected):,} rows "
+              "rejected.")  # fmt: skip
+        for item in rejected[:20]:
+            print(f"  line {item['line']}, {item['column']}: {item['message']}")
+        if len(rejected) > 20:
+            print(f"  … and {len(rejected) - 20:,} more (use --rejected-out FILE)")
+    return EXIT_FINDINGS if outcome.rejected else EXIT_OK
+
+
+def cmd_audit_enrollments(args: argparse.Namespace, settings: Settings) -> int:
+    from app.maintenance.enrollment_audit import PAIR_STATES, audit_enrollments
+    from app.runtime import open_database
+
+    db = open_database(settings)
+    try:
+        with db.sessions.begin() as session:
+            result = audit_enrollments(session, db.context(), job=_job(args.json))
+    finally:
+        db.close()
+    if args.json:
+        _print_json({**result.summary(list_limit=args.list), "run_id": result.run_id})
+    else:
+        print(f"Coverage {result.coverage_percent}%: {result.pairs:,} student–course pairs from "
+              f"{result.memberships:,} active legacy memberships; {result.covered:,} covered, "
+              f"{result.inactive:,} with an inactive enrollment, {result.missing:,} with none.")  # fmt: skip
+        for state in PAIR_STATES[:2]:
+            students = result.lists[state]
+            if students:
+                print(f"{state.capitalize()}:")
+            for s in students[: args.list]:
+                print(f"  {s.student_no:<12} {s.name:<32} {s.course}")
+            if result.count(state) > min(len(students), args.list):
+                print(f"  … and {result.count(state) - min(len(students), args.list):,} more")
+        print(f"Run {str(result.run_id)[:8]} recorded; `rollbook backfill enrollments` fills "
+              "the gaps." if result.missing or result.inactive else "Nothing to backfill.")  # fmt: skip
+    return int(result.verdict)
+
+
+def cmd_backfill_enrollments(args: argparse.Namespace, settings: Settings) -> int:
+    from app.maintenance.backfill import apply_backfill, plan_backfill
+    from app.runtime import open_database
+
+    db = open_database(settings)
+    try:
+        with db.sessions.begin() as session:
+            if args.commit:
+                run = apply_backfill(session, db.context(), job=_job(args.json))
+            else:
+                planned = plan_backfill(session, db.context(), job=_job(args.json))
+    finally:
+        db.close()
+    if not args.commit:
+        counts = planned.counts.as_dict()
+        if args.json:
+            _print_json({**counts, "committed": False, "run_id": planned.run_id,
+                         "items": [item.__dict__ for item in planned.plan.items[: args.list]]})  # fmt: skip
+        else:
+            print(f"Dry run (nothing changed; add --commit): {counts['enrollments_created']:,} "
+                  f"enrollments to create, {counts['enrollments_reactivated']:,} to reactivate, "
+                  f"{counts['courses_created']:,} new courses.")  # fmt: skip
+            for item in planned.plan.items[: args.list]:
+                print(f"  {item.kind:<22} {item.key:<40} {(item.after or {}).get('course', '')}")
+        has_changes = any(counts.values())
+        return EXIT_FINDINGS if has_changes else EXIT_OK
+    if args.json:
+        _print_json({**(run.value.as_dict() if run.value else {}), "committed": run.succeeded,
+                     "status": run.status.value, "run_id": run.run_id, "error": run.error})  # fmt: skip
+    elif run.succeeded and run.value is not None:
+        print(f"Backfilled: {run.value.enrollments_created:,} enrollments created, "
+              f"{run.value.enrollments_reactivated:,} reactivated, "
+              f"{run.value.courses_created:,} new courses (run {str(run.run_id)[:8]}).")  # fmt: skip
+    else:
+        print(f"rollbook: backfill {run.status.value}: {run.error}", file=sys.stderr)
+    return EXIT_OK if run.succeeded else EXIT_FINDINGS
+
+
+def cmd_runs_list(args: argparse.Namespace, settings: Settings) -> int:
+    from app.maintenance.runs import list_runs
+    from app.runtime import open_database
+
+    kinds = tuple(RunKind(k) for k in args.kind or [])
+    db = open_database(settings)
+    try:
+        with db.sessions.begin() as session:
+            runs = list_runs(session, db.context(), kinds=kinds, limit=args.limit)
+    finally:
+        db.close()
+    if args.json:
+        _print_json([{**r.__dict__, "headline": r.headline} for r in runs])
+        return EXIT_OK
+    for r in runs:
+        mode = "dry run" if r.dry_run else "applied"
+        print(f"{str(r.id)[:8]}  {r.started_at:%Y-%m-%d %H:%M}  {r.kind:<11} {mode:<8} "
+              f"{r.status:<9} {r.headline}")  # fmt: skip
+    if not runs:
+        print("No runs yet.")
+    return EXIT_OK
+
+
+def cmd_runs_show(args: argparse.Namespace, settings: Settings) -> int:
+    from app.maintenance.runs import find_run, report_lines, run_report, write_report_csv
+    from app.runtime import open_database
+
+    db = open_database(settings)
+    try:
+        with db.sessions.begin() as session:
+            report = run_report(session, db.context(), find_run(session, db.context(), args.run))
+    finally:
+        db.close()
+    if args.csv:
+        write_report_csv(Path(args.csv), report)
+        print(f"Report written to {args.csv}", file=sys.stderr)
+    if args.json:
+        _print_json({**report.run.__dict__, "change_count": report.change_count,
+                     "rejected_rows": report.rejected_count,
+                     "changes": [c.__dict__ for c in report.changes]})  # fmt: skip
+    elif not args.csv:
+        for line in report_lines(report):
+            print("  ".join(str(cell) for cell in line))
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction, import_sub: argparse._SubParsersAction) -> None:
+    legacy = import_sub.add_parser("legacy-groups",
+                                   help="group memberships from an older system (CSV)")  # fmt: skip
+    legacy.add_argument("file", help="CSV with student_no or email, group_name, team_number, "
+                        "course, active")  # fmt: skip
+    legacy.add_argument("--commit", action="store_true", help="apply the changes")
+    legacy.add_argument("--rejected-out", metavar="FILE",
+                        help="write rejected rows, with an error column, to FILE")  # fmt: skip
+    legacy.add_argument("--json", action="store_true", help="machine-readable output")
+    legacy.set_defaults(handler=cmd_import_legacy)
+
+    audit = sub.add_parser("audit", help="audit enrollments against legacy memberships")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="WHAT")
+    enrollments = audit_sub.add_parser(
+        "enrollments", help="coverage of legacy memberships; exit 0 full, 1 only inactive, "
+        "2 enrollments missing")  # fmt: skip
+    enrollments.add_argument("--list", type=int, default=20, metavar="N",
+                             help="list at most N students per gap (default 20)")  # fmt: skip
+    enrollments.add_argument("--json", action="store_true", help="machine-readable output")
+    enrollments.set_defaults(handler=cmd_audit_enrollments)
+
+    backfill = sub.add_parser("backfill", help="create enrollments legacy memberships call for")
+    backfill_sub = backfill.add_subparsers(dest="backfill_command", required=True,
+                                           metavar="WHAT")  # fmt: skip
+    fill = backfill_sub.add_parser("enrollments", help="dry run unless --commit; exit 1 when the "
+                                   "dry run has changes or the apply failed")  # fmt: skip
+    fill.add_argument("--commit", action="store_true", help="apply the backfill")
+    fill.add_argument("--list", type=int, default=20, metavar="N",
+                      help="list at most N planned changes (default 20)")  # fmt: skip
+    fill.add_argument("--json", action="store_true", help="machine-readable output")
+    fill.set_defaults(handler=cmd_backfill_enrollments)
+
+    runs = sub.add_parser("runs", help="history of imports and maintenance runs")
+    runs_sub = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
+    listing = runs_sub.add_parser("list", help="the most recent runs first")
+    listing.add_argument("--kind", action="append", choices=[k.value for k in RunKind],
+                         help="only runs of this kind (repeatable)")  # fmt: skip
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(handler=cmd_runs_list)
+    show = runs_sub.add_parser("show", help="one run's report: parameters, summary, changes")
+    show.add_argument("run", help="the run id or its first characters")
+    show.add_argument("--csv", metavar="FILE", help="write the report to FILE as CSV")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(handler=cmd_runs_show)
