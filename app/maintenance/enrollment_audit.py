@@ -20,56 +20,84 @@ from sqlalchemy.orm import Session
 from app.domain.context import ServiceContext
 from app.domain.enums import RunKind, RunStatus
 from app.jobs import Job
-from app.maintenance.plan import MAX_LISTED_ITEMS, finish_run, start_run
+from app.maintenance.plan import finish_run, start_run
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
+LISTED_PER_STATE = 1_000  # students listed behind each number; the counts are complete
 STORED_LIST_LIMIT = 500  # students per list kept in the run history
 PAIR_STATES = ("missing", "inactive", "covered")
 
 # One row per active student–course pair of the school's legacy memberships, with the
 # Rollbook course it maps to (NULL while no course of that name exists) and the pair's
 # enrollment if there is one. Shared by the audit and the backfill.
-PAIRS_SQL = """
-SELECT p.student_id, p.course_id, p.course_name, p.memberships, e.id AS enrollment_id,
-       CASE WHEN e.active AND e.deleted_at IS NULL THEN 'covered'
+_GROUPS_CTE = """
+WITH grp AS MATERIALIZED (  -- the school's groups, each with the course it maps to
+  SELECT lg.id, lg.course_name, coalesce(lg.course_id, c.id) AS course_id,
+         CASE WHEN coalesce(lg.course_id, c.id) IS NULL THEN lower(lg.course_name) END
+           AS unmapped_course
+  FROM legacy_group lg
+  LEFT JOIN course c ON lg.course_id IS NULL AND c.school_id = lg.school_id
+                    AND c.deleted_at IS NULL AND lower(c.name) = lower(lg.course_name)
+  WHERE lg.school_id = :school AND lg.deleted_at IS NULL
+)
+"""
+
+# Active memberships of students that are not removed, with the pair's enrollment.
+_MEMBERSHIPS = """
+FROM legacy_group_member m
+JOIN grp g ON g.id = m.group_id
+JOIN student s ON s.id = m.student_id AND s.deleted_at IS NULL
+"""
+
+_STATE = {
+    "covered": "e.active AND e.deleted_at IS NULL",
+    "inactive": "e.id IS NOT NULL AND NOT (e.active AND e.deleted_at IS NULL)",
+    "missing": "e.id IS NULL",
+}
+
+# One row per active student–course pair, with the Rollbook course it maps to (NULL
+# while no course of that name exists) and the pair's enrollment if there is one.
+# The backfill stages its gaps from this.
+PAIRS_SQL = f"""{_GROUPS_CTE}
+SELECT p.student_id, p.course_id, p.course_name, e.id AS enrollment_id,
+       CASE WHEN {_STATE["covered"]} THEN 'covered'
             WHEN e.id IS NOT NULL THEN 'inactive'
             ELSE 'missing' END AS state
 FROM (
-  SELECT m.student_id, g.course_id, min(g.course_name) AS course_name, count(*) AS memberships
-  FROM legacy_group_member m
-  JOIN (SELECT lg.id, lg.course_name,
-               coalesce(lg.course_id, (SELECT c.id FROM course c
-                                       WHERE c.school_id = lg.school_id AND c.deleted_at IS NULL
-                                         AND lower(c.name) = lower(lg.course_name))) AS course_id
-        FROM legacy_group lg
-        WHERE lg.school_id = :school AND lg.deleted_at IS NULL) g ON g.id = m.group_id
-  JOIN student s ON s.id = m.student_id AND s.deleted_at IS NULL
+  SELECT m.student_id, g.course_id, min(g.course_name) AS course_name
+  {_MEMBERSHIPS}
   WHERE m.active AND m.deleted_at IS NULL
-  GROUP BY m.student_id, g.course_id, CASE WHEN g.course_id IS NULL THEN lower(g.course_name) END
+  GROUP BY m.student_id, g.course_id, g.unmapped_course
 ) p
 LEFT JOIN course_enrollment e ON e.course_id = p.course_id AND e.student_id = p.student_id
 """
 
-_AUDIT_SQL = f"""
-WITH pair AS MATERIALIZED ({PAIRS_SQL}),
-counts AS (
-  SELECT coalesce(sum(memberships), 0) AS memberships, count(*) AS pairs,
-         count(*) FILTER (WHERE state = 'covered') AS covered,
-         count(*) FILTER (WHERE state = 'inactive') AS inactive,
-         count(*) FILTER (WHERE state = 'missing') AS missing
-  FROM pair
-),
-listed AS (
-  SELECT state, student_id, course_name,
-         row_number() OVER (PARTITION BY state ORDER BY course_name, student_id) AS n
-  FROM pair
-)
-SELECT c.memberships, c.pairs, c.covered, c.inactive, c.missing,
-       l.state, s.student_no, s.first_name || ' ' || s.last_name, l.course_name, s.class_name
-FROM counts c
-LEFT JOIN listed l ON l.n <= :cap
-LEFT JOIN student s ON s.id = l.student_id
-ORDER BY l.state, l.course_name, s.sort_name
+_COUNTS_SQL = f"""{_GROUPS_CTE}
+SELECT coalesce(sum(p.memberships), 0) AS memberships, count(*) AS pairs,
+       count(*) FILTER (WHERE {_STATE["covered"]}) AS covered,
+       count(*) FILTER (WHERE {_STATE["inactive"]}) AS inactive,
+       count(*) FILTER (WHERE {_STATE["missing"]}) AS missing
+FROM (
+  SELECT m.student_id, g.course_id, count(*) AS memberships
+  {_MEMBERSHIPS}
+  WHERE m.active AND m.deleted_at IS NULL
+  GROUP BY m.student_id, g.course_id, g.unmapped_course
+) p
+LEFT JOIN course_enrollment e ON e.course_id = p.course_id AND e.student_id = p.student_id
+"""
+
+
+def _list_sql(state: str) -> str:
+    """The first students of one state, streamed: LIMIT stops the scan early instead of
+    grouping every pair. A student in two groups of a course shows up twice here; the
+    caller keeps one row per pair."""
+    return f"""{_GROUPS_CTE}
+SELECT m.student_id, coalesce(g.course_id::text, g.unmapped_course) AS pair_course,
+       s.student_no, s.first_name || ' ' || s.last_name AS name, g.course_name, s.class_name
+{_MEMBERSHIPS}
+LEFT JOIN course_enrollment e ON e.course_id = g.course_id AND e.student_id = m.student_id
+WHERE m.active AND m.deleted_at IS NULL AND {_STATE[state]}
+LIMIT :limit
 """
 
 
@@ -131,7 +159,7 @@ class AuditResult:
 
 def audit_enrollments(
     session: Session, ctx: ServiceContext, *, job: Job | None = None,
-    list_limit: int = MAX_LISTED_ITEMS, record: bool = True,
+    list_limit: int = LISTED_PER_STATE, record: bool = True,
 ) -> AuditResult:  # fmt: skip
     """Coverage of active legacy memberships by course enrollments; read-only.
 
@@ -140,18 +168,38 @@ def audit_enrollments(
     require_role(ctx, *REGISTRAR_ROLES, doing="audit enrollments")
     job = job or Job()
     job.progress(0, None, "Comparing legacy memberships with enrollments…")
-    rows = session.execute(text(_AUDIT_SQL), {"school": ctx.school_id, "cap": list_limit}).all()
-    job.check_cancel()
-    first = rows[0]
-    lists: dict[str, list[PairStudent]] = {state: [] for state in PAIR_STATES}
-    for row in rows:
-        if row.state is not None:
-            lists[row.state].append(PairStudent(row.student_no, row[7], row.course_name,
-                                                row.class_name))  # fmt: skip
-    result = AuditResult(int(first.memberships), int(first.pairs), int(first.covered),
-                         int(first.inactive), int(first.missing), lists)  # fmt: skip
+    counts = session.execute(text(_COUNTS_SQL), {"school": ctx.school_id}).one()
+    lists: dict[str, list[PairStudent]] = {}
+    for done, state in enumerate(PAIR_STATES, start=1):
+        job.check_cancel()
+        lists[state] = _first_students(session, ctx, state, min(list_limit, getattr(counts, state)))
+        job.progress(done, len(PAIR_STATES), "Listing the students behind each number…")
+    result = AuditResult(int(counts.memberships), int(counts.pairs), int(counts.covered),
+                         int(counts.inactive), int(counts.missing), lists)  # fmt: skip
     if not record:
         return result
     run_id = start_run(session, ctx, RunKind.AUDIT, dry_run=True, params={"scope": "school"})
     finish_run(session, run_id, RunStatus.SUCCEEDED, result.summary())
     return AuditResult(**{**result.__dict__, "run_id": run_id})
+
+
+def _first_students(session: Session, ctx: ServiceContext, state: str, limit: int
+                    ) -> list[PairStudent]:  # fmt: skip
+    if limit <= 0:
+        return []
+    fetch = limit * 2  # a pair reached through several groups appears once per group
+    while True:
+        rows = session.execute(text(_list_sql(state)),
+                               {"school": ctx.school_id, "limit": fetch}).all()  # fmt: skip
+        seen: set[tuple] = set()
+        students = []
+        for row in rows:
+            if (row.student_id, row.pair_course) not in seen:
+                seen.add((row.student_id, row.pair_course))
+                students.append(PairStudent(row.student_no, row.name, row.course_name,
+                                            row.class_name))  # fmt: skip
+        if len(students) >= limit or len(rows) < fetch:
+            break
+        fetch *= 4
+    students.sort(key=lambda p: (p.course.lower(), p.name.lower()))
+    return students[:limit]
