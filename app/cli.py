@@ -294,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     oneroster.add_argument("--commit", action="store_true", help="apply the changes")
     oneroster.add_argument("--json", action="store_true", help="machine-readable output")
     oneroster.set_defaults(handler=cmd_import_oneroster)
+    from app.cli_consistency import register as register_consistency
+
+    register_consistency(sub)
     return parser
 
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.domain.context import ServiceContext
 from app.domain.enums import RunKind, RunStatus
-from app.domain.errors import Cancelled
+from app.domain.errors import Cancelled, RollbookError
 from app.jobs import Job
 from app.maintenance.consistency import (
     KINDS,
@@ -285,7 +286,22 @@ def run_repair(
         params = {"kinds": kinds or sorted({f.kind for f in findings or []}),
                   "selected": "all" if findings is None else len(findings)}  # fmt: skip
         record_failed_run(sessions, ctx, RunKind.REPAIR, params, error, status)
+        if isinstance(error, psycopg.Error | DBAPIError):
+            raise RepairFailed(
+                f"The repair failed and was rolled back; nothing was changed "
+                f"({database_error_text(error)}). The failed run is in the run history."
+            ) from error
         raise
+
+
+class RepairFailed(RollbookError):
+    """The database refused part of a repair; all of it was rolled back."""
+
+
+def database_error_text(error: BaseException) -> str:
+    orig = getattr(error, "orig", None) or error
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(orig).__name__
 
 
 REPORT_COLUMNS = ["outcome", "kind", "student", "course_or_event", "before", "after", "reason",
