@@ -188,3 +188,17 @@ def test_permissions_and_unknown_kinds(db, ctx):
             plan_consistency(s, staff)
         with pytest.raises(ValidationError, match="Unknown finding kind orphans"):
             plan_consistency(s, ctx, kinds=["orphans"])
+
+
+def test_the_demo_school_is_consistent_and_has_requests(db, ctx):
+    from app.demo_data import create_demo_data
+
+    with db.engine.begin() as conn:
+        summary = create_demo_data(conn.connection.driver_connection, db.school.id,
+                                   students=600, seed=5)  # fmt: skip
+    assert summary.requests > 0
+    with db.sessions.begin() as s:
+        plan = plan_consistency(s, ctx)
+        statuses = set(s.scalars(text("SELECT DISTINCT status FROM enrollment_request")))
+    assert plan.summary == {name: 0 for name in KIND_NAMES}, plan.items[:5]
+    assert "pending" in statuses and "approved" in statuses

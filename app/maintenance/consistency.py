@@ -59,17 +59,21 @@ WHERE e.school_id = %(school)s AND e.active AND e.deleted_at IS NULL
 
 # An enrollment ended after the approval is history, not a finding.
 APPROVED_NO_ENROLLMENT = """
-SELECT r.id AS subject_id, r.row_version,
-       CASE WHEN e.id IS NULL THEN 'create-enrollment' ELSE 'reactivate-enrollment' END AS action,
-       r.student_id, r.course_id AS target_id, e.id AS ref_id
-FROM enrollment_request r
-JOIN student s ON s.id = r.student_id AND s.deleted_at IS NULL
-JOIN course c ON c.id = r.course_id AND c.deleted_at IS NULL
-LEFT JOIN course_enrollment e ON e.course_id = r.course_id AND e.student_id = r.student_id
-WHERE r.school_id = %(school)s AND r.status = 'approved' AND r.deleted_at IS NULL
-  AND (e.id IS NULL
-       OR ((NOT e.active OR e.deleted_at IS NOT NULL)
-           AND (e.ended_on IS NULL OR e.ended_on < r.decided_at::date)))
+WITH approved AS MATERIALIZED (
+  SELECT r.id, r.row_version, r.student_id, r.course_id, e.id AS enrollment_id
+  FROM enrollment_request r
+  LEFT JOIN course_enrollment e ON e.course_id = r.course_id AND e.student_id = r.student_id
+  WHERE r.school_id = %(school)s AND r.status = 'approved' AND r.deleted_at IS NULL
+    AND (e.id IS NULL
+         OR ((NOT e.active OR e.deleted_at IS NOT NULL)
+             AND (e.ended_on IS NULL OR e.ended_on < r.decided_at::date))))
+SELECT a.id AS subject_id, a.row_version,
+       CASE WHEN a.enrollment_id IS NULL THEN 'create-enrollment'
+            ELSE 'reactivate-enrollment' END AS action,
+       a.student_id, a.course_id AS target_id, a.enrollment_id AS ref_id
+FROM approved a
+WHERE EXISTS (SELECT 1 FROM student s WHERE s.id = a.student_id AND s.deleted_at IS NULL)
+  AND EXISTS (SELECT 1 FROM course c WHERE c.id = a.course_id AND c.deleted_at IS NULL)
 """
 
 PENDING_BUT_ENROLLED = """
@@ -94,8 +98,9 @@ WHERE a.school_id = %(school)s AND a.deleted_at IS NULL
   AND (e.deleted_at IS NOT NULL
        OR (NOT e.active AND (e.ended_on IS NULL OR cs.session_date >= e.ended_on))
        OR (cs.session_date < e.enrolled_on
-           AND NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.entity = 'course_enrollment'
-                           AND l.entity_id = e.id AND l.action = 'reactivate')))
+           AND e.id NOT IN (SELECT l.entity_id FROM audit_log l
+                            WHERE l.entity = 'course_enrollment' AND l.action = 'reactivate'
+                              AND l.entity_id IS NOT NULL)))
 """
 
 EVENT_ATTENDANCE_CANCELLED = """
@@ -113,39 +118,48 @@ SELECT c.id AS subject_id, c.row_version, 'flag-certificate' AS action,
 FROM certificate c
 JOIN event_registration r ON r.id = c.registration_id
 JOIN event ev ON ev.id = r.event_id
-LEFT JOIN LATERAL (SELECT count(*) AS days FROM event_attendance ea
-                   WHERE ea.registration_id = r.id AND ea.deleted_at IS NULL) d ON true
 WHERE c.school_id = %(school)s AND c.deleted_at IS NULL AND c.revoked_at IS NULL
   AND c.revocation_flagged_at IS NULL
-  AND (r.status = 'cancelled' OR r.deleted_at IS NOT NULL OR d.days < ev.certificate_min_days)
+  AND (r.status = 'cancelled' OR r.deleted_at IS NOT NULL
+       OR (SELECT count(*) FROM event_attendance ea WHERE ea.registration_id = r.id
+           AND ea.deleted_at IS NULL) < ev.certificate_min_days)
 """
 
 # Too small: every member leaves the team. Too big: the members who joined last leave,
 # down to the maximum. Leaving means taking part alone, or - where the event takes no
 # individuals - the waiting list until a team is found.
 TEAM_SIZE = """
-WITH members AS (
-  SELECT r.id, r.row_version, r.student_id, r.event_id, r.team_id,
-         count(*) OVER (PARTITION BY r.team_id) AS size,
-         row_number() OVER (PARTITION BY r.team_id ORDER BY r.created_at, r.id) AS place
+WITH sizes AS (
+  SELECT r.team_id, count(*) AS size
   FROM event_registration r
   WHERE r.school_id = %(school)s AND r.team_id IS NOT NULL AND r.deleted_at IS NULL
     AND r.status <> 'cancelled'
-)
+  GROUP BY r.team_id),
+outside AS MATERIALIZED (
+  SELECT s.team_id, s.size, ev.team_size_min, ev.team_size_max, ev.allow_individual
+  FROM sizes s JOIN event_team t ON t.id = s.team_id JOIN event ev ON ev.id = t.event_id
+  WHERE s.size < ev.team_size_min OR s.size > ev.team_size_max),
+members AS (
+  SELECT r.id, r.row_version, r.student_id, r.event_id, r.team_id, o.size,
+         o.team_size_min, o.team_size_max, o.allow_individual,
+         row_number() OVER (PARTITION BY r.team_id ORDER BY r.created_at, r.id) AS place
+  FROM outside o JOIN event_registration r ON r.team_id = o.team_id
+  WHERE r.deleted_at IS NULL AND r.status <> 'cancelled')
 SELECT m.id AS subject_id, m.row_version,
-       CASE WHEN ev.allow_individual THEN 'leave-team' ELSE 'leave-team-waitlist' END AS action,
+       CASE WHEN m.allow_individual THEN 'leave-team' ELSE 'leave-team-waitlist' END AS action,
        m.student_id, m.event_id AS target_id, m.team_id AS ref_id
-FROM members m JOIN event ev ON ev.id = m.event_id
-WHERE m.size < ev.team_size_min OR (m.size > ev.team_size_max AND m.place > ev.team_size_max)
+FROM members m
+WHERE m.size < m.team_size_min OR (m.size > m.team_size_max AND m.place > m.team_size_max)
 """
 
 
 # ---------------------------------------------------------------- details for the preview
 # For the listed rows only: names, dates and numbers that explain the finding.
-# {found} is the temporary table of the kind; %(limit)s the rows to list.
+# {found} is the temporary table of the kind; %(limit)s the rows to list, chosen before
+# the joins so only those rows are looked up.
 
 _PERSON = "st.student_no, btrim(st.first_name || ' ' || st.last_name)"
-_ORDER = "ORDER BY st.sort_name, f.subject_id LIMIT %(limit)s"
+_ORDER = "ORDER BY st.sort_name, f.subject_id"
 
 DETAILS = {
     "progress-only": f"""
@@ -153,26 +167,26 @@ DETAILS = {
                jsonb_build_object('percent', p.percent, 'last_activity', p.last_activity_at::date,
                                   'enrollment', e.id IS NOT NULL, 'ended_on', e.ended_on,
                                   'deleted', e.deleted_at IS NOT NULL)
-        FROM {{found}} f JOIN course_progress p ON p.id = f.subject_id
+        FROM (SELECT * FROM {{found}} ORDER BY subject_id LIMIT %(limit)s) f JOIN course_progress p ON p.id = f.subject_id
         LEFT JOIN course_enrollment e ON e.id = f.ref_id
         JOIN student st ON st.id = f.student_id JOIN course co ON co.id = f.target_id {_ORDER}""",
     "enrollment-only": f"""
         SELECT f.action, f.row_version, f.subject_id, {_PERSON}, co.name,
                jsonb_build_object('enrolled_on', e.enrolled_on)
-        FROM {{found}} f JOIN course_enrollment e ON e.id = f.subject_id
+        FROM (SELECT * FROM {{found}} ORDER BY subject_id LIMIT %(limit)s) f JOIN course_enrollment e ON e.id = f.subject_id
         JOIN student st ON st.id = f.student_id JOIN course co ON co.id = f.target_id {_ORDER}""",
     "approved-no-enrollment": f"""
         SELECT f.action, f.row_version, f.subject_id, {_PERSON}, co.name,
                jsonb_build_object('decided_on', r.decided_at::date, 'decided_by', r.decided_by,
                                   'ended_on', e.ended_on)
-        FROM {{found}} f JOIN enrollment_request r ON r.id = f.subject_id
+        FROM (SELECT * FROM {{found}} ORDER BY subject_id LIMIT %(limit)s) f JOIN enrollment_request r ON r.id = f.subject_id
         LEFT JOIN course_enrollment e ON e.id = f.ref_id
         JOIN student st ON st.id = f.student_id JOIN course co ON co.id = f.target_id {_ORDER}""",
     "pending-but-enrolled": f"""
         SELECT f.action, f.row_version, f.subject_id, {_PERSON}, co.name,
                jsonb_build_object('requested_on', r.requested_at::date,
                                   'enrolled_on', e.enrolled_on)
-        FROM {{found}} f JOIN enrollment_request r ON r.id = f.subject_id
+        FROM (SELECT * FROM {{found}} ORDER BY subject_id LIMIT %(limit)s) f JOIN enrollment_request r ON r.id = f.subject_id
         JOIN course_enrollment e ON e.id = f.ref_id
         JOIN student st ON st.id = f.student_id JOIN course co ON co.id = f.target_id {_ORDER}""",
     "attendance-not-enrolled": f"""
@@ -180,7 +194,7 @@ DETAILS = {
                jsonb_build_object('session_date', cs.session_date, 'status', a.status,
                                   'enrolled_on', e.enrolled_on, 'ended_on', e.ended_on,
                                   'active', e.active AND e.deleted_at IS NULL)
-        FROM {{found}} f JOIN session_attendance a ON a.id = f.subject_id
+        FROM (SELECT * FROM {{found}} ORDER BY subject_id LIMIT %(limit)s) f JOIN session_attendance a ON a.id = f.subject_id
         JOIN class_session cs ON cs.id = a.session_id
         JOIN course_enrollment e ON e.id = a.enrollment_id
         JOIN student st ON st.id = f.student_id JOIN course co ON co.id = f.target_id {_ORDER}""",
@@ -188,7 +202,7 @@ DETAILS = {
         SELECT f.action, f.row_version, f.subject_id, {_PERSON}, ev.name,
                jsonb_build_object('attended_on', ea.attended_on,
                                   'registration_no', r.registration_no, 'status', r.status)
-        FROM {{found}} f JOIN event_attendance ea ON ea.id = f.subject_id
+        FROM (SELECT * FROM {{found}} ORDER BY subject_id LIMIT %(limit)s) f JOIN event_attendance ea ON ea.id = f.subject_id
         JOIN event_registration r ON r.id = f.ref_id
         JOIN student st ON st.id = f.student_id JOIN event ev ON ev.id = f.target_id {_ORDER}""",
     "certificate-ineligible": f"""
@@ -198,7 +212,7 @@ DETAILS = {
                                   'days', (SELECT count(*) FROM event_attendance ea
                                            WHERE ea.registration_id = r.id
                                              AND ea.deleted_at IS NULL))
-        FROM {{found}} f JOIN certificate c ON c.id = f.subject_id
+        FROM (SELECT * FROM {{found}} ORDER BY subject_id LIMIT %(limit)s) f JOIN certificate c ON c.id = f.subject_id
         JOIN event_registration r ON r.id = f.ref_id
         JOIN student st ON st.id = f.student_id JOIN event ev ON ev.id = f.target_id {_ORDER}""",
     "team-size": f"""
@@ -209,7 +223,7 @@ DETAILS = {
                                            WHERE m.team_id = t.id AND m.deleted_at IS NULL
                                              AND m.status <> 'cancelled'),
                                   'registration_no', r.registration_no)
-        FROM {{found}} f JOIN event_registration r ON r.id = f.subject_id
+        FROM (SELECT * FROM {{found}} ORDER BY subject_id LIMIT %(limit)s) f JOIN event_registration r ON r.id = f.subject_id
         JOIN event_team t ON t.id = f.ref_id
         JOIN student st ON st.id = f.student_id JOIN event ev ON ev.id = f.target_id {_ORDER}""",
 }
@@ -408,6 +422,7 @@ def plan_consistency(
         table = _found_table(kind)
         conn.execute(f"DROP TABLE IF EXISTS {table}")
         conn.execute(f"CREATE TEMP TABLE {table} ON COMMIT DROP AS {kind.sql}", params)
+        conn.execute(f"ANALYZE {table}")  # the listing joins it to big tables
         row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
         counts[kind.name] = int(row[0]) if row else 0
     job.check_cancel()
