@@ -295,9 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     oneroster.add_argument("--json", action="store_true", help="machine-readable output")
     oneroster.set_defaults(handler=cmd_import_oneroster)
 
-    from app import cli_maintenance  # legacy import, audit, backfill, run history
+    # Sub-commands of the maintenance runs live in their own modules.
+    from app import cli_consistency, cli_maintenance
 
     cli_maintenance.register(sub, import_sub)
+    cli_consistency.register(sub)
     return parser
 
 

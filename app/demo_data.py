@@ -279,6 +279,7 @@ class DemoDataSummary:
     certificates: int
     feedback: int
     seconds: float
+    requests: int = 0
 
 
 # --- small helpers -----------------------------------------------------------------
@@ -552,6 +553,7 @@ def create_demo_data(
         book = _Students()
         body = _insert_students_and_classes(run, students, courses, schedule, book)
         run.progress.start("events")
+        requests = _insert_requests(run, courses)
         events = _insert_events(run, book)
         run.progress.start("verify")
         _end_bulk_load(run, bulk)
@@ -573,6 +575,7 @@ def create_demo_data(
         certificates=events.certificates,
         feedback=events.feedback,
         seconds=seconds,
+        requests=requests,
     )
 
 
@@ -1030,6 +1033,71 @@ class _AttendanceMaker:
                 )
 
 
+# --- enrollment requests -------------------------------------------------------------
+
+REQUEST_NOTES = ("Needs it for university applications", "Recommended by the class teacher",
+                 "Changing from another course", "Parents asked", None, None, None)  # fmt: skip
+
+
+def _insert_requests(run: _Run, courses: Sequence[_Course]) -> int:
+    """About 2.5% of the active students asked for a course this month: most are still
+    pending (for a course of their grade they do not take), some were rejected or
+    withdrawn, and some approved - those for a course they are now enrolled in, so the
+    demo school passes the consistency check. One set-based statement."""
+    grades = [(c.id, c.spec.code, c.spec.grades[0], c.spec.grades[1]) for c in courses]
+    notes = [n for n in REQUEST_NOTES]
+    row = run.conn.execute(
+        """
+        WITH course_grades AS (
+          SELECT * FROM unnest(%(ids)s::uuid[], %(codes)s::text[], %(low)s::int[], %(high)s::int[])
+                   AS g(course_id, code, low, high)),
+        asking AS (
+          SELECT s.id, s.student_no, s.grade_level,
+                 abs(hashtext(s.student_no || ':' || %(seed)s)) AS h
+          FROM student s
+          WHERE s.school_id = %(school)s AND s.status = 'active' AND s.deleted_at IS NULL
+            AND abs(hashtext(s.student_no || ':' || %(seed)s)) %% 1000 < 25),
+        wanted AS (
+          SELECT a.id AS student_id, a.h,
+                 CASE WHEN a.h %% 10 < 8 THEN
+                   (SELECT g.course_id FROM course_grades g
+                    WHERE a.grade_level BETWEEN g.low AND g.high
+                      AND NOT EXISTS (SELECT 1 FROM course_enrollment e
+                                      WHERE e.student_id = a.id AND e.course_id = g.course_id)
+                    ORDER BY hashtext(g.code || a.student_no) LIMIT 1)
+                 ELSE
+                   (SELECT e.course_id FROM course_enrollment e
+                    WHERE e.student_id = a.id AND e.active ORDER BY e.id LIMIT 1)
+                 END AS course_id,
+                 CASE WHEN a.h %% 10 < 6 THEN 'pending' WHEN a.h %% 10 = 6 THEN 'rejected'
+                      WHEN a.h %% 10 = 7 THEN 'withdrawn' ELSE 'approved' END AS status,
+                 now() - make_interval(mins => (a.h %% 43200)::int) AS requested_at
+          FROM asking a)
+        INSERT INTO enrollment_request (id, school_id, student_id, course_id, status,
+                                        requested_at, decided_at, decided_by, note)
+        SELECT gen_random_uuid(), %(school)s, student_id, course_id, status, requested_at,
+               CASE WHEN status <> 'pending'
+                    THEN least(now(), requested_at + make_interval(hours => 1 + (h %% 72)::int))
+               END,
+               CASE WHEN status IN ('approved', 'rejected') THEN 'registrar'
+                    WHEN status = 'withdrawn' THEN 'office' END,
+               (%(notes)s::text[])[1 + (h / 10) %% %(note_count)s]
+        FROM wanted WHERE course_id IS NOT NULL
+        """,
+        {
+            "ids": [g[0] for g in grades],
+            "codes": [g[1] for g in grades],
+            "low": [g[2] for g in grades],
+            "high": [g[3] for g in grades],
+            "seed": str(run.seed),
+            "school": run.school_id,
+            "notes": notes,
+            "note_count": len(notes),
+        },  # fmt: skip
+    )
+    return row.rowcount
+
+
 # --- events --------------------------------------------------------------------------
 
 
@@ -1385,7 +1453,7 @@ def _winners(
 ANALYZED_TABLES = (
     "student", "course", "course_enrollment", "course_progress", "class_session",
     "session_attendance", "event", "event_team", "event_registration", "event_attendance",
-    "event_feedback", "certificate", "number_sequence",
+    "event_feedback", "certificate", "number_sequence", "enrollment_request",
 )
 # fmt: on
 

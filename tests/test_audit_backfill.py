@@ -21,6 +21,7 @@ from app.domain.enums import RunStatus
 from app.imports.reading import UnreadableFile
 from app.jobs import Job
 from app.maintenance.backfill import apply_backfill, plan_backfill
+from app.maintenance.consistency import plan_consistency
 from app.maintenance.enrollment_audit import AuditVerdict, audit_enrollments
 from app.maintenance.legacy_groups import (
     apply_legacy_import,
@@ -169,12 +170,14 @@ def test_missing_and_inactive_enrollments_then_backfill_reaches_full_coverage(db
     assert run.status is RunStatus.SUCCEEDED
     assert count(db, CourseEnrollment, CourseEnrollment.source == "backfill") == 2
     assert count(db, CourseEnrollment, CourseEnrollment.active.is_(False)) == 0
-    assert count(db, CourseProgress) == 3
+    assert count(db, CourseProgress, CourseProgress.deleted_at.is_(None)) == 3
     with db.sessions.begin() as s:
         actions = s.scalars(select(AuditLog.action).where(AuditLog.run_id == run.run_id)).all()
     # the group was loaded before the course existed: the run also maps it to the course
     assert sorted(actions) == ["enroll", "map_course", "reactivate"]
     assert audit(db).verdict is AuditVerdict.COMPLETE
+    with db.sessions.begin() as s:
+        assert sum(plan_consistency(s, db.context()).summary.values()) == 0  # no gaps left
 
     second = backfill(db)
     assert second.value.enrollments_created == 0 and second.value.enrollments_reactivated == 0

@@ -22,6 +22,7 @@ from ui.ops import hub
 from ui.pages.enrollments import EnrollmentsPage
 from ui.pages.events import EventsPage
 from ui.pages.list_page import ListPage
+from ui.pages.requests import RequestsPage
 from ui.pages.sessions import SessionsPage
 from ui.pages.students import StudentsPage
 
@@ -37,6 +38,7 @@ class MainWindow(QMainWindow):
             EnrollmentsPage(),
             SessionsPage(),
             EventsPage(),
+            RequestsPage(),
         ]
         self.navigation = QListWidget()
         self.navigation.setObjectName("navigation")
@@ -102,8 +104,8 @@ class MainWindow(QMainWindow):
                      tip="Legacy group audit and enrollment backfill, previewed first")  # fmt: skip
         self._action(tools, "Run &history…", None, self.open_run_history,
                      tip="Past imports and maintenance runs, with their reports")  # fmt: skip
-        self._action(tools, "&Consistency check…", None,
-                     tip="The consistency check is not part of this version yet.")  # fmt: skip
+        self._action(tools, "&Consistency check…", None, self.open_consistency_check,
+                     tip="Find data that breaks Rollbook's rules and repair it")  # fmt: skip
         replica = self.database.target.mode is RunMode.REPLICA
         self._action(tools, "&Sync now", None,
                      tip="Syncing with the school server is not part of this version yet."
@@ -146,6 +148,13 @@ class MainWindow(QMainWindow):
         from ui.widgets.run_history import RunHistoryDialog
 
         RunHistoryDialog(self).open()
+
+    def open_consistency_check(self) -> None:
+        from ui.wizards.repair_preview import RepairWizard
+
+        self.repair_wizard = RepairWizard(self)
+        self.repair_wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.repair_wizard.open()
 
     # Dropping a CSV file on the window opens the import wizard on it.
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override

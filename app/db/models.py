@@ -193,6 +193,7 @@ class EnrollmentRequest(SchoolDataMixin, Base):
         CheckConstraint(
             "(status = 'pending') = (decided_at IS NULL)", name="decided_when_not_pending"
         ),
+        Index("ix_enrollment_request_status", "school_id", "status", "requested_at"),
     )
 
     student_id: Mapped[uuid.UUID] = fk("student.id")
@@ -437,6 +438,10 @@ class Certificate(SchoolDataMixin, Base):
         CheckConstraint(
             "revoked_at IS NULL OR revoke_reason IS NOT NULL", name="revoke_has_reason"
         ),
+        CheckConstraint(
+            "revocation_flagged_at IS NULL OR revocation_flag_reason IS NOT NULL",
+            name="revocation_flag_has_reason",
+        ),
     )
 
     registration_id: Mapped[uuid.UUID] = fk("event_registration.id", index=False)
@@ -446,6 +451,10 @@ class Certificate(SchoolDataMixin, Base):
     issued_by: Mapped[str | None] = mapped_column(Text)
     revoked_at: Mapped[datetime | None] = mapped_column(TZ)
     revoke_reason: Mapped[str | None] = mapped_column(Text)
+    # Set by the consistency repair: the certificate no longer meets its event's rules
+    # and waits for a person to revoke it (or clear the flag).
+    revocation_flagged_at: Mapped[datetime | None] = mapped_column(TZ)
+    revocation_flag_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class NumberSequence(SchoolDataMixin, Base):

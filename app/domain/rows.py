@@ -164,3 +164,30 @@ class AttendanceSummaryRow:
     absent: int
     late: int
     excused: int
+
+
+@dataclass(frozen=True)
+class RequestListRow:
+    """An enrollment request as the Enrollment requests page shows it."""
+
+    id: uuid.UUID
+    student_id: uuid.UUID
+    student_no: str
+    student_name: str
+    course_id: uuid.UUID
+    course_name: str
+    status: str
+    requested_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    note: str | None
+    row_version: int
+
+
+@dataclass(frozen=True)
+class RequestDecisions:
+    """What a bulk approve or reject did: the requests decided, and for every request
+    that was not, why (it stays as it was)."""
+
+    decided: list[uuid.UUID]
+    failed: dict[uuid.UUID, str]

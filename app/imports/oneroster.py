@@ -189,7 +189,12 @@ def _ended_enrollments(conn: psycopg.Connection, ctx: ServiceContext, file: OneR
     ended = conn.execute(
         f"""WITH ended AS (
               UPDATE course_enrollment SET active = false, ended_on = greatest(current_date, enrolled_on)
-              WHERE id IN (SELECT e.id {matched}) RETURNING id)
+              WHERE id IN (SELECT e.id {matched}) RETURNING id, student_id, course_id),
+            set_aside AS (
+              -- an ended enrollment keeps its progress, set aside (see app.services.enrollments)
+              UPDATE course_progress p SET deleted_at = now()
+              FROM ended WHERE p.student_id = ended.student_id AND p.course_id = ended.course_id
+                AND p.deleted_at IS NULL)
             INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes)
             SELECT %(school)s, %(actor)s, 'unenroll', 'course_enrollment', id,
                    '{{"before": {{"active": true}}, "after": {{"active": false}}}}'::jsonb

@@ -351,10 +351,12 @@ FROM roster_enrollment r
 JOIN course_enrollment e ON e.course_id = r.course_id AND e.student_id = r.student_id
 WHERE r.action IN ('create', 'reactivate');
 
+-- a re-enrollment brings back the progress row set aside when the enrollment ended
 INSERT INTO course_progress (id, school_id, student_id, course_id)
 SELECT gen_random_uuid(), %(school)s, student_id, course_id
 FROM roster_enrollment WHERE action IN ('create', 'reactivate')
-ON CONFLICT ON CONSTRAINT uq_course_progress_once DO NOTHING;
+ON CONFLICT ON CONSTRAINT uq_course_progress_once
+DO UPDATE SET deleted_at = NULL WHERE course_progress.deleted_at IS NOT NULL;
 """
 
 

@@ -195,11 +195,12 @@ FROM reactivated;
 """,
     ),
     (
-        "Creating progress rows…",
+        "Creating progress rows (or bringing back those set aside)…",
         """
 INSERT INTO course_progress (id, school_id, student_id, course_id)
 SELECT gen_random_uuid(), %(school)s, student_id, course_id FROM backfill_gap
-ON CONFLICT ON CONSTRAINT uq_course_progress_once DO NOTHING;
+ON CONFLICT ON CONSTRAINT uq_course_progress_once
+DO UPDATE SET deleted_at = NULL WHERE course_progress.deleted_at IS NOT NULL;
 """,
     ),
 )

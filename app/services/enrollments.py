@@ -1,6 +1,8 @@
 """Course enrollments: one row per (course, student), switched on and off, never duplicated.
 
-Every active enrollment has its course_progress row, written in the same transaction.
+Every active enrollment has its live course_progress row, written in the same
+transaction; ending an enrollment sets its progress row aside (tombstone, percent kept)
+and re-enrolling brings it back. The consistency check relies on both.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -72,19 +74,55 @@ def _snapshot(enrollment: CourseEnrollment) -> dict:
 def ensure_progress_row(
     session: Session, ctx: ServiceContext, student_id: uuid.UUID, course_id: uuid.UUID
 ) -> bool:
-    """Create the course_progress row if missing. Returns True when one was created."""
-    created = session.execute(
+    """Create the course_progress row if missing, or bring back the one set aside when the
+    enrollment ended (its percent is kept). Returns True when a row was created or restored."""
+    row = session.execute(
         insert(CourseProgress)
         .values(id=new_id(), school_id=ctx.school_id, student_id=student_id, course_id=course_id)
-        .on_conflict_do_nothing(constraint="uq_course_progress_once")
-        .returning(CourseProgress.id)
-    ).scalar()
-    if created is not None:
+        .on_conflict_do_update(
+            constraint="uq_course_progress_once",
+            set_={"deleted_at": None},
+            where=CourseProgress.deleted_at.is_not(None),
+        )
+        .returning(CourseProgress.id, CourseProgress.percent, literal_column("xmax = 0"))
+    ).first()
+    if row is None:
+        return False
+    progress_id, percent, created = row
+    if created:
         audit.record(
-            session, ctx, action="create", entity="course_progress", entity_id=created,
+            session, ctx, action="create", entity="course_progress", entity_id=progress_id,
             after={"student_id": student_id, "course_id": course_id, "percent": 0},
         )  # fmt: skip
-    return created is not None
+    else:
+        audit.record(
+            session, ctx, action="restore", entity="course_progress", entity_id=progress_id,
+            before={"set_aside": True}, after={"set_aside": False, "percent": percent},
+        )  # fmt: skip
+    return True
+
+
+def set_aside_progress_row(
+    session: Session, ctx: ServiceContext, student_id: uuid.UUID, course_id: uuid.UUID
+) -> bool:
+    """An ended enrollment has no live progress row: set it aside (tombstone), keeping the
+    percent for a later re-enrollment. Returns True when a row was set aside."""
+    progress_id = session.execute(
+        update(CourseProgress)
+        .where(
+            CourseProgress.student_id == student_id,
+            CourseProgress.course_id == course_id,
+            CourseProgress.deleted_at.is_(None),
+        )
+        .values(deleted_at=func.now())
+        .returning(CourseProgress.id)
+    ).scalar()
+    if progress_id is not None:
+        audit.record(
+            session, ctx, action="set_aside", entity="course_progress", entity_id=progress_id,
+            before={"set_aside": False}, after={"set_aside": True},
+        )  # fmt: skip
+    return progress_id is not None
 
 
 def enroll(
@@ -192,6 +230,7 @@ def unenroll(
         session, ctx, action="unenroll", entity="course_enrollment", entity_id=enrollment.id,
         before=before, after=_snapshot(enrollment),
     )  # fmt: skip
+    set_aside_progress_row(session, ctx, student_id, course.id)
     session.refresh(enrollment)
     return EnrollmentResult(_row(session, enrollment), EnrollmentOutcome.DEACTIVATED)
 

@@ -1,0 +1,139 @@
+"""Enrollment requests page: pending requests first; approve or reject the selected ones.
+
+Each approval is verified on its own: one that fails stays pending and its reason is
+shown above the list, the others go through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QPushButton
+
+from app.domain.enums import RequestStatus
+from app.domain.rows import RequestDecisions, RequestListRow
+from app.services import courses, requests
+from app.services.requests import RequestQuery
+from ui.models.requests import RequestTableModel
+from ui.ops import Op
+from ui.pages.list_page import ListPage
+
+CHANGES = {"enrollment_request", "course_enrollment", "course_progress"}
+
+
+class RequestsPage(ListPage):
+    title = "Enrollment requests"
+    noun = ("request", "requests")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(RequestTableModel(), "requests", parent)
+        self.search = self.add_search("Student name, number or e-mail  (Ctrl+F)")
+        self.status_filter = self.add_choice(
+            "Status", "All statuses", [(s.value.capitalize(), s.value) for s in RequestStatus]
+        )
+        self.course_filter = self.add_choice("Course", "All courses", [])
+        self.status_filter.blockSignals(True)
+        self.status_filter.setCurrentIndex(1)  # Pending: what a registrar works through
+        self.status_filter.blockSignals(False)
+        self.filter_bar.addStretch(1)
+        self.approve_action = self._action("&Approve", QKeySequence("Ctrl+Return"), self.approve)
+        self.reject_action = self._action("&Reject…", QKeySequence("Ctrl+Backspace"), self.reject)
+        self.buttons: list[QPushButton] = []
+        for action in (self.approve_action, self.reject_action):
+            label = action.text().replace("&", "")
+            button = QPushButton(label)
+            button.setToolTip(f"{label} the selected requests ({action.shortcut().toString()})")
+            button.clicked.connect(action.trigger)
+            self.filter_bar.addWidget(button)
+            self.buttons.append(button)
+        self.problems = QLabel("")
+        self.problems.setObjectName("requestProblems")
+        self.problems.setWordWrap(True)
+        self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problems.setStyleSheet(
+            "QLabel#requestProblems { color: #a61b1b; background: #fbe9eb; padding: 6px; }"
+        )
+        self.problems.hide()
+        self.body.insertWidget(0, self.problems)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self.model.modelReset.connect(self._update_actions)
+        self.model.dataChanged.connect(lambda *_: self._update_actions())
+        self._update_actions()
+
+    def _action(self, text: str, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(shortcut)
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def query_from_filters(self, query: RequestQuery) -> RequestQuery:
+        return replace(query, search=self.search.text(), status=self.status_filter.currentData(),
+                       course_id=self.course_filter.currentData())  # fmt: skip
+
+    def load_choices(self) -> None:
+        Op(self, lambda s, ctx, job: courses.list_courses(s, ctx), show_progress=False).success(
+            lambda rows: self.set_choices(self.course_filter, [(c.name, c.id) for c in rows])
+        ).run()
+
+    # ------------------------------------------------------------ decisions
+    def selected_pending(self) -> list[RequestListRow]:
+        return [r for r in self.table.selected_rows() if r.status == RequestStatus.PENDING.value]
+
+    def _update_actions(self) -> None:
+        enabled = bool(self.selected_pending())
+        for action, button in zip((self.approve_action, self.reject_action), self.buttons,
+                                  strict=True):  # fmt: skip
+            action.setEnabled(enabled)
+            button.setEnabled(enabled)
+
+    def approve(self) -> None:
+        rows = self.selected_pending()
+        if not rows:
+            return
+        ids = [r.id for r in rows]
+        Op(self, lambda s, ctx, job: requests.approve_requests(s, ctx, ids, job=job),
+           title=f"Approving {len(ids):,} requests…", changes=CHANGES
+           ).success(lambda result: self._decided(result, rows, "approved")).run()  # fmt: skip
+
+    def reject(self, *, note: str | None = None) -> None:
+        rows = self.selected_pending()
+        if not rows:
+            return
+        if note is None:
+            note, ok = QInputDialog.getText(
+                self, "Reject requests",
+                f"Reject {len(rows):,} request{'s' if len(rows) != 1 else ''}. Reason (kept "
+                "with the request, optional):", QLineEdit.EchoMode.Normal, "",
+            )  # fmt: skip
+            if not ok:
+                return
+        ids = [r.id for r in rows]
+        Op(self, lambda s, ctx, job: requests.reject_requests(s, ctx, ids, note),
+           title="Rejecting…", changes=CHANGES
+           ).success(lambda result: self._decided(result, rows, "rejected")).run()  # fmt: skip
+
+    def _decided(self, result: RequestDecisions, rows: list[RequestListRow], verb: str) -> None:
+        by_id = {r.id: r for r in rows}
+        count = len(result.decided)
+        self.status_message.emit(
+            f"{verb.capitalize()} {count:,} request{'s' if count != 1 else ''}."
+        )
+        if not result.failed:
+            self.problems.hide()
+            return
+        lines = [
+            f"<li><b>{by_id[i].student_name}</b> — {by_id[i].course_name}: {reason}</li>"
+            for i, reason in result.failed.items()
+            if i in by_id
+        ]
+        failed = len(result.failed)
+        self.problems.setText(
+            f"<b>{failed:,} request{'s were' if failed != 1 else ' was'} not {verb} and "
+            f"{'are' if failed != 1 else 'is'} still pending:</b><ul style='margin:0'>"
+            + "".join(lines) + "</ul>"
+        )  # fmt: skip
+        self.problems.show()
