@@ -69,3 +69,19 @@ def test_first_start_creates_and_migrates(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
     assert (tmp_path / "fresh" / "pgdata" / "PG_VERSION").exists()
+
+
+def test_embedded_cluster_is_sized_for_rollbook(db):
+    """The cluster is Rollbook's own: its memory settings are written once, for the next
+    start (shared_buffers) and at once (work_mem)."""
+    from sqlalchemy import text
+
+    from app.db.engine import EMBEDDED_SETTINGS
+
+    with db.engine.connect() as conn:
+        written = dict(conn.execute(text(
+            "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%auto.conf'"
+        )).all())  # fmt: skip
+        work_mem = conn.execute(text("SHOW work_mem")).scalar()
+    assert {k: written.get(k) for k in EMBEDDED_SETTINGS} == EMBEDDED_SETTINGS
+    assert work_mem == EMBEDDED_SETTINGS["work_mem"]

@@ -99,6 +99,7 @@ def start_embedded(pgdata: Path) -> str:
         import pgserver
 
         server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        _tune_embedded_cluster(server.get_uri())
         _ensure_database(server.get_uri())
         admin_uri = server.get_uri(EMBEDDED_DATABASE)
     except DatabaseUnavailable:
@@ -109,6 +110,33 @@ def start_embedded(pgdata: Path) -> str:
             f"See {pgdata / 'log'} for details."
         ) from None
     return normalise_url(admin_uri)
+
+
+# The embedded cluster is Rollbook's own, so it is sized for Rollbook rather than for
+# PostgreSQL's 128 MB minimum: at a million students the student table and its search
+# index are about 550 MB, and a search that reads them from shared buffers instead of
+# the operating system's cache answers in half the time. shared_buffers takes effect the
+# next time the cluster starts; the others at once.
+EMBEDDED_SETTINGS = {
+    "shared_buffers": "512MB",
+    "work_mem": "16MB",
+    "maintenance_work_mem": "256MB",
+}
+
+
+def _tune_embedded_cluster(maintenance_uri: str) -> None:
+    with psycopg.connect(maintenance_uri, autocommit=True) as conn:
+        configured = {
+            name for (name,) in conn.execute(
+                "SELECT name FROM pg_file_settings WHERE sourcefile LIKE %s AND error IS NULL",
+                ("%postgresql.auto.conf",),
+            )
+        }  # fmt: skip
+        missing = {k: v for k, v in EMBEDDED_SETTINGS.items() if k not in configured}
+        for name, value in missing.items():
+            conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        if missing:
+            conn.execute("SELECT pg_reload_conf()")
 
 
 def _ensure_database(maintenance_uri: str) -> None:

@@ -213,6 +213,15 @@ def _tsquery_param(terms: list[str], name: str):
     return text(f"CAST(rollbook_fold(:{name}) AS tsquery)").bindparams(**{name: literal})
 
 
+SHORT_WORD = 2  # letters; a word this short is a prefix of a large part of any school
+
+
+def _weight(term: str) -> int:
+    """How selective a search word is likely to be: its length, less two for a word with
+    digits, as student numbers share long prefixes ("S0" is in every number)."""
+    return len(term) - (2 if any(c.isdigit() for c in term) else 0)
+
+
 def student_search_predicate(search: str, source=Student) -> ColumnElement[bool]:
     """Every word of ``search`` is a prefix of a word of the student (name, number,
     e-mail). Folded in SQL with the same function that built the vector, so "jose"
@@ -226,9 +235,12 @@ def student_search_predicate(search: str, source=Student) -> ColumnElement[bool]
     terms = search_terms(search)
     if not terms:
         return true()
-    # Student numbers share long prefixes ("S0" is in every number), so a word with
-    # digits counts as two letters shorter when choosing.
-    lookup = max(terms, key=lambda t: len(t) - (2 if any(c.isdigit() for c in t) else 0))
+    lookup = max(terms, key=_weight)
+    if _weight(lookup) <= SHORT_WORD:
+        # Every word is short ("Má Hä"): each alone matches a large part of the school,
+        # and intersecting their posting lists in the index is cheaper than reading
+        # the tens of thousands of rows any one of them finds.
+        return source.search_vector.op("@@")(_tsquery_param(terms, "search_tsquery"))
     others = [t for t in terms if t != lookup]
     predicate = source.search_vector.op("@@")(_tsquery_param([lookup], "search_tsquery"))
     if not others:
