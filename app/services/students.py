@@ -213,7 +213,7 @@ def _tsquery_param(terms: list[str], name: str):
     return text(f"CAST(rollbook_fold(:{name}) AS tsquery)").bindparams(**{name: literal})
 
 
-SHORT_WORD = 2  # letters; a word this short is a prefix of a large part of any school
+SHORT_WORD = 3  # letters; a word this short is a prefix of a large part of any school
 
 
 def _weight(term: str) -> int:
