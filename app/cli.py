@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -316,6 +317,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RollbookError as exc:
         print(f"rollbook: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # The reader went away (`rollbook runs list | head`); nothing more to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print(f"rollbook: interrupted after {time.monotonic() - started:.0f} s; "
               "nothing was changed.", file=sys.stderr)  # fmt: skip

@@ -109,6 +109,11 @@ class RunRow:
             if self.dry_run:
                 return f"would create {created:,} enrollments and reactivate {reactivated:,}"
             return f"created {created:,} enrollments, reactivated {reactivated:,}"
+        if self.kind == RunKind.CONSISTENCY or (self.kind == RunKind.REPAIR and self.dry_run):
+            found = s.get("total", 0)
+            return f"{found:,} findings" if found else "consistent: nothing to repair"
+        if self.kind == RunKind.REPAIR:
+            return f"{s.get('applied', 0):,} repairs applied, {s.get('skipped', 0):,} skipped"
         if self.params.get("kind") == "legacy-groups":
             return (f"{s.get('rows', 0):,} rows: {s.get('members_created', 0):,} memberships "
                     f"created, {s.get('members_updated', 0):,} updated, "
