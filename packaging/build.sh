@@ -19,5 +19,8 @@ uv run --group package pyinstaller packaging/rollbook.spec \
     --noconfirm --clean --log-level WARN \
     --distpath dist --workpath "$scratch/work"
 
+# Next to the executable, so whoever copies the folder can add it to the menu.
+cp packaging/install-desktop-entry.sh dist/rollbook/
+
 size="$(du -sm dist/rollbook | cut -f1)"
 echo "Built dist/rollbook ($size MB). Try it: dist/rollbook/rollbook --self-test"
