@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -35,12 +36,17 @@ def run(settings: Settings) -> int:
         if database is None or hub is None:
             return 2 if failed else 0
     else:
-        try:
-            database = open_database(settings)
-        except RollbookError as exc:
-            QMessageBox.critical(None, "Rollbook cannot start", str(exc))
-            print(f"rollbook: {exc}", file=sys.stderr)
-            return 2
+        # The server starts (mostly waiting on PostgreSQL) while the window's modules load.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollbook-start") as pool:
+            opening = pool.submit(open_database, settings)
+            import ui.main_window  # noqa: F401
+
+            try:
+                database = opening.result()
+            except RollbookError as exc:
+                QMessageBox.critical(None, "Rollbook cannot start", str(exc))
+                print(f"rollbook: {exc}", file=sys.stderr)
+                return 2
         hub = install_hub(database, app)
     from ui.main_window import MainWindow
 
