@@ -17,6 +17,7 @@ from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from app import cli_package
 from app.config import Settings, load_settings
 from app.domain.errors import RollbookError
 from app.services.audit import to_json_value
@@ -242,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "embedded database (postgresql://user:pass@host/db)")  # fmt: skip
     parser.add_argument("--school", help="school code to work on (default: MAIN, or "
                         "ROLLBOOK_SCHOOL)")  # fmt: skip
+    cli_package.register(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     db = sub.add_parser("db", help="database schema: upgrade, downgrade, current")

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import Settings
+from app.config import RunMode, Settings
 from app.db import migrate
 from app.db.engine import DatabaseTarget, make_engine, make_session_factory, resolve_target
 from app.domain.context import ServiceContext
 from app.domain.enums import UserRole
 from app.domain.rows import SchoolRow
+from app.jobs import Job
 from app.services.schools import ensure_school
 
 
@@ -35,16 +36,40 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(settings: Settings, *, run_migrations: bool = True) -> Database:
-    """Start or reach the database, bring its schema to head, ensure the school row."""
+def open_database(
+    settings: Settings, *, run_migrations: bool = True, job: Job | None = None
+) -> Database:
+    """Start or reach the database, bring its schema to head, ensure the school row.
+
+    ``job`` hears each step (the first-run window shows them); the steps cannot be
+    cancelled half-way, so the job is only told, never asked.
+    """
+    report = job.progress if job is not None else (lambda *_args: None)
+    report(0, 3, starting_text(settings))
     target = resolve_target(settings)
     engine = make_engine(target.url)
     if run_migrations:
+        report(1, 3, "Preparing the tables…")
         migrate.upgrade(engine)
+    report(2, 3, "Setting up the school…")
     sessions = make_session_factory(engine)
     with sessions.begin() as session:
         school = ensure_school(session, settings.school_code)
+    report(3, 3, "Ready")
     return Database(settings, target, engine, sessions, school)
+
+
+def needs_first_run(settings: Settings) -> bool:
+    """True when this computer has no embedded database in the data dir yet."""
+    return settings.mode is not RunMode.SERVER and not (settings.pgdata_dir / "PG_VERSION").exists()
+
+
+def starting_text(settings: Settings) -> str:
+    if settings.mode is RunMode.SERVER:
+        return "Connecting to the database server…"
+    if needs_first_run(settings):
+        return "Creating the database (first start only, this takes a few seconds)…"
+    return "Starting the database…"
 
 
 def open_target(settings: Settings) -> tuple[DatabaseTarget, Engine]:

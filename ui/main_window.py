@@ -10,13 +10,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
-    QMessageBox,
     QStackedWidget,
     QWidget,
 )
 
 from app.config import RunMode
 from app.runtime import Database
+from ui.about import app_icon, show_about
 from ui.actions.export_list import export_current_list
 from ui.ops import hub
 from ui.pages.enrollments import EnrollmentsPage
@@ -32,6 +32,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.database = database
         self.setWindowTitle(f"Rollbook — {database.school.name}")
+        self.setWindowIcon(app_icon())
         self.setMinimumSize(900, 560)
         self.pages: list[ListPage] = [
             StudentsPage(),
@@ -175,18 +176,7 @@ class MainWindow(QMainWindow):
         )  # fmt: skip
 
     def _show_about(self) -> None:
-        from app.cli import app_version
-
-        target = self.database.target
-        QMessageBox.about(
-            self,
-            "About Rollbook",
-            f"<h3>Rollbook {app_version()}</h3>"
-            "<p>School administration that keeps working when the network is down.</p>"
-            f"<p>Database: {target.mode.value} — {target.location}<br>"
-            f"Data folder: {self.database.settings.data_dir}<br>"
-            f"School: {self.database.school.name} ({self.database.school.code})</p>",
-        )
+        show_about(self, self.database)
 
     # ------------------------------------------------------------ status bar
     def _build_status_bar(self) -> None:

@@ -139,6 +139,21 @@ def _tune_embedded_cluster(maintenance_uri: str) -> None:
             conn.execute("SELECT pg_reload_conf()")
 
 
+def stop_embedded(pgdata: Path) -> bool:
+    """Leave the embedded cluster in ``pgdata``; the last process using it stops it.
+
+    Normally this happens when the process exits; the self-test and the benchmarks
+    stop it themselves to check the shutdown. Returns True when the server is down.
+    """
+    from pgserver.postgres_server import PostgresServer
+
+    # pgserver keeps one handle per data folder; get_server() would start a new one.
+    server = PostgresServer._instances.get(pgdata.expanduser().resolve())
+    if server is not None:
+        server.cleanup()
+    return not (pgdata / "postmaster.pid").exists()
+
+
 def _ensure_database(maintenance_uri: str) -> None:
     with psycopg.connect(maintenance_uri, autocommit=True) as conn:
         exists = conn.execute(
@@ -180,4 +195,5 @@ __all__ = [
     "make_session_factory",
     "resolve_target",
     "start_embedded",
+    "stop_embedded",
 ]

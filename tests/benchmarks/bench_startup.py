@@ -1,0 +1,163 @@
+"""Start-up benchmark: from launching ``rollbook`` to its main window on screen.
+
+    uv run python tests/benchmarks/bench_startup.py [--runs 5] [--students 1000] [--build]
+
+Measured in one run, each as a fresh process on the offscreen Qt platform, with the
+database cluster stopped before every launch (as when a person opens the app):
+
+- rollbook from source (``python -m app.cli``) on a data dir with a demo school;
+- the frozen one-folder build ``dist/rollbook/rollbook`` on the same data dir
+  (``--build`` builds it first when missing; otherwise its figures are null);
+- the baseline: a minimal PySide6 script showing an empty window plus a bare pgserver
+  start of an existing cluster, the least any app of this kind has to do.
+
+"Cold" is each program's first launch in the run (nothing of it loaded by this run
+yet; the OS file cache is not dropped, that would need root and disturb the machine);
+"warm" is the median of the following launches. Rollbook prints a line once its window
+is shown when ROLLBOOK_STARTUP_PROBE is set, and the time to that line is what counts;
+the baseline prints the same kind of line. Goals: warm start <= 1.5x the baseline,
+frozen start <= 1.2x the start from source.
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FROZEN = ROOT / "dist" / "rollbook" / "rollbook"
+SHOWN_MARK = "main window shown"
+
+BASELINE = """
+import sys
+import pgserver
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+server = pgserver.get_server(sys.argv[1], cleanup_mode="stop")
+app = QApplication(sys.argv[:1])
+window = QWidget()
+window.resize(1280, 760)
+window.show()
+QTimer.singleShot(0, lambda: (print("baseline: main window shown", flush=True), window.close()))
+app.exec()
+"""
+
+
+def launch(command: list[str], env: dict[str, str]) -> float:
+    """Seconds from start to the 'shown' line; then waits for a clean exit."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=ROOT)  # fmt: skip
+    assert process.stdout is not None
+    shown_at = None
+    for line in process.stdout:
+        if SHOWN_MARK in line:
+            shown_at = time.perf_counter() - started
+            break
+    _out, err = process.communicate(timeout=120)
+    if shown_at is None or process.returncode != 0:
+        raise SystemExit(
+            f"{command[0]} did not show its window (exit {process.returncode}):\n{err}"
+        )
+    return shown_at
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="warm launches of each (median)")
+    parser.add_argument("--students", type=int, default=1000, help="size of the demo school")
+    parser.add_argument("--build", action="store_true", help="build dist/rollbook if missing")
+    args = parser.parse_args()
+
+    note = []
+    if not FROZEN.exists() and args.build:
+        subprocess.run([str(ROOT / "packaging" / "build.sh")], check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+    frozen = FROZEN.exists()
+    if not frozen:
+        note.append("dist/rollbook not built: run packaging/build.sh or pass --build")
+
+    # A short path: PostgreSQL's socket lives in the data dir and has a length limit.
+    work = Path(tempfile.mkdtemp(prefix="rb-bench-"))
+    try:
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ROLLBOOK_STARTUP_PROBE": "1",
+               "ROLLBOOK_DATA_DIR": str(work / "data")}  # fmt: skip
+        env.pop("ROLLBOOK_DATABASE_URL", None)
+        env.pop("ROLLBOOK_SERVER_URL", None)
+        subprocess.run([sys.executable, "-m", "app.cli", "demo-data", "--students",
+                        str(args.students)], check=True, env=env, cwd=ROOT,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+        (work / "baseline").mkdir()
+        # Settings the window saves go to the throwaway folder.
+        env["XDG_CONFIG_HOME"] = str(work / "config")
+        # Bytecode caches as an installed app has them (the first launch writes them),
+        # kept in the throwaway folder rather than beside the sources.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+
+        programs = {
+            "source": [sys.executable, "-m", "app.cli"],
+            "baseline": [sys.executable, "-c", BASELINE, str(work / "baseline" / "pgdata")],
+        }
+        if frozen:
+            programs["frozen"] = [str(FROZEN)]
+        times: dict[str, list[float]] = {name: [] for name in programs}
+        # Interleaved, so a busy moment on the machine hits all of them alike.
+        for _ in range(args.runs + 1):
+            for name, command in programs.items():
+                times[name].append(launch(command, env))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    def warm(name: str) -> float | None:
+        return round(statistics.median(times[name][1:]), 3) if name in times else None
+
+    def cold(name: str) -> float | None:
+        return round(times[name][0], 3) if name in times else None
+
+    warm_start, baseline, frozen_start = warm("source"), warm("baseline"), warm("frozen")
+    package_mb = (
+        round(
+            sum(
+                p.lstat().st_size
+                for p in FROZEN.parent.rglob("*")
+                if p.is_file() and not p.is_symlink()
+            )
+            / 2**20,
+            1,
+        )  # fmt: skip
+        if frozen
+        else None
+    )
+    note.append("cold = first launch in this run, from source including bytecode "
+                "compilation; OS file cache not dropped")  # fmt: skip
+    print(json.dumps({
+        "warm_start_s": warm_start,
+        "baseline_s": baseline,
+        "ratio": round(warm_start / baseline, 2),
+        "frozen_start_s": frozen_start,
+        "frozen_ratio": round(frozen_start / warm_start, 2) if frozen_start else None,
+        "package_mb": package_mb,
+        "cold_start_s": cold("source"),
+        "frozen_cold_start_s": cold("frozen"),
+        "baseline_cold_s": cold("baseline"),
+        "runs": args.runs,
+        "students": args.students,
+        "note": "; ".join(note),
+    }))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
