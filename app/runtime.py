@@ -50,7 +50,7 @@ def open_database(
     engine = make_engine(target.url)
     if run_migrations:
         report(1, 3, "Preparing the tables…")
-        migrate.upgrade(engine)
+        migrate.upgrade_if_behind(engine)
     report(2, 3, "Setting up the school…")
     sessions = make_session_factory(engine)
     with sessions.begin() as session:

@@ -63,7 +63,9 @@ def test_every_revision_steps_down_and_up_one_at_a_time(empty_database):
     engine = empty_database
     migrate.upgrade(engine)
     _add_sample_rows(engine)
-    script = migrate.ScriptDirectory.from_config(migrate.alembic_config())
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate.alembic_config())
     revisions = list(script.walk_revisions())  # head first
     for _ in revisions:
         migrate.downgrade(engine, "-1")
@@ -84,3 +86,12 @@ def test_models_match_the_migrated_schema(db):
 def test_fresh_database_is_at_head(db):
     assert migrate.is_at_head(db.engine)
     assert migrate.current_revision(db.engine) == migrate.head_revision()
+
+
+def test_start_up_knows_the_head_without_alembic(db):
+    """Start-up compares the stored revision with the head read from the revision files;
+    both must agree with Alembic's own idea of the head."""
+    from app.db.migrate import _head_from_files, head_revision, upgrade_if_behind
+
+    assert _head_from_files() == head_revision()
+    assert upgrade_if_behind(db.engine) is False  # the test database is at head
