@@ -15,6 +15,8 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import date, time
+from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -69,6 +71,7 @@ class _State(Generic[QueryT]):
     row_count: int = 0
     count_known: bool = False
     pages: OrderedDict[int, list[Any]] = field(default_factory=OrderedDict)
+    last_read_page: int = -1
     pending: set[int] = field(default_factory=set)
 
 
@@ -89,6 +92,7 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
     def __init__(self, columns: list[Column[RowT]], query: QueryT, parent=None) -> None:
         super().__init__(parent)
         self.columns = columns
+        self._column_flags = [self._flags_for(column) for column in columns]
         self._state: _State[QueryT] = _State(query)
         self._cell_error: _CellError | None = None
         hub().changed.connect(self._on_entities_changed)
@@ -163,7 +167,9 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         if page is None:
             self._request_page(page_no)
             return None
-        self._state.pages.move_to_end(page_no)
+        if page_no != self._state.last_read_page:
+            self._state.pages.move_to_end(page_no)  # least recently read pages go first
+            self._state.last_read_page = page_no
         return page[offset] if offset < len(page) else None
 
     def _request_page(self, page_no: int) -> None:
@@ -279,8 +285,12 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
+        return self._column_flags[index.column()]
+
+    def _flags_for(self, column: Column[RowT]) -> Qt.ItemFlag:
+        # Worked out once per column: combining flags costs more than the rest of a
+        # flags() call, and the view asks for every visible cell on every repaint.
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        column = self.columns[index.column()]
         if column.editor is Editor.CHECK:
             flags |= Qt.ItemFlag.ItemIsUserCheckable
         elif column.editor is not None:
@@ -288,39 +298,36 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         return flags
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < self._state.row_count):
-            return None
-        column = self.columns[index.column()]
+        # Called for every visible cell and role on each repaint (some 1,500 calls for
+        # one screen of rows), so the common cases come first and stay cheap.
         if role not in _ROLES_SERVED:
             return None
-        row = self.row_at(index.row())
-        if row is None:
-            return PLACEHOLDER if role == Qt.ItemDataRole.DisplayRole else None
-        error = self._cell_error
-        has_error = (
-            error is not None
-            and error.row_id == getattr(row, "id", None)
-            and error.column == index.column()
-        )
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return ERROR_BRUSH if has_error else None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return error.message if has_error and error else None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column.align_right:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        row_no = index.row()
+        if not (0 <= row_no < self._state.row_count):
             return None
+        number = index.column()
+        if role == _ALIGNMENT:
+            return _RIGHT if self.columns[number].align_right else None
+        row = self.row_at(row_no)
+        if row is None:
+            return PLACEHOLDER if role == _DISPLAY else None
+        error = self._cell_error
+        if role in (_BACKGROUND, _TOOLTIP):
+            if error is None or error.column != number or error.row_id != getattr(row, "id", None):
+                return None
+            return ERROR_BRUSH if role == _BACKGROUND else error.message
+        column = self.columns[number]
         value = column.value(row)
         if column.editor is Editor.CHECK:
-            if role == Qt.ItemDataRole.CheckStateRole:
+            if role == _CHECK:
                 return Qt.CheckState.Checked if value else Qt.CheckState.Unchecked
-            if role == Qt.ItemDataRole.DisplayRole:
+            if role == _DISPLAY:
                 return "Yes" if value else "No"
             return None
-        if role == Qt.ItemDataRole.EditRole:
-            return value
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return display_text(value)
+        if role == _EDIT:
+            return value
         return None
 
     def setData(self, index: ModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
@@ -384,20 +391,17 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         return -1
 
 
-_ROLES_SERVED = {
-    Qt.ItemDataRole.DisplayRole,
-    Qt.ItemDataRole.EditRole,
-    Qt.ItemDataRole.CheckStateRole,
-    Qt.ItemDataRole.ToolTipRole,
-    Qt.ItemDataRole.BackgroundRole,
-    Qt.ItemDataRole.TextAlignmentRole,
-}
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_EDIT = Qt.ItemDataRole.EditRole
+_CHECK = Qt.ItemDataRole.CheckStateRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
+_ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
+_ROLES_SERVED = frozenset({_DISPLAY, _EDIT, _CHECK, _TOOLTIP, _BACKGROUND, _ALIGNMENT})
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 def display_text(value: Any) -> str:
-    from datetime import date, time
-    from decimal import Decimal
-
     if value is None:
         return ""
     if isinstance(value, time):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QModelIndex, QSettings, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QToolTip, QWidget
 
 from ui.delegates import ColumnEditorDelegate
@@ -48,7 +48,11 @@ class DataTableView(QTableView):
         self._restore_state()
         header.setSortIndicatorShown(True)
         header.sortIndicatorChanged.connect(self._sort_requested)
-        header.sectionResized.connect(lambda *_: self.save_state())
+        # A reset resizes the stretched last section too; save once things settle,
+        # not on every resize event (each save writes the settings file).
+        self._save_timer = QTimer(self, singleShot=True, interval=400)
+        self._save_timer.timeout.connect(self.save_state)
+        header.sectionResized.connect(lambda *_: self._save_timer.start())
         model.edit_failed.connect(self._show_refused_edit)
         model.edit_saved.connect(lambda _index: self.status_message.emit("Saved."))
 
