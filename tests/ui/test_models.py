@@ -174,3 +174,26 @@ def test_pages_read_from_the_far_end_match_the_forward_order(
         qtbot.waitUntil(lambda r=row: paged.row_at(r) is not None, timeout=10_000)
         got.append(paged.row_at(row).id)
     assert got == expected
+
+
+def test_refresh_after_rows_were_added_shows_every_row(qtbot, ops_hub, db, ctx):
+    """A page asked for while the new total is still being counted must not be read
+    with the old total (it would be read from the wrong end and miss the new rows)."""
+    from app.services.students import StudentInput, create_student
+
+    with db.sessions.begin() as s:
+        for n in range(3):
+            create_student(s, ctx, StudentInput(f"S{n}", "Ann", f"Lee{n}"))
+    model = StudentTableModel()
+    model.reload()
+    wait_loaded(qtbot, model)
+    assert model.rowCount() == 3
+    with db.sessions.begin() as s:
+        for n in range(3, 5):
+            create_student(s, ctx, StudentInput(f"S{n}", "Ann", f"Lee{n}"))
+    model.refresh()
+    model.row_at(0)  # the view repaints at once and asks for the first page
+    qtbot.waitUntil(lambda: model.rowCount() == 5 and not model.is_loading
+                    and model.row_count_is_final, timeout=10_000)  # fmt: skip
+    qtbot.waitUntil(lambda: all(model.row_at(r) is not None for r in range(5)), timeout=10_000)
+    assert [model.row_at(r).student_no for r in range(5)] == ["S0", "S1", "S2", "S3", "S4"]

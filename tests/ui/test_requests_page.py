@@ -128,3 +128,36 @@ def test_a_failed_approval_is_shown_and_stays_pending(qtbot, ops_hub, db, ctx, d
         ).all()
         assert sorted(pending) == ["approved", "pending"]
         assert s.scalar(select(func.count()).select_from(CourseEnrollment)) == 1
+
+
+def test_staff_request_a_course_on_a_students_behalf(qtbot, ops_hub, db, ctx, database):
+    _requests(db, ctx, count=1)  # Zoë Müller already asked for Biology
+    with db.sessions.begin() as s:
+        find_or_create_course(s, ctx, "Chemistry")
+    window = MainWindow(database)
+    qtbot.addWidget(window)
+    window.show()
+    window.show_page(4)
+    page = window.current_page
+    dialog = page.new_request()
+    qtbot.waitUntil(lambda: dialog.course.count() == 2, timeout=10_000)
+    ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
+    assert not ok.isEnabled()  # no student, no course yet
+    dialog.search.setText("zoe mul")
+    qtbot.waitUntil(lambda: dialog.matches.count() == 1, timeout=10_000)
+    assert dialog.matches.item(0).text() == "Zoë Müller (S1)"
+    dialog.course.setCurrentIndex(dialog.course.findText("Biology"))
+    assert ok.isEnabled()
+    dialog.submit()  # a second pending request for Biology is refused, the dialog stays
+    qtbot.waitUntil(lambda: bool(dialog.message.text()), timeout=10_000)
+    assert "pending" in dialog.message.text().lower() and dialog.isVisible()
+    dialog.grab().save(str(ARTIFACTS / "requests_4_new_refused.png"))
+    dialog.course.setCurrentIndex(dialog.course.findText("Chemistry"))
+    dialog.note.setText("Asked at the front desk")
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        dialog.submit()
+    with db.sessions.begin() as s:
+        notes = s.scalars(select(EnrollmentRequest.note).where(
+            EnrollmentRequest.status == "pending")).all()  # fmt: skip
+    assert sorted(notes) == ["Asked at the desk (1)", "Asked at the front desk"]
+    _loaded(qtbot, page, 2)  # the page shows the new request without a manual refresh

@@ -72,6 +72,7 @@ class _State(Generic[QueryT]):
     count_known: bool = False
     pages: OrderedDict[int, list[Any]] = field(default_factory=OrderedDict)
     last_read_page: int = -1
+    count_pending: bool = False
     pending: set[int] = field(default_factory=set)
 
 
@@ -137,6 +138,9 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         state.generation += 1
         state.pages.clear()
         state.pending.clear()
+        # The old total may be wrong now; a page fetched meanwhile must not be read
+        # from the far end by it (a mirrored read of a stale total misses rows).
+        state.count_known = False
         self._request_count()
         if state.row_count:
             self.dataChanged.emit(
@@ -207,6 +211,7 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         return Page(list(reversed(page.rows)), offset, limit, end < total)
 
     def _request_count(self) -> None:
+        self._state.count_pending = True
         generation, query = self._state.generation, self._state.query
         Op(None, lambda s, ctx, job: self.count(s, ctx, query), show_progress=False).success(
             lambda total: self._count_arrived(generation, total)
@@ -222,13 +227,14 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
             state.pages.popitem(last=False)
         if not state.count_known:
             loaded_end = page.offset + len(page.rows)
-            if loaded_end > state.row_count:
+            if page_no == 0 and not page.has_more:
+                self._resize(loaded_end)  # the whole list is this page: its size is final
+                state.count_known = True
+            elif loaded_end > state.row_count:
                 self._resize(loaded_end)
             if page_no == 0:
-                if page.has_more:
+                if page.has_more and not state.count_pending:
                     self._request_count()
-                else:
-                    state.count_known = True
                 self.row_count_changed.emit(state.row_count, state.count_known)
         first = page_no * self.PAGE_SIZE
         last = min(first + len(page.rows), state.row_count) - 1
@@ -240,6 +246,7 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         state = self._state
         if generation != state.generation:
             return
+        state.count_pending = False
         state.count_known = True
         self._resize(total)
         self.row_count_changed.emit(total, True)

@@ -16,6 +16,7 @@ from app.domain.enums import RequestStatus
 from app.domain.rows import RequestDecisions, RequestListRow
 from app.services import courses, requests
 from app.services.requests import RequestQuery
+from ui.dialogs.request_dialog import RequestDialog
 from ui.models.requests import RequestTableModel
 from ui.ops import Op
 from ui.pages.list_page import ListPage
@@ -38,9 +39,15 @@ class RequestsPage(ListPage):
         self.status_filter.setCurrentIndex(1)  # Pending: what a registrar works through
         self.status_filter.blockSignals(False)
         self.filter_bar.addStretch(1)
+        self.new_action = self._action("&New request…", QKeySequence.StandardKey.New,
+                                       self.new_request)  # fmt: skip
         self.approve_action = self._action("&Approve", QKeySequence("Ctrl+Return"), self.approve)
         self.reject_action = self._action("&Reject…", QKeySequence("Ctrl+Backspace"), self.reject)
         self.buttons: list[QPushButton] = []
+        new_button = QPushButton("New request…")
+        new_button.setToolTip("Request a course on a student's behalf (Ctrl+N)")
+        new_button.clicked.connect(self.new_action.trigger)
+        self.filter_bar.addWidget(new_button)
         for action in (self.approve_action, self.reject_action):
             label = action.text().replace("&", "")
             button = QPushButton(label)
@@ -78,6 +85,15 @@ class RequestsPage(ListPage):
         Op(self, lambda s, ctx, job: courses.list_courses(s, ctx), show_progress=False).success(
             lambda rows: self.set_choices(self.course_filter, [(c.name, c.id) for c in rows])
         ).run()
+
+    def new_request(self) -> RequestDialog:
+        dialog = RequestDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.status_message.emit(
+            f"Requested {dialog.created.course_name} for {dialog.created.student_name}."
+            if dialog.created else "Request created."))  # fmt: skip
+        dialog.open()
+        return dialog
 
     # ------------------------------------------------------------ decisions
     def selected_pending(self) -> list[RequestListRow]:

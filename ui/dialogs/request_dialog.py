@@ -1,0 +1,132 @@
+"""New enrollment request, made by staff on a student's behalf (Requests page, Ctrl+N).
+
+The person types part of the student's name, number or e-mail and picks from the
+matches, chooses the course and may add a note. The service refuses a second pending
+request for the same course or a course the student already takes; its message is
+shown in the dialog, which stays open so the choice can be corrected.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.rows import RequestListRow
+from app.services import courses, requests
+from app.services.students import StudentQuery, list_students
+from ui.ops import Op, error_text
+
+MATCHES_SHOWN = 20
+SEARCH_DELAY_MS = 250
+
+
+class RequestDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New enrollment request")
+        self.setMinimumWidth(520)
+        self.created: RequestListRow | None = None
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Part of the name, student number or e-mail")
+        self.matches = QListWidget()
+        self.matches.setMinimumHeight(160)
+        self.course = QComboBox()
+        self.course.setPlaceholderText("Loading courses…")
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("Optional, kept with the request")
+        self.message = QLabel("")
+        self.message.setObjectName("requestDialogMessage")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("QLabel#requestDialogMessage { color: #a61b1b; }")
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Request")
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow("&Student:", self.search)
+        form.addRow("", self.matches)
+        form.addRow("&Course:", self.course)
+        form.addRow("&Note:", self.note)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+        self._timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
+        self._timer.timeout.connect(self.find_students)
+        self.search.textChanged.connect(lambda _text: self._timer.start())
+        self.search.returnPressed.connect(self.find_students)
+        self.matches.currentItemChanged.connect(lambda *_: self._update_ok())
+        self.course.currentIndexChanged.connect(lambda *_: self._update_ok())
+        self._update_ok()
+        Op(
+            self,
+            lambda s, ctx, job: courses.list_courses(s, ctx, active_only=True),
+            show_progress=False,
+        ).success(self._courses_loaded).run()
+
+    def _courses_loaded(self, rows) -> None:
+        self.course.setPlaceholderText("Choose a course")
+        for row in rows:
+            self.course.addItem(row.name, row.id)
+        self.course.setCurrentIndex(-1)
+
+    def find_students(self) -> None:
+        text = self.search.text().strip()
+        if not text:
+            self.matches.clear()
+            return
+        query = StudentQuery(search=text, limit=MATCHES_SHOWN)
+        Op(self, lambda s, ctx, job: list_students(s, ctx, query), show_progress=False).success(
+            self._students_found
+        ).run()
+
+    def _students_found(self, page) -> None:
+        self.matches.clear()
+        for student in page.rows:
+            label = f"{student.full_name} ({student.student_no})"
+            if student.class_name:
+                label += f", class {student.class_name}"
+            item = QListWidgetItem(label)
+            item.setData(Qt.ItemDataRole.UserRole, student.id)
+            self.matches.addItem(item)
+        if page.rows:
+            self.matches.setCurrentRow(0)
+        self.message.setText("" if page.rows else "No student matches; try fewer letters.")
+
+    def _update_ok(self) -> None:
+        ready = self.matches.currentItem() is not None and self.course.currentIndex() >= 0
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ready)
+
+    def submit(self) -> None:
+        item = self.matches.currentItem()
+        course_id = self.course.currentData()
+        if item is None or course_id is None:
+            return
+        student_id = item.data(Qt.ItemDataRole.UserRole)
+        note = self.note.text().strip() or None
+        self.buttons.setEnabled(False)
+        Op(self, lambda s, ctx, job: requests.create_request(s, ctx, student_id, course_id,
+                                                              note=note),
+           changes={"enrollment_request"}, show_progress=False
+           ).success(self._created).failure(self._refused).finally_(
+            lambda: self.buttons.setEnabled(True)).run()  # fmt: skip
+
+    def _created(self, row: RequestListRow) -> None:
+        self.created = row
+        self.accept()
+
+    def _refused(self, error: BaseException) -> None:
+        self.message.setText(error_text(error))
