@@ -21,9 +21,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QTableWidgetItem,
     QVBoxLayout,
@@ -45,8 +43,10 @@ from app.imports.reading import (
 from app.imports.roster import RosterOutcome
 from app.imports.service import PreparedImport, run_import, write_rejected_csv
 from app.imports.validation import DateFormat, ImportOptions, suggest_date_format, validate
-from ui.ops import Op, error_text
+from ui.ops import Op
 from ui.widgets.readonly_table import readonly_table
+from ui.wizards.apply_page import ApplyPage as BaseApplyPage
+from ui.wizards.apply_page import ask_to_stop
 
 REJECTED_BRUSH = QBrush(QColor("#f8d7da"))
 PLAN_PAGE_ID = 4  # the pages are numbered in the order they are added
@@ -435,74 +435,27 @@ class PlanPage(QWizardPage):
         return self._done
 
 
-class ApplyPage(QWizardPage):
+class ApplyPage(BaseApplyPage):
     def __init__(self, state: ImportState) -> None:
-        super().__init__()
+        super().__init__(
+            title="Importing", working="Importing…", cancel_label="&Cancel import",
+            subtitle="All changes are applied together; Cancel leaves Rollbook exactly as it was.",
+            changes=CHANGED, nothing_changed="Nothing was imported.",
+        )  # fmt: skip
         self.state = state
-        self.setTitle("Importing")
-        self.setSubTitle(
-            "All changes are applied together; Cancel leaves Rollbook exactly as it was."
-        )
-        self.setCommitPage(True)  # no Back from here: the import has happened
-        self.label = QLabel("Importing…")
-        self.bar = QProgressBar()
-        self.cancel_button = QPushButton("&Cancel import")
-        self.cancel_button.clicked.connect(self.cancel)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.label)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addStretch(1)
-        self.op: Op | None = None
-        self._done = False
 
-    def initializePage(self) -> None:  # noqa: N802
+    def work(self):
         state = self.state
-        self._done = False
-        self.bar.setRange(0, 0)
-        self.cancel_button.setEnabled(True)
-        self.op = Op(self, lambda s, ctx, job: state.run(s, ctx, job, commit=True),
-                     changes=CHANGED, show_progress=False)  # fmt: skip
-        self.op.on_progress(self._progress).success(self._applied).failure(self._failed).run()
+        return lambda s, ctx, job: state.run(s, ctx, job, commit=True)
 
-    def _progress(self, report) -> None:
-        if report.total:
-            self.bar.setRange(0, report.total)
-            self.bar.setValue(report.done)
-        else:
-            self.bar.setRange(0, 0)
-        self.label.setText(report.text or "Importing…")
+    def keep(self, result: RosterOutcome) -> None:
+        self.state.result = result
 
-    def cancel(self) -> None:
-        if self.op is not None and not self._done:
-            self.op.job.cancel()
-            self.label.setText("Cancelling… nothing will be changed.")
-            self.cancel_button.setEnabled(False)
-
-    @property
-    def running(self) -> bool:
-        return self.op is not None and not self._done
-
-    def _applied(self, outcome: RosterOutcome) -> None:
-        self.state.result = outcome
-        self._finish("Done.")
-        self.wizard().next()
-
-    def _failed(self, error: BaseException) -> None:
+    def keep_error(self, text: str) -> None:
         self.state.result = None
-        self._finish(error_text(error))
-        self.label.setText(f"{error_text(error)}\nNothing was imported.")
 
-    def _finish(self, text: str) -> None:
-        self._done = True
-        self.bar.setRange(0, 1)
-        self.bar.setValue(1)
-        self.cancel_button.setEnabled(False)
-        self.label.setText(text)
-        self.completeChanged.emit()
-
-    def isComplete(self) -> bool:  # noqa: N802
-        return self._done and self.state.result is not None
+    def has_result(self) -> bool:
+        return self.state.result is not None
 
 
 class SummaryPage(QWizardPage):
@@ -580,13 +533,9 @@ class CsvImportWizard(QWizard):
             self.pick.path_edit.setText(path)
 
     def reject(self) -> None:
-        if self.apply_page.running:
-            answer = QMessageBox.question(self, "Cancel import",
-                                          "Stop the import? Nothing will be changed.")  # fmt: skip
-            if answer == QMessageBox.StandardButton.Yes:
-                self.apply_page.cancel()
-            return
-        super().reject()
+        if ask_to_stop(self, self.apply_page, "Cancel import",
+                       "Stop the import? Nothing will be changed."):  # fmt: skip
+            super().reject()
 
 
 def _is_oneroster(text: str) -> bool:

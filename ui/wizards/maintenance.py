@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QRadioButton,
     QTableWidgetItem,
@@ -46,6 +45,8 @@ from app.maintenance.runs import RecordedRun
 from ui.ops import Op, error_text
 from ui.widgets.readonly_table import readonly_table
 from ui.widgets.run_history import RunHistoryView
+from ui.wizards.apply_page import ApplyPage as BaseApplyPage
+from ui.wizards.apply_page import ask_to_stop
 
 CHOOSE, LEGACY, AUDIT, PREVIEW, APPLY, SUMMARY = range(6)
 CHANGED = {"course", "course_enrollment", "legacy_group"}
@@ -363,68 +364,23 @@ class BackfillPreviewPage(QWizardPage):
         return SUMMARY
 
 
-class ApplyPage(QWizardPage):
+class ApplyPage(BaseApplyPage):
     def __init__(self, state: MaintenanceState) -> None:
-        super().__init__()
+        super().__init__(
+            title="Applying the backfill", working="Starting…", cancel_label="&Cancel backfill",
+            subtitle="All changes are applied together; Cancel leaves Rollbook exactly as it was.",
+            changes=CHANGED,
+        )  # fmt: skip
         self.state = state
-        self.setTitle("Applying the backfill")
-        self.setSubTitle("All changes are applied together; Cancel leaves Rollbook exactly as "
-                         "it was.")  # fmt: skip
-        self.setCommitPage(True)
-        self.label = QLabel("Starting…")
-        self.bar = QProgressBar()
-        self.cancel_button = QPushButton("&Cancel backfill")
-        self.cancel_button.clicked.connect(self.cancel)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.label)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addStretch(1)
-        self.op: Op | None = None
-        self._done = False
 
-    def initializePage(self) -> None:  # noqa: N802
-        self._done = False
-        self.bar.setRange(0, 0)
-        self.cancel_button.setEnabled(True)
-        self.op = Op(self, lambda s, ctx, job: apply_backfill(s, ctx, job=job),
-                     changes=CHANGED, show_progress=False)  # fmt: skip
-        self.op.on_progress(self._progress).success(self._applied).failure(self._failed).run()
+    def work(self):
+        return lambda s, ctx, job: apply_backfill(s, ctx, job=job)
 
-    def _progress(self, report) -> None:
-        if report.total:
-            self.bar.setRange(0, report.total)
-            self.bar.setValue(report.done)
-        self.label.setText(report.text or "Working…")
+    def keep(self, result: RecordedRun) -> None:
+        self.state.run = result
 
-    def cancel(self) -> None:
-        if self.op is not None and not self._done:
-            self.op.job.cancel()
-            self.label.setText("Cancelling… nothing will be changed.")
-            self.cancel_button.setEnabled(False)
-
-    @property
-    def running(self) -> bool:
-        return self.op is not None and not self._done
-
-    def _applied(self, run: RecordedRun) -> None:
-        self.state.run = run
-        self._finish()
-        self.wizard().next()
-
-    def _failed(self, error: BaseException) -> None:
-        self.label.setText(f"{error_text(error)}\nNothing was changed.")
-        self._finish()
-
-    def _finish(self) -> None:
-        self._done = True
-        self.bar.setRange(0, 1)
-        self.bar.setValue(1)
-        self.cancel_button.setEnabled(False)
-        self.completeChanged.emit()
-
-    def isComplete(self) -> bool:  # noqa: N802
-        return self._done and self.state.run is not None
+    def has_result(self) -> bool:
+        return self.state.run is not None
 
 
 class SummaryPage(QWizardPage):
@@ -508,10 +464,6 @@ class MaintenanceWizard(QWizard):
             self.setPage(page_id, page)
 
     def reject(self) -> None:
-        if self.apply_page.running:
-            answer = QMessageBox.question(self, "Cancel backfill",
-                                          "Stop the backfill? Nothing will be changed.")  # fmt: skip
-            if answer == QMessageBox.StandardButton.Yes:
-                self.apply_page.cancel()
-            return
-        super().reject()
+        if ask_to_stop(self, self.apply_page, "Cancel backfill",
+                       "Stop the backfill? Nothing will be changed."):  # fmt: skip
+            super().reject()

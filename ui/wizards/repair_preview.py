@@ -36,6 +36,8 @@ from app.maintenance.plan import Plan
 from app.maintenance.repair import RepairOutcome, run_repair, write_report
 from ui.ops import Op, error_text, hub
 from ui.widgets.readonly_table import readonly_table
+from ui.wizards.apply_page import ApplyPage as BaseApplyPage
+from ui.wizards.apply_page import ask_to_stop
 
 CHANGED = {"course_enrollment", "course_progress", "enrollment_request", "session_attendance",
            "event_attendance", "event_registration", "certificate"}  # fmt: skip
@@ -339,77 +341,33 @@ class SelectPage(QWizardPage):
         return True
 
 
-class ApplyPage(QWizardPage):
+class ApplyPage(BaseApplyPage):
     def __init__(self, state: RepairState) -> None:
-        super().__init__()
+        super().__init__(
+            title="Repairing", working="Repairing…", cancel_label="&Cancel repair",
+            subtitle="Every chosen repair is checked again and applied together; Cancel "
+            "leaves Rollbook exactly as it was.", changes=CHANGED,
+        )  # fmt: skip
         self.state = state
-        self.setTitle("Repairing")
-        self.setSubTitle("Every chosen repair is checked again and applied together; Cancel "
-                         "leaves Rollbook exactly as it was.")  # fmt: skip
-        self.setCommitPage(True)
-        self.label = QLabel("Repairing…")
-        self.label.setWordWrap(True)
-        self.bar = QProgressBar()
-        self.cancel_button = QPushButton("&Cancel repair")
-        self.cancel_button.clicked.connect(self.cancel)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.label)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addStretch(1)
-        self.op: Op | None = None
-        self._done = False
 
     def initializePage(self) -> None:  # noqa: N802
-        chosen = list(self.state.chosen)
-        self._done = False
         self.state.outcome = None
         self.state.error = ""
-        self.bar.setRange(0, 0)
-        self.cancel_button.setEnabled(True)
+        super().initializePage()
+
+    def work(self):
+        chosen = list(self.state.chosen)
         sessions = hub().database.sessions
-        self.op = Op(self, lambda s, ctx, job: run_repair(sessions, ctx, chosen, job=job),
-                     changes=CHANGED, show_progress=False)  # fmt: skip
-        self.op.on_progress(self._progress).success(self._applied).failure(self._failed).run()
+        return lambda s, ctx, job: run_repair(sessions, ctx, chosen, job=job)
 
-    def _progress(self, report) -> None:
-        if report.total:
-            self.bar.setRange(0, report.total)
-            self.bar.setValue(report.done)
-        self.label.setText(report.text or "Repairing…")
+    def keep(self, result: RepairOutcome) -> None:
+        self.state.outcome = result
 
-    def cancel(self) -> None:
-        if self.op is not None and not self._done:
-            self.op.job.cancel()
-            self.label.setText("Cancelling… nothing will be changed.")
-            self.cancel_button.setEnabled(False)
+    def keep_error(self, text: str) -> None:
+        self.state.error = text
 
-    @property
-    def running(self) -> bool:
-        return self.op is not None and not self._done
-
-    def _applied(self, outcome: RepairOutcome) -> None:
-        self.state.outcome = outcome
-        self._finish("Done.")
-        self.wizard().next()
-
-    def _failed(self, error: BaseException) -> None:
-        self.state.error = error_text(error)
-        text = self.state.error
-        if "nothing was changed" not in text.lower():
-            text += "\n\nNothing was changed."
-        self._finish(text)
-
-    def _finish(self, text: str) -> None:
-        self._done = True
-        self.bar.setRange(0, 1)
-        self.bar.setValue(1)
-        self.cancel_button.setEnabled(False)
-        self.label.setText(text)
-        self.completeChanged.emit()
-
-    def isComplete(self) -> bool:  # noqa: N802
-        return self._done and self.state.outcome is not None
+    def has_result(self) -> bool:
+        return self.state.outcome is not None
 
 
 class SummaryPage(QWizardPage):
@@ -516,10 +474,6 @@ class RepairWizard(QWizard):
             self.setPage(page_id, page)
 
     def reject(self) -> None:
-        if self.apply_page.running:
-            answer = QMessageBox.question(self, "Cancel repair",
-                                          "Stop the repair? Nothing will be changed.")  # fmt: skip
-            if answer == QMessageBox.StandardButton.Yes:
-                self.apply_page.cancel()
-            return
-        super().reject()
+        if ask_to_stop(self, self.apply_page, "Cancel repair",
+                       "Stop the repair? Nothing will be changed."):  # fmt: skip
+            super().reject()
