@@ -216,10 +216,14 @@ def _tsquery_param(terms: list[str], name: str):
 SHORT_WORD = 3  # letters; a word this short is a prefix of a large part of any school
 
 
+def _has_digit(term: str) -> bool:
+    return any(c.isdigit() for c in term)
+
+
 def _weight(term: str) -> int:
     """How selective a search word is likely to be: its length, less two for a word with
     digits, as student numbers share long prefixes ("S0" is in every number)."""
-    return len(term) - (2 if any(c.isdigit() for c in term) else 0)
+    return len(term) - (2 if _has_digit(term) else 0)
 
 
 def student_search_predicate(search: str, source=Student) -> ColumnElement[bool]:
@@ -236,13 +240,15 @@ def student_search_predicate(search: str, source=Student) -> ColumnElement[bool]
     if not terms:
         return true()
     lookup = max(terms, key=_weight)
+    looked_up = [lookup]
     if _weight(lookup) <= SHORT_WORD:
         # Every word is short ("Má Hä"): each alone matches a large part of the school,
         # and intersecting their posting lists in the index is cheaper than reading
-        # the tens of thousands of rows any one of them finds.
-        return source.search_vector.op("@@")(_tsquery_param(terms, "search_tsquery"))
-    others = [t for t in terms if t != lookup]
-    predicate = source.search_vector.op("@@")(_tsquery_param([lookup], "search_tsquery"))
+        # the tens of thousands of rows any one of them finds. Not a number prefix,
+        # though: "S0" begins a million different student numbers, each its own entry.
+        looked_up = [t for t in terms if not _has_digit(t)] or [lookup]
+    others = [t for t in terms if t not in looked_up]
+    predicate = source.search_vector.op("@@")(_tsquery_param(looked_up, "search_tsquery"))
     if not others:
         return predicate
     checked = source.search_vector.op("||")(text("''::tsvector")).op("@@")(
@@ -294,9 +300,9 @@ def _sort_columns(sort: StudentSort, count_column, source=Student) -> list:
 # with that many matches a full page is almost always among them. When it is not
 # ("Wa": all the W surnames sort last), the matches are collected after all.
 MATCHES_SORTED_DIRECTLY = 15_000
-# How many rows in list order that first try looks at. Searches with digits ("S00",
-# "2024") try it too: every student number is unique, so the planner cannot estimate
-# them, and "S0" may match everyone.
+# How many rows in list order that first try looks at. Searches made only of number
+# prefixes ("S00", "2024") try it too: every student number is unique, so the planner
+# cannot estimate them, and "S0" may match everyone.
 ORDERED_PROBE_ROWS = 5_000
 
 
@@ -356,10 +362,10 @@ def list_students(session: Session, ctx: ServiceContext, query: StudentQuery) ->
     if (
         searching
         and query.offset == 0
-        and (estimate > MATCHES_SORTED_DIRECTLY or any(ch.isdigit() for ch in query.search))
+        and (estimate > MATCHES_SORTED_DIRECTLY or all(map(_has_digit, search_terms(query.search))))
     ):
-        # Many matches (or a student-number prefix the planner cannot estimate): most
-        # likely a full page lies among the first rows in list order.
+        # Many matches (or only student-number prefixes, which the planner cannot
+        # estimate): most likely a full page lies among the first rows in list order.
         result = _probe_in_list_order(session, ctx, query, limit)
     if result is None:
         if searching:
