@@ -20,7 +20,6 @@ from typing import Any
 from app import cli_package
 from app.config import Settings, load_settings
 from app.domain.errors import RollbookError
-from app.services.audit import to_json_value
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -39,6 +38,8 @@ class CommandError(RollbookError):
 
 
 def _print_json(value: Any) -> None:
+    from app.services.audit import to_json_value
+
     print(json.dumps(value, default=to_json_value, ensure_ascii=False, indent=2))
 
 

@@ -78,3 +78,16 @@ def _login_name() -> str:
         if env_value := os.environ.get(var):
             return env_value
     return "admin"
+
+
+def needs_first_run(settings: Settings) -> bool:
+    """True when this computer has no embedded database in the data dir yet."""
+    return settings.mode is not RunMode.SERVER and not (settings.pgdata_dir / "PG_VERSION").exists()
+
+
+def starting_text(settings: Settings) -> str:
+    if settings.mode is RunMode.SERVER:
+        return "Connecting to the database server…"
+    if needs_first_run(settings):
+        return "Creating the database (first start only, this takes a few seconds)…"
+    return "Starting the database…"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import RunMode, Settings
+from app.config import Settings, starting_text
 from app.db import migrate
 from app.db.engine import DatabaseTarget, make_engine, make_session_factory, resolve_target
 from app.domain.context import ServiceContext
@@ -57,19 +57,6 @@ def open_database(
         school = ensure_school(session, settings.school_code)
     report(3, 3, "Ready")
     return Database(settings, target, engine, sessions, school)
-
-
-def needs_first_run(settings: Settings) -> bool:
-    """True when this computer has no embedded database in the data dir yet."""
-    return settings.mode is not RunMode.SERVER and not (settings.pgdata_dir / "PG_VERSION").exists()
-
-
-def starting_text(settings: Settings) -> str:
-    if settings.mode is RunMode.SERVER:
-        return "Connecting to the database server…"
-    if needs_first_run(settings):
-        return "Creating the database (first start only, this takes a few seconds)…"
-    return "Starting the database…"
 
 
 def open_target(settings: Settings) -> tuple[DatabaseTarget, Engine]:

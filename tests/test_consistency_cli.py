@@ -86,3 +86,10 @@ def test_requests_create_list_approve_reject(db, ctx, capsys):
     assert "approved" in out and "rejected" in out
     code, out, err = run_cli(capsys, db, "requests", "approve", "not-an-id")
     assert code == 2 and "rollbook requests list" in err
+
+
+def test_the_parser_knows_every_finding_kind():
+    from app.cli_consistency import KIND_NAMES as PARSER_KINDS
+    from app.maintenance.consistency import KIND_NAMES
+
+    assert PARSER_KINDS == KIND_NAMES

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.paths import ICON_SIZES, icon_png, is_frozen, program_dir
-from app.runtime import Database
+
+if TYPE_CHECKING:
+    from app.runtime import Database
 
 
 def app_icon() -> QIcon:

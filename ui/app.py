@@ -1,22 +1,27 @@
-"""Desktop entry point: ``rollbook`` with no sub-command lands here."""
+"""Desktop entry point: ``rollbook`` with no sub-command lands here.
+
+The main window is put on screen first, saying what is happening, and the database is
+opened (and its layer imported) on a background thread meanwhile; the window builds
+its pages when the database is ready. On a computer with no database yet, the
+first-start window creates it instead.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.config import Settings
-from app.domain.errors import RollbookError
-from app.runtime import needs_first_run, open_database
+from app.config import Settings, needs_first_run
 
-# Benchmarks (tests/benchmarks/bench_startup.py) set this: print one line once the
-# main window is on screen, then quit as if the person closed it.
+# Benchmarks (tests/benchmarks/bench_startup.py) set this: print a line once the main
+# window is on screen and another once its first list has rows, then quit as if the
+# person closed it.
 ENV_STARTUP_PROBE = "ROLLBOOK_STARTUP_PROBE"
+EXIT_CANNOT_START = 2
 
 
 def run(settings: Settings) -> int:
@@ -25,42 +30,107 @@ def run(settings: Settings) -> int:
     app.setApplicationName("Rollbook")
     app.setDesktopFileName("rollbook")  # Wayland matches the window to rollbook.desktop
     from ui.about import app_icon
-
-    app.setWindowIcon(app_icon())
-    from ui.ops import install_hub
-
-    if needs_first_run(settings):
-        from ui.first_run import run_first_run
-
-        database, hub, failed = run_first_run(settings)
-        if database is None or hub is None:
-            return 2 if failed else 0
-    else:
-        # The server starts (mostly waiting on PostgreSQL) while the window's modules load.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollbook-start") as pool:
-            opening = pool.submit(open_database, settings)
-            import ui.main_window  # noqa: F401
-
-            try:
-                database = opening.result()
-            except RollbookError as exc:
-                QMessageBox.critical(None, "Rollbook cannot start", str(exc))
-                print(f"rollbook: {exc}", file=sys.stderr)
-                return 2
-        hub = install_hub(database, app)
     from ui.main_window import MainWindow
 
+    app.setWindowIcon(app_icon())
+    if needs_first_run(settings):
+        return _first_start(app, settings)
+
+    from ui.opening import DatabaseOpener
+
+    window = MainWindow()
+    window.show_opening(_starting(settings))
+    window.show()
+    if os.environ.get(ENV_STARTUP_PROBE):
+        QTimer.singleShot(0, lambda: _report("main window shown"))
+        window.ready.connect(lambda: _report_when_listed(window))
+    opened: list = []  # the Database, once open
+    failure: list[str] = []
+    opener = DatabaseOpener(settings)
+
+    def attach(database) -> None:
+        from ui.ops import install_hub
+
+        opened.append(database)
+        if not window.isVisible():
+            return  # closed while the database was opening
+        install_hub(database, app)
+        window.attach(database)
+
+    def fail(message: str) -> None:
+        failure.append(message)
+        print(f"rollbook: {message}", file=sys.stderr)
+        window.show_failure(message)
+        if not os.environ.get(ENV_STARTUP_PROBE):  # automation has nobody to read it
+            QMessageBox.critical(window, "Rollbook cannot start", message)
+        window.close()
+
+    opener.progress.connect(lambda text, _done, _total: window.show_opening(text))
+    opener.opened.connect(attach)
+    opener.failed.connect(fail)
+    opener.start()
+    try:
+        code = app.exec()
+    finally:
+        opener.wait()
+        _close(opened)
+    return EXIT_CANNOT_START if failure else code
+
+
+def _first_start(app: QApplication, settings: Settings) -> int:
+    from ui.first_run import run_first_run
+    from ui.main_window import MainWindow
+
+    database, hub, failed = run_first_run(settings)
+    if database is None or hub is None:
+        return EXIT_CANNOT_START if failed else 0
     window = MainWindow(database)
     window.show()
     if os.environ.get(ENV_STARTUP_PROBE):
-        QTimer.singleShot(0, lambda: _report_shown(window))
+        QTimer.singleShot(0, lambda: _report("main window shown"))
+        QTimer.singleShot(0, lambda: _report_when_listed(window))
     try:
         return app.exec()
     finally:
+        _close([database])
+
+
+def _starting(settings: Settings) -> str:
+    from app.config import starting_text
+
+    return starting_text(settings)
+
+
+def _close(opened: list) -> None:
+    from ui.ops import installed_hub
+
+    hub = installed_hub()
+    if hub is not None:
         hub.shutdown()
+    for database in opened:
         database.close()
 
 
-def _report_shown(window) -> None:
-    print(f"rollbook: main window shown ({time.process_time():.2f} s CPU)", flush=True)
-    window.close()
+def _report(what: str) -> None:
+    print(f"rollbook: {what} ({time.process_time():.2f} s CPU)", flush=True)
+
+
+def _report_when_listed(window) -> None:
+    """The probe's second line: the first page's rows are on screen; then quit."""
+    page = window.pages[0] if window.pages else None
+    if page is None:
+        window.close()
+        return
+
+    reported: list[bool] = []
+
+    def listed() -> None:
+        if not reported:
+            reported.append(True)
+            _report("main window ready")
+            window.close()
+
+    if page.model.rowCount() and not page.model.is_loading:
+        listed()
+    else:
+        page.model.page_loaded.connect(lambda _page: listed())

@@ -8,11 +8,10 @@ closed). Demo data is created through ``ui.ops`` with a progress bar and Cancel.
 
 from __future__ import annotations
 
-import threading
 from enum import IntEnum
 from html import escape
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,11 +27,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config import Settings
-from app.domain.errors import Cancelled, RollbookError
-from app.jobs import Job, ProgressReport
-from app.runtime import Database, open_database, starting_text
+from app.config import Settings, starting_text
+from app.domain.errors import Cancelled
+from app.jobs import ProgressReport
+from app.runtime import Database
 from ui.about import app_icon
+from ui.opening import DatabaseOpener
 from ui.ops import Op, OpsHub, error_text, install_hub
 
 DEMO_STUDENTS = 500
@@ -44,39 +44,6 @@ class Stage(IntEnum):
     CHOICE = 1
     DEMO = 2
     FAILED = 3
-
-
-class _Initialiser(QObject):
-    """Opens the database on a plain thread; the signals arrive on the GUI thread."""
-
-    progress = Signal(str, int, int)
-    opened = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__()
-        self.settings = settings
-        self.thread_name = ""
-        self.thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self._run, name="rollbook-first-run", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        self.thread_name = threading.current_thread().name
-        job = Job(self._report, min_interval_s=0)
-        try:
-            database = open_database(self.settings, job=job)
-        except RollbookError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # shown in words, never as a traceback
-            self.failed.emit(error_text(exc))
-        else:
-            self.opened.emit(database)
-
-    def _report(self, report: ProgressReport) -> None:
-        self.progress.emit(report.text, report.done, report.total or 0)
 
 
 class FirstRunDialog(QDialog):
@@ -92,7 +59,7 @@ class FirstRunDialog(QDialog):
         self.failed = False
         self._close_requested = False
         self._demo_op: Op | None = None
-        self._initialiser = _Initialiser(settings)
+        self._initialiser = DatabaseOpener(settings, thread_name="rollbook-first-run")
         self.setWindowTitle("Welcome to Rollbook")
         self.setWindowIcon(app_icon())
         self.setMinimumWidth(WINDOW_WIDTH)
@@ -231,7 +198,7 @@ class FirstRunDialog(QDialog):
 
     @property
     def initialiser_thread(self) -> str:
-        return self._initialiser.thread_name
+        return self._initialiser.ran_on
 
     @property
     def initialising(self) -> bool:

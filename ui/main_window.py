@@ -1,40 +1,97 @@
 """The main window. Thin: it builds the pages, the menus and the status bar and wires
-them together; pages, dialogs and actions live in their own modules."""
+them together; pages, dialogs and actions live in their own modules.
+
+At start-up it is built in two steps: the window first, on screen at once with what
+is happening (starting the database), then its pages as soon as the database is open.
+Nothing that needs the database layer is imported before that second step.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QSettings, Qt
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QMimeData, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
     QMainWindow,
+    QProgressBar,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
 from app.config import RunMode
-from app.runtime import Database
 from ui.about import app_icon, show_about
-from ui.actions.export_list import export_current_list
-from ui.ops import hub
-from ui.pages.enrollments import EnrollmentsPage
-from ui.pages.events import EventsPage
-from ui.pages.list_page import ListPage
-from ui.pages.requests import RequestsPage
-from ui.pages.sessions import SessionsPage
-from ui.pages.students import StudentsPage
+
+if TYPE_CHECKING:
+    from app.runtime import Database
+    from ui.pages.list_page import ListPage
+
+
+class OpeningPanel(QWidget):
+    """What the window shows until the database is open."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.label = QLabel("Starting the database…")
+        self.label.setObjectName("openingText")
+        self.label.setWordWrap(True)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedWidth(320)
+        icon = QLabel()
+        icon.setPixmap(app_icon().pixmap(64, 64))
+        icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(icon)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(2)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, database: Database) -> None:
+    #: the pages are built and the database is in use
+    ready = Signal()
+
+    def __init__(self, database: Database | None = None) -> None:
         super().__init__()
-        self.database = database
-        self.setWindowTitle(f"Rollbook — {database.school.name}")
+        self.database: Database | None = None
+        self.pages: list[ListPage] = []
+        self.setWindowTitle("Rollbook")
         self.setWindowIcon(app_icon())
         self.setMinimumSize(900, 560)
-        self.pages: list[ListPage] = [
+        self.opening = OpeningPanel()
+        self.setCentralWidget(self.opening)
+        geometry = QSettings().value("main_window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1280, 760)
+        if database is not None:
+            self.attach(database)
+
+    def show_opening(self, text: str) -> None:
+        self.opening.label.setText(text)
+
+    def show_failure(self, text: str) -> None:
+        self.opening.bar.hide()
+        self.opening.label.setText(f"Rollbook cannot start.\n\n{text}")
+
+    def attach(self, database: Database) -> None:
+        """The database is open: build the pages, menus and status bar."""
+        from ui.pages.enrollments import EnrollmentsPage
+        from ui.pages.events import EventsPage
+        from ui.pages.requests import RequestsPage
+        from ui.pages.sessions import SessionsPage
+        from ui.pages.students import StudentsPage
+
+        self.database = database
+        self.setWindowTitle(f"Rollbook — {database.school.name}")
+        self.pages = [
             StudentsPage(),
             EnrollmentsPage(),
             SessionsPage(),
@@ -62,11 +119,12 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(self.navigation)
         layout.addWidget(self.stack, 1)
-        self.setCentralWidget(central)
+        self.setCentralWidget(central)  # the opening panel goes
         self._build_menus()
         self._build_status_bar()
         self.setAcceptDrops(True)
-        self._restore()
+        self.show_page(int(QSettings().value("main_window/page", 0)))
+        self.ready.emit()
 
     # ------------------------------------------------------------ pages
     def show_page(self, number: int) -> None:
@@ -169,6 +227,8 @@ class MainWindow(QMainWindow):
             self.open_import(path)
 
     def export_current(self) -> None:
+        from ui.actions.export_list import export_current_list
+
         page = self.current_page
         export_current_list(
             self, page.model, page.title.lower().replace(" ", "-"),
@@ -176,10 +236,14 @@ class MainWindow(QMainWindow):
         )  # fmt: skip
 
     def _show_about(self) -> None:
+        assert self.database is not None
         show_about(self, self.database)
 
     # ------------------------------------------------------------ status bar
     def _build_status_bar(self) -> None:
+        from ui.ops import hub
+
+        assert self.database is not None
         target = self.database.target
         mode = QLabel(f"{target.mode.value.capitalize()} database: {target.location}")
         mode.setObjectName("databaseMode")
@@ -194,17 +258,11 @@ class MainWindow(QMainWindow):
         hub().busy_changed.connect(lambda busy: self.busy_label.setText("Working…" if busy else ""))
 
     # ------------------------------------------------------------ persistence
-    def _restore(self) -> None:
-        settings = QSettings()
-        geometry = settings.value("main_window/geometry")
-        if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1280, 760)
-        self.show_page(int(settings.value("main_window/page", 0)))
-
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         settings = QSettings()
         settings.setValue("main_window/geometry", self.saveGeometry())
-        settings.setValue("main_window/page", self.stack.currentIndex())
+        if self.pages:
+            settings.setValue("main_window/page", self.stack.currentIndex())
         for page in self.pages:
             page.table.save_state()
         super().closeEvent(event)

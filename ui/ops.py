@@ -94,6 +94,11 @@ def install_hub(database: Database, parent: QObject | None = None) -> OpsHub:
     return _hub
 
 
+def installed_hub() -> OpsHub | None:
+    """The hub if one was installed (shutting down after a start that never got there)."""
+    return _hub
+
+
 def hub() -> OpsHub:
     if _hub is None:
         raise RuntimeError("install_hub() must run before any operation")

@@ -13,10 +13,13 @@ database cluster stopped before every launch (as when a person opens the app):
 
 "Cold" is each program's first launch in the run (nothing of it loaded by this run
 yet; the OS file cache is not dropped, that would need root and disturb the machine);
-"warm" is the median of the following launches. Rollbook prints a line once its window
-is shown when ROLLBOOK_STARTUP_PROBE is set, and the time to that line is what counts;
-the baseline prints the same kind of line. Goals: warm start <= 1.5x the baseline,
-frozen start <= 1.2x the start from source.
+"warm" is the median of the following launches. With ROLLBOOK_STARTUP_PROBE set,
+Rollbook prints a line once its main window is on screen (saying that it is starting
+the database, which it opens on a background thread meanwhile) and another once the
+Students list shows its first rows; the time to the first line is what the goals count
+(``*_start_s``), the second is reported as ``*_ready_s``. The baseline prints the
+first kind of line. Goals: warm start <= 1.5x the baseline, frozen start <= 1.2x the
+start from source.
 
 Prints one JSON line.
 """
@@ -37,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 FROZEN = ROOT / "dist" / "rollbook" / "rollbook"
 SHOWN_MARK = "main window shown"
+READY_MARK = "main window ready"
 
 BASELINE = """
 import sys
@@ -54,23 +58,26 @@ app.exec()
 """
 
 
-def launch(command: list[str], env: dict[str, str]) -> float:
-    """Seconds from start to the 'shown' line; then waits for a clean exit."""
+def launch(command: list[str], env: dict[str, str]) -> tuple[float, float | None]:
+    """Seconds from start to the 'shown' line and to the 'ready' line (None for a program
+    that prints none); then waits for a clean exit."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=env, cwd=ROOT)  # fmt: skip
     assert process.stdout is not None
-    shown_at = None
+    shown_at = ready_at = None
     for line in process.stdout:
-        if SHOWN_MARK in line:
+        if SHOWN_MARK in line and shown_at is None:
             shown_at = time.perf_counter() - started
+        if READY_MARK in line:
+            ready_at = time.perf_counter() - started
             break
     _out, err = process.communicate(timeout=120)
     if shown_at is None or process.returncode != 0:
         raise SystemExit(
             f"{command[0]} did not show its window (exit {process.returncode}):\n{err}"
         )
-    return shown_at
+    return shown_at, ready_at
 
 
 def main() -> int:
@@ -113,15 +120,22 @@ def main() -> int:
         if frozen:
             programs["frozen"] = [str(FROZEN)]
         times: dict[str, list[float]] = {name: [] for name in programs}
+        ready: dict[str, list[float]] = {name: [] for name in programs}
         # Interleaved, so a busy moment on the machine hits all of them alike.
         for _ in range(args.runs + 1):
             for name, command in programs.items():
-                times[name].append(launch(command, env))
+                shown_at, ready_at = launch(command, env)
+                times[name].append(shown_at)
+                if ready_at is not None:
+                    ready[name].append(ready_at)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     def warm(name: str) -> float | None:
         return round(statistics.median(times[name][1:]), 3) if name in times else None
+
+    def warm_ready(name: str) -> float | None:
+        return round(statistics.median(ready[name][1:]), 3) if ready.get(name) else None
 
     def cold(name: str) -> float | None:
         return round(times[name][0], 3) if name in times else None
@@ -141,13 +155,16 @@ def main() -> int:
         else None
     )
     note.append("cold = first launch in this run, from source including bytecode "
-                "compilation; OS file cache not dropped")  # fmt: skip
+                "compilation; OS file cache not dropped; ready = the Students list shows "
+                "its first rows")  # fmt: skip
     print(json.dumps({
         "warm_start_s": warm_start,
         "baseline_s": baseline,
         "ratio": round(warm_start / baseline, 2),
         "frozen_start_s": frozen_start,
         "frozen_ratio": round(frozen_start / warm_start, 2) if frozen_start else None,
+        "warm_ready_s": warm_ready("source"),
+        "frozen_ready_s": warm_ready("frozen"),
         "package_mb": package_mb,
         "cold_start_s": cold("source"),
         "frozen_cold_start_s": cold("frozen"),

@@ -11,11 +11,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDialog
 from sqlalchemy import func, select
 
-from app.config import Settings
+from app.config import Settings, needs_first_run
 from app.db import migrate
 from app.db.engine import stop_embedded
 from app.db.models import Student
-from app.runtime import needs_first_run
 from ui.first_run import FirstRunDialog, Stage
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
