@@ -9,6 +9,7 @@ first-start window creates it instead.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 
@@ -33,6 +34,7 @@ def run(settings: Settings) -> int:
     from ui.main_window import MainWindow
 
     app.setWindowIcon(app_icon())
+    _quit_on_termination(app)
     if needs_first_run(settings):
         return _first_start(app, settings)
 
@@ -93,6 +95,18 @@ def _first_start(app: QApplication, settings: Settings) -> int:
         return app.exec()
     finally:
         _close([database])
+
+
+def _quit_on_termination(app: QApplication) -> None:
+    """Logging out (SIGTERM) or Ctrl+C in a terminal closes Rollbook the normal way, so
+    the embedded database is stopped with it instead of being left running."""
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: app.closeAllWindows())
+    # Python handles a signal only when it next runs some Python code; Qt's event loop
+    # alone would hold it back until the next click.
+    ticker = QTimer(app, interval=250)
+    ticker.timeout.connect(lambda: None)
+    ticker.start()
 
 
 def _starting(settings: Settings) -> str:

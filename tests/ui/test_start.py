@@ -66,3 +66,19 @@ def test_unreachable_server_says_so_and_exits_2(tmp_path):
     assert result.returncode == 2
     assert "main window shown" in result.stdout  # the window said so before it closed
     assert "rollbook:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_termination_closes_the_app_normally(db):
+    """Logging out sends SIGTERM: the app closes as if the window were closed."""
+    import signal
+    import time
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ROLLBOOK_DATABASE_URL": db.url,
+           "ROLLBOOK_SCHOOL": "TEST"}  # fmt: skip
+    process = subprocess.Popen([sys.executable, "-m", "app.cli"], env=env, cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(3)  # on screen, with its first list loaded
+    assert process.poll() is None
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
