@@ -82,6 +82,7 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=1_000_000)
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--slowest", type=int, default=3, help="list this many slowest")
     parser.add_argument("--warm-up", type=int, default=SEARCHES,
                         help="searches (another seed) run before measuring; 0 = cold")  # fmt: skip
     args = parser.parse_args()
@@ -149,7 +150,7 @@ def main() -> int:
         "baseline_p50_ms": round(statistics.median(baseline), 2),
         "baseline_p95_ms": round(base95, 2),
         "ratio": round(p95 / base95, 2) if base95 else None,
-        "slowest": sorted(zip(timings, searches, strict=True), reverse=True)[:3],
+        "slowest": sorted(zip(timings, searches, strict=True), reverse=True)[: args.slowest],
     }))  # fmt: skip
     return 0
 
