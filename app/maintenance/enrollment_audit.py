@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.domain.context import ServiceContext
@@ -72,13 +71,23 @@ FROM (
 LEFT JOIN course_enrollment e ON e.course_id = p.course_id AND e.student_id = p.student_id
 """
 
-_COUNTS_SQL = f"""{_GROUPS_CTE}
+# The counts, and the first students of each state, in one pass over the pairs: the
+# lists are slices of one array per state from the same aggregate, so they cost no
+# second look at a million memberships. (psycopg parameters: run on the raw connection.)
+_AUDIT_SQL = f"""{_GROUPS_CTE.replace(":school", "%(school)s")}
 SELECT coalesce(sum(p.memberships), 0) AS memberships, count(*) AS pairs,
        count(*) FILTER (WHERE {_STATE["covered"]}) AS covered,
        count(*) FILTER (WHERE {_STATE["inactive"]}) AS inactive,
-       count(*) FILTER (WHERE {_STATE["missing"]}) AS missing
+       count(*) FILTER (WHERE {_STATE["missing"]}) AS missing,
+       (array_agg(p.student_id) FILTER (WHERE {_STATE["covered"]}))[1:%(cap)s] AS covered_ids,
+       (array_agg(p.course_key) FILTER (WHERE {_STATE["covered"]}))[1:%(cap)s] AS covered_courses,
+       (array_agg(p.student_id) FILTER (WHERE {_STATE["inactive"]}))[1:%(cap)s] AS inactive_ids,
+       (array_agg(p.course_key) FILTER (WHERE {_STATE["inactive"]}))[1:%(cap)s] AS inactive_courses,
+       (array_agg(p.student_id) FILTER (WHERE {_STATE["missing"]}))[1:%(cap)s] AS missing_ids,
+       (array_agg(p.course_key) FILTER (WHERE {_STATE["missing"]}))[1:%(cap)s] AS missing_courses
 FROM (
-  SELECT m.student_id, g.course_id, count(*) AS memberships
+  SELECT m.student_id, g.course_id, coalesce(g.course_id::text, g.unmapped_course) AS course_key,
+         count(*) AS memberships
   {_MEMBERSHIPS}
   WHERE m.active AND m.deleted_at IS NULL
   GROUP BY m.student_id, g.course_id, g.unmapped_course
@@ -86,18 +95,18 @@ FROM (
 LEFT JOIN course_enrollment e ON e.course_id = p.course_id AND e.student_id = p.student_id
 """
 
-
-def _list_sql(state: str) -> str:
-    """The first students of one state, streamed: LIMIT stops the scan early instead of
-    grouping every pair. A student in two groups of a course shows up twice here; the
-    caller keeps one row per pair."""
-    return f"""{_GROUPS_CTE}
-SELECT m.student_id, coalesce(g.course_id::text, g.unmapped_course) AS pair_course,
-       s.student_no, s.first_name || ' ' || s.last_name AS name, g.course_name, s.class_name
-{_MEMBERSHIPS}
-LEFT JOIN course_enrollment e ON e.course_id = g.course_id AND e.student_id = m.student_id
-WHERE m.active AND m.deleted_at IS NULL AND {_STATE[state]}
-LIMIT :limit
+# Names for the listed pairs: a few thousand rows by primary key.
+_LISTED_STUDENTS_SQL = """
+SELECT s.id, s.student_no, s.first_name || ' ' || s.last_name, s.class_name
+FROM student s WHERE s.id = ANY(%(ids)s)
+"""
+_LISTED_COURSES_SQL = """
+SELECT c.id::text, c.name FROM course c
+WHERE c.school_id = %(school)s AND c.id::text = ANY(%(keys)s)
+UNION ALL
+SELECT DISTINCT ON (lower(g.course_name)) lower(g.course_name), g.course_name
+FROM legacy_group g
+WHERE g.school_id = %(school)s AND lower(g.course_name) = ANY(%(keys)s)
 """
 
 
@@ -168,14 +177,17 @@ def audit_enrollments(
     require_role(ctx, *REGISTRAR_ROLES, doing="audit enrollments")
     job = job or Job()
     job.progress(0, None, "Comparing legacy memberships with enrollments…")
-    counts = session.execute(text(_COUNTS_SQL), {"school": ctx.school_id}).one()
-    lists: dict[str, list[PairStudent]] = {}
-    for done, state in enumerate(PAIR_STATES, start=1):
-        job.check_cancel()
-        lists[state] = _first_students(session, ctx, state, min(list_limit, getattr(counts, state)))
-        job.progress(done, len(PAIR_STATES), "Listing the students behind each number…")
-    result = AuditResult(int(counts.memberships), int(counts.pairs), int(counts.covered),
-                         int(counts.inactive), int(counts.missing), lists)  # fmt: skip
+    conn = session.connection().connection.driver_connection
+    row = conn.execute(_AUDIT_SQL, {"school": ctx.school_id, "cap": max(0, list_limit)}).fetchone()
+    assert row is not None
+    job.check_cancel()
+    memberships, pairs, covered, inactive, missing = (int(v) for v in row[:5])
+    listed = {
+        state: list(zip(row[5 + 2 * n] or [], row[6 + 2 * n] or [], strict=True))
+        for n, state in enumerate(("covered", "inactive", "missing"))
+    }
+    job.progress(1, 2, "Listing the students behind each number…")
+    result = AuditResult(memberships, pairs, covered, inactive, missing, _named(conn, ctx, listed))
     if not record:
         return result
     run_id = start_run(session, ctx, RunKind.AUDIT, dry_run=True, params={"scope": "school"})
@@ -183,23 +195,17 @@ def audit_enrollments(
     return AuditResult(**{**result.__dict__, "run_id": run_id})
 
 
-def _first_students(session: Session, ctx: ServiceContext, state: str, limit: int
-                    ) -> list[PairStudent]:  # fmt: skip
-    if limit <= 0:
-        return []
-    fetch = limit * 2  # a pair reached through several groups appears once per group
-    while True:
-        rows = session.execute(text(_list_sql(state)),
-                               {"school": ctx.school_id, "limit": fetch}).all()  # fmt: skip
-        seen: set[tuple] = set()
-        students = []
-        for row in rows:
-            if (row.student_id, row.pair_course) not in seen:
-                seen.add((row.student_id, row.pair_course))
-                students.append(PairStudent(row.student_no, row.name, row.course_name,
-                                            row.class_name))  # fmt: skip
-        if len(students) >= limit or len(rows) < fetch:
-            break
-        fetch *= 4
-    students.sort(key=lambda p: (p.course.lower(), p.name.lower()))
-    return students[:limit]
+def _named(conn, ctx: ServiceContext, listed: dict[str, list[tuple[uuid.UUID, str]]]
+           ) -> dict[str, list[PairStudent]]:  # fmt: skip
+    """Student numbers, names, classes and course names for the listed pairs."""
+    ids = sorted({pair[0] for pairs in listed.values() for pair in pairs})
+    keys = sorted({pair[1] for pairs in listed.values() for pair in pairs})
+    students = {row[0]: row[1:] for row in conn.execute(_LISTED_STUDENTS_SQL, {"ids": ids})}
+    courses = dict(conn.execute(_LISTED_COURSES_SQL, {"school": ctx.school_id, "keys": keys}))
+    lists: dict[str, list[PairStudent]] = {}
+    for state in PAIR_STATES:
+        named = [PairStudent(students[sid][0], students[sid][1], courses.get(key, key),
+                             students[sid][2])
+                 for sid, key in listed.get(state, []) if sid in students]  # fmt: skip
+        lists[state] = sorted(named, key=lambda p: (p.course.lower(), p.name.lower()))
+    return lists
