@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select, text
 
 from app.db.models import AuditLog, Student
+from app.domain.context import ServiceContext
 from app.domain.enums import StudentStatus, UserRole
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.students import (
@@ -201,3 +202,22 @@ def test_search_is_answered_from_the_gin_index(session, ctx, roster):
     plan = "\n".join(r[0] for r in session.execute(text(f"EXPLAIN {compiled}")))
     assert "ix_student_search_vector" in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+def test_a_list_shape_run_again_uses_the_new_values(session, ctx, roster):
+    """Lists of one shape reuse a compiled statement: every value must be its own."""
+    from app.services.schools import ensure_school
+
+    other = ensure_school(session, "OTHER", "Other School")
+    other_ctx = ServiceContext(school_id=other.id, actor="tester", role=UserRole.ADMIN)
+    add(session, other_ctx, "S0001", "José", "Elsewhere", "jose@other.example.org")
+    here = list_students(session, ctx, StudentQuery(search="jos"))
+    there = list_students(session, other_ctx, StudentQuery(search="jos"))
+    assert {r.last_name for r in here.rows} == {"Ñúñez", "Baker"}
+    assert [r.last_name for r in there.rows] == ["Elsewhere"]
+    deactivate_student(session, ctx, roster["S0005"].id)
+    for status, expected in (("active", {"S0001"}), ("inactive", {"S0005"})):
+        rows = list_students(session, ctx, StudentQuery(search="jos", status=status)).rows
+        assert {r.student_no for r in rows} == expected
+    assert count_students(session, ctx, StudentQuery(search="jos", status="inactive")) == 1
+    assert count_students(session, other_ctx, StudentQuery(search="jos")) == 1

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select, text, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, select, text, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -208,8 +208,7 @@ def find_student_by_number(
     return None if student is None else get_student(session, ctx, student.id)
 
 
-def _tsquery_param(terms: list[str], name: str):
-    literal = " & ".join(quote_prefix(term) for term in terms)
+def _tsquery_param(literal: str, name: str):
     return text(f"CAST(rollbook_fold(:{name}) AS tsquery)").bindparams(**{name: literal})
 
 
@@ -226,30 +225,46 @@ def _weight(term: str) -> int:
     return len(term) - (2 if _has_digit(term) else 0)
 
 
-def student_search_predicate(search: str, source=Student) -> ColumnElement[bool]:
-    """Every word of ``search`` is a prefix of a word of the student (name, number,
-    e-mail). Folded in SQL with the same function that built the vector, so "jose"
-    and "José" meet; the GIN index on search_vector answers it.
+def _search_split(search: str) -> tuple[str | None, str | None]:
+    """The tsquery looked up in the GIN index, and the one checked on the rows it finds
+    (None when there is none), for what a person typed.
 
-    Only the longest word is looked up in the index; the others are checked on the
-    rows it found (``|| ''::tsvector`` keeps the index away from them). A short word
-    ("Le", "S07") is a prefix of a large part of the school, and intersecting its
-    posting list would cost more than checking it on the few rows the long word finds.
+    Only the longest word is looked up; the others are checked on the rows it found. A
+    short word ("Le", "S07") is a prefix of a large part of the school, and intersecting
+    its posting list would cost more than checking it on the few rows the long word
+    finds. When every word is short ("Má Hä") each alone matches a large part of the
+    school, and intersecting them in the index is cheaper than reading the tens of
+    thousands of rows any one of them finds. Not a number prefix, though: "S0" begins a
+    million different student numbers, each its own index entry.
     """
     terms = search_terms(search)
     if not terms:
-        return true()
+        return None, None
     lookup = max(terms, key=_weight)
     looked_up = [lookup]
     if _weight(lookup) <= SHORT_WORD:
-        # Every word is short ("Má Hä"): each alone matches a large part of the school,
-        # and intersecting their posting lists in the index is cheaper than reading
-        # the tens of thousands of rows any one of them finds. Not a number prefix,
-        # though: "S0" begins a million different student numbers, each its own entry.
         looked_up = [t for t in terms if not _has_digit(t)] or [lookup]
     others = [t for t in terms if t not in looked_up]
+
+    def literal(words: list[str]) -> str | None:
+        return " & ".join(quote_prefix(word) for word in words) if words else None
+
+    return literal(looked_up), literal(others)
+
+
+def student_search_predicate(
+    search: str, source=Student, *, lookup_only: bool = False
+) -> ColumnElement[bool]:
+    """Every word of ``search`` is a prefix of a word of the student (name, number,
+    e-mail). Folded in SQL with the same function that built the vector, so "jose"
+    and "José" meet; the GIN index on search_vector answers it (see _search_split for
+    which words it looks up; ``|| ''::tsvector`` keeps the index away from the others).
+    """
+    looked_up, others = _search_split(search)
+    if looked_up is None:
+        return true()
     predicate = source.search_vector.op("@@")(_tsquery_param(looked_up, "search_tsquery"))
-    if not others:
+    if others is None or lookup_only:
         return predicate
     checked = source.search_vector.op("||")(text("''::tsvector")).op("@@")(
         _tsquery_param(others, "search_other_tsquery")
@@ -257,20 +272,26 @@ def student_search_predicate(search: str, source=Student) -> ColumnElement[bool]
     return and_(predicate, checked)
 
 
-def _filtered(query: StudentQuery, ctx: ServiceContext, stmt: Select) -> Select:
-    stmt = stmt.where(Student.school_id == ctx.school_id, Student.deleted_at.is_(None))
+def _filtered(
+    query: StudentQuery, ctx: ServiceContext, stmt: Select, *, lookup_only: bool = False
+) -> Select:
+    # Every value is a named parameter, so a compiled list statement can be run again
+    # with other values (see _run_cached).
+    stmt = stmt.where(
+        Student.school_id == bindparam("school", ctx.school_id), Student.deleted_at.is_(None)
+    )
     if query.search.strip():
-        stmt = stmt.where(student_search_predicate(query.search))
+        stmt = stmt.where(student_search_predicate(query.search, lookup_only=lookup_only))
     if query.status:
-        stmt = stmt.where(Student.status == query.status)
+        stmt = stmt.where(Student.status == bindparam("status", query.status))
     if query.class_name:
-        stmt = stmt.where(Student.class_name == query.class_name)
+        stmt = stmt.where(Student.class_name == bindparam("class_name", query.class_name))
     if query.course_id:
         stmt = stmt.where(
             exists().where(
                 and_(
                     CourseEnrollment.student_id == Student.id,
-                    CourseEnrollment.course_id == query.course_id,
+                    CourseEnrollment.course_id == bindparam("course_id", query.course_id),
                     CourseEnrollment.active,
                     CourseEnrollment.deleted_at.is_(None),
                 )
@@ -307,11 +328,63 @@ ORDERED_PROBE_ROWS = 5_000
 
 
 def estimated_matches(session: Session, ctx: ServiceContext, query: StudentQuery) -> int:
-    """The planner's estimate of how many students match (costs a plan, not a scan)."""
-    connection = session.connection()
-    compiled = _filtered(query, ctx, select(Student.id)).compile(connection)
-    plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+    """The planner's estimate of how many students match (costs a plan, not a scan).
+
+    Number prefixes checked on the rows are left out: the planner cannot judge them
+    ("S0" matches everyone, "S02" a tenth of the school) and would guess a handful."""
+    numbers = any(map(_has_digit, search_terms(query.search)))
+    plan = _run_cached(
+        session, ("estimate", numbers, *_shape(query)),
+        lambda: _filtered(query, ctx, select(Student.id), lookup_only=numbers),
+        _values(ctx, query),
+        prefix="EXPLAIN (FORMAT JSON) ",
+    )[0][0]  # fmt: skip
     return int(plan[0]["Plan"]["Plan Rows"])
+
+
+# ---------------------------------------------------------------- compiled lists
+# A list statement comes in a few shapes (which filters are set, the sort, whether the
+# search has words checked on the rows). Each shape is built and compiled once and then
+# run with new values: building and compiling the statement took longer than the
+# database needs for a typical search (the Students page runs one per keystroke).
+_COMPILED: dict[tuple, tuple[str, dict[str, Any]]] = {}
+
+
+def _shape(query: StudentQuery) -> tuple:
+    looked_up, others = _search_split(query.search)
+    return (query.sort, query.descending, bool(query.status), bool(query.class_name),
+            query.course_id is not None, looked_up is not None, others is not None)  # fmt: skip
+
+
+def _values(ctx: ServiceContext, query: StudentQuery, limit: int | None = None) -> dict[str, Any]:
+    looked_up, others = _search_split(query.search)
+    values: dict[str, Any] = {
+        "school": ctx.school_id, "status": query.status, "class_name": query.class_name,
+        "course_id": query.course_id, "search_tsquery": looked_up,
+        "search_other_tsquery": others, "page_offset": max(0, query.offset),
+    }  # fmt: skip
+    if limit is not None:
+        values["page_limit"] = limit + 1
+    return values
+
+
+def _run_cached(
+    session: Session, key: tuple, build, values: dict[str, Any], *, prefix: str = ""
+) -> list[tuple]:
+    """Run the statement ``build()`` makes for this shape, compiled once per process."""
+    dialect = session.get_bind().dialect
+    key = (*key, dialect.name, dialect.server_version_info, prefix)
+    entry = _COMPILED.get(key)
+    if entry is None:
+        compiled = build().compile(dialect=dialect)
+        if "POSTCOMPILE" in compiled.string:  # values rendered at run time: not reusable
+            return [tuple(row) for row in session.execute(build()).all()]
+        entry = (prefix + compiled.string, dict(compiled.params))
+        _COMPILED[key] = entry
+    sql, defaults = entry
+    params = {name: values.get(name, default) for name, default in defaults.items()}
+    raw = session.connection().connection.driver_connection
+    return raw.execute(sql, params).fetchall()
 
 
 def _list_order(query: StudentQuery, source=Student) -> list:
@@ -329,7 +402,11 @@ def _page_statement(
     stmt = select(*[getattr(source, c.key) for c in ROW_COLUMNS], count_column)
     if not filtered_source:
         stmt = _filtered(query, ctx, stmt)
-    return stmt.order_by(*_list_order(query, source)).offset(max(0, query.offset)).limit(limit + 1)
+    return (
+        stmt.order_by(*_list_order(query, source))
+        .offset(bindparam("page_offset", max(0, query.offset)))
+        .limit(bindparam("page_limit", limit + 1))
+    )
 
 
 def _probe_in_list_order(
@@ -341,15 +418,20 @@ def _probe_in_list_order(
     order is the first page of all matches, because later rows sort after them.
     """
     unsearched = replace(query, search="")
-    first_rows = (
-        _filtered(unsearched, ctx, select(*ROW_COLUMNS, Student.sort_name, Student.search_vector))
-        .order_by(*_list_order(unsearched))
-        .limit(ORDERED_PROBE_ROWS)
-        .subquery("first_rows")
-    )
-    source = aliased(Student, first_rows)
-    stmt = _page_statement(query, ctx, source, filtered_source=True, limit=limit)
-    result = session.execute(stmt.where(student_search_predicate(query.search, source))).all()
+
+    def build() -> Select:
+        first_rows = (
+            _filtered(unsearched, ctx,
+                      select(*ROW_COLUMNS, Student.sort_name, Student.search_vector))
+            .order_by(*_list_order(unsearched))
+            .limit(ORDERED_PROBE_ROWS)
+            .subquery("first_rows")
+        )  # fmt: skip
+        source = aliased(Student, first_rows)
+        stmt = _page_statement(query, ctx, source, filtered_source=True, limit=limit)
+        return stmt.where(student_search_predicate(query.search, source))
+
+    result = _run_cached(session, ("probe", *_shape(query)), build, _values(ctx, query, limit))
     return result if len(result) > limit else None
 
 
@@ -372,20 +454,30 @@ def list_students(session: Session, ctx: ServiceContext, query: StudentQuery) ->
             # Collect the matches from the GIN index first, then sort only those. Left to
             # itself the planner may walk the name index hoping to meet 100 matches early;
             # for "Wata" they all sort near the end, and it reads the whole table.
-            wanted = select(*ROW_COLUMNS, Student.sort_name)
-            matches = _filtered(query, ctx, wanted).cte("matches").prefix_with("MATERIALIZED")
-            stmt = _page_statement(
-                query, ctx, aliased(Student, matches), filtered_source=True, limit=limit
-            )
+            def build() -> Select:
+                wanted = select(*ROW_COLUMNS, Student.sort_name)
+                matches = _filtered(query, ctx, wanted).cte("matches").prefix_with("MATERIALIZED")
+                return _page_statement(
+                    query, ctx, aliased(Student, matches), filtered_source=True, limit=limit
+                )
+
+            path = "collected"
         else:
-            stmt = _page_statement(query, ctx, Student, filtered_source=False, limit=limit)
-        result = session.execute(stmt).all()
+
+            def build() -> Select:
+                return _page_statement(query, ctx, Student, filtered_source=False, limit=limit)
+
+            path = "plain"
+        result = _run_cached(session, (path, *_shape(query)), build, _values(ctx, query, limit))
     rows = [StudentRow(*values) for values in result[:limit]]
     return StudentPage(rows=rows, offset=query.offset, limit=limit, has_more=len(result) > limit)
 
 
 def count_students(session: Session, ctx: ServiceContext, query: StudentQuery) -> int:
-    return session.scalar(_filtered(query, ctx, select(func.count(Student.id)))) or 0
+    rows = _run_cached(session, ("count", *_shape(query)),
+                       lambda: _filtered(query, ctx, select(func.count(Student.id))),
+                       _values(ctx, query))  # fmt: skip
+    return int(rows[0][0] or 0)
 
 
 def list_class_names(session: Session, ctx: ServiceContext) -> list[str]:
