@@ -370,7 +370,7 @@ def _values(ctx: ServiceContext, query: StudentQuery, limit: int | None = None) 
 
 def _run_cached(
     session: Session, key: tuple, build, values: dict[str, Any], *, prefix: str = ""
-) -> list[tuple]:
+) -> list:
     """Run the statement ``build()`` makes for this shape, compiled once per process."""
     dialect = session.get_bind().dialect
     key = (*key, dialect.name, dialect.server_version_info, prefix)
@@ -383,8 +383,9 @@ def _run_cached(
         _COMPILED[key] = entry
     sql, defaults = entry
     params = {name: values.get(name, default) for name, default in defaults.items()}
-    raw = session.connection().connection.driver_connection
-    return raw.execute(sql, params).fetchall()
+    # Through the SQLAlchemy connection rather than the driver's, so that statement
+    # events and echo see it like any other.
+    return list(session.connection().exec_driver_sql(sql, params).all())
 
 
 def _list_order(query: StudentQuery, source=Student) -> list:
