@@ -23,6 +23,7 @@ from app.domain.enums import RunKind, RunStatus
 from app.imports.validation import Rejection, RosterRecord, ValidationResult
 from app.jobs import Job
 from app.maintenance.plan import MAX_LISTED_ITEMS, Plan, PlanItem, finish_run, start_run
+from app.services.courses import staged_courses_sql
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
 STAGE_COLUMNS = ("line", "key", "student_no", "email", "first_name", "last_name", "class_name",
@@ -254,31 +255,17 @@ def _drop_stage(conn: psycopg.Connection) -> None:
     conn.execute("DROP TABLE IF EXISTS roster_enrollment, roster_student, roster_stage")
 
 
-_APPLY_SQL = """
+_APPLY_SQL = (
+    """
 -- student numbers for new students the file gave none (matched by e-mail only)
 UPDATE roster_student r SET student_no = numbered.no
 FROM (SELECT key, %(prefix)s || lpad((%(next)s + row_number() OVER (ORDER BY line) - 1)::text, 7, '0') AS no
       FROM roster_student WHERE action = 'create' AND student_no IS NULL) numbered
 WHERE numbered.key = r.key;
 
-WITH created AS (
-  INSERT INTO course (id, school_id, name)
-  SELECT gen_random_uuid(), %(school)s, min(course)
-  FROM roster_enrollment WHERE course_id IS NULL GROUP BY lower(course)
-  ON CONFLICT (school_id, lower(name)) WHERE deleted_at IS NULL DO NOTHING
-  RETURNING id, name
-)
-INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
-SELECT %(school)s, %(actor)s, 'create', 'course', id,
-       jsonb_build_object('before', '{}'::jsonb, 'after', jsonb_build_object('name', name)),
-       %(run)s
-FROM created;
-
-UPDATE roster_enrollment r SET course_id = c.id
-FROM course c
-WHERE r.course_id IS NULL AND c.school_id = %(school)s AND c.deleted_at IS NULL
-  AND lower(c.name) = lower(r.course);
-
+"""
+    + staged_courses_sql("roster_enrollment", "course")
+    + """
 INSERT INTO student (id, school_id, student_no, email, first_name, last_name, class_name,
                      grade_level, birth_date, status, sourced_id)
 SELECT student_id, %(school)s, student_no, email, coalesce(first_name, ''),
@@ -358,6 +345,7 @@ FROM roster_enrollment WHERE action IN ('create', 'reactivate')
 ON CONFLICT ON CONSTRAINT uq_course_progress_once
 DO UPDATE SET deleted_at = NULL WHERE course_progress.deleted_at IS NOT NULL;
 """
+)
 
 
 def _student_number_start(conn: psycopg.Connection, ctx: ServiceContext) -> tuple[str, int]:

@@ -23,6 +23,7 @@ from app.jobs import Job
 from app.maintenance.enrollment_audit import PAIRS_SQL
 from app.maintenance.plan import MAX_LISTED_ITEMS, Plan, PlanItem, finish_run, start_run
 from app.maintenance.runs import RecordedRun, apply_recorded
+from app.services.courses import staged_courses_sql
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
 
@@ -124,22 +125,8 @@ def plan_backfill(
 _STEPS: tuple[tuple[str, str], ...] = (
     (
         "Creating courses the memberships name…",
-        """
-WITH created AS (
-  INSERT INTO course (id, school_id, name)
-  SELECT gen_random_uuid(), %(school)s, min(course_name)
-  FROM backfill_gap WHERE course_id IS NULL GROUP BY lower(course_name)
-  ON CONFLICT (school_id, lower(name)) WHERE deleted_at IS NULL DO NOTHING
-  RETURNING id, name
-)
-INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
-SELECT %(school)s, %(actor)s, 'create', 'course', id,
-       jsonb_build_object('before', '{}'::jsonb, 'after', jsonb_build_object('name', name)),
-       %(run)s
-FROM created;
-UPDATE backfill_gap g SET course_id = c.id FROM course c
-WHERE g.course_id IS NULL AND c.school_id = %(school)s AND c.deleted_at IS NULL
-  AND lower(c.name) = lower(g.course_name);
+        staged_courses_sql("backfill_gap", "course_name")
+        + """
 WITH mapped AS (
   UPDATE legacy_group lg SET course_id = c.id FROM course c
   WHERE lg.school_id = %(school)s AND lg.course_id IS NULL AND lg.deleted_at IS NULL

@@ -96,3 +96,28 @@ def list_courses(
     if active_only:
         stmt = stmt.where(Course.active)
     return [_row(c) for c in session.scalars(stmt.order_by(func.lower(Course.name)))]
+
+
+def staged_courses_sql(staging: str, name_column: str) -> str:
+    """SQL for the bulk paths: create the courses a staging table names but Rollbook does
+    not have yet (one per name, compared without case, with an audit entry each), then
+    fill the staging table's ``course_id`` from them. Parameters: school, actor, run."""
+    return f"""
+WITH created AS (
+  INSERT INTO course (id, school_id, name)
+  SELECT gen_random_uuid(), %(school)s, min({name_column})
+  FROM {staging} WHERE course_id IS NULL GROUP BY lower({name_column})
+  ON CONFLICT (school_id, lower(name)) WHERE deleted_at IS NULL DO NOTHING
+  RETURNING id, name
+)
+INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
+SELECT %(school)s, %(actor)s, 'create', 'course', id,
+       jsonb_build_object('before', '{{}}'::jsonb, 'after', jsonb_build_object('name', name)),
+       %(run)s
+FROM created;
+
+UPDATE {staging} staged SET course_id = c.id
+FROM course c
+WHERE staged.course_id IS NULL AND c.school_id = %(school)s AND c.deleted_at IS NULL
+  AND lower(c.name) = lower(staged.{name_column});
+"""
