@@ -153,6 +153,10 @@ def roster(session, ctx):
         ("s0003 dvo", {"S0003"}),  # a short number prefix beside a name
         ("s000 jos", {"S0001", "S0005"}),
         ("s0002 jos", set()),
+        ("s0001 jo", {"S0001"}),  # a long number prefix is looked up, the name checked
+        ("jos josephine", {"S0005"}),  # "jos" begins "josephine": it asks nothing more
+        ("j b", {"S0005"}),  # single letters only
+        ("o'b ma", {"S0002"}),  # single letters checked on the rows "ma" finds
         ("nobody", set()),
         ("  ", {"S0001", "S0002", "S0003", "2024-00123", "S0005"}),
         ("'&|!:*()", {"S0001", "S0002", "S0003", "2024-00123", "S0005"}),
@@ -221,3 +225,37 @@ def test_a_list_shape_run_again_uses_the_new_values(session, ctx, roster):
         assert {r.student_no for r in rows} == expected
     assert count_students(session, ctx, StudentQuery(search="jos", status="inactive")) == 1
     assert count_students(session, other_ctx, StudentQuery(search="jos")) == 1
+
+
+@pytest.mark.parametrize("probe_rows", [3, 40, 1000])
+@pytest.mark.parametrize(
+    "query",
+    [
+        StudentQuery(search="an", limit=10),
+        StudentQuery(search="an", limit=10, descending=True),
+        StudentQuery(search="an ko", limit=5),
+        StudentQuery(search="an", sort="class_name", limit=10),
+        StudentQuery(search="s00", limit=10),
+    ],
+    ids=["name", "name-desc", "two-words", "class", "number"],
+)
+def test_a_search_tried_in_list_order_gives_the_same_page(
+    session, ctx, monkeypatch, query, probe_rows
+):
+    # Many matches: a search first looks for its page among the first rows in list
+    # order, and collects every match only when the page is not there. Either way the
+    # registrar must see the same rows in the same order.
+    first = ["Anna", "Jan", "Hana", "Ola", "Piotr", "Zofia", "Andrzej", "Ewa"]
+    last = ["Kowalska", "Nowak", "Anders", "Wójcik", "Kowalczyk", "Zieliński"]
+    for i in range(120):
+        add(session, ctx, f"S{i:04d}", first[i % 8], last[i % 6] + ("an" if i % 5 == 0 else ""),
+            class_name=f"{7 + i % 2}{'AB'[i % 3 % 2]}")  # fmt: skip
+    from app.services import students as service
+
+    monkeypatch.setattr(service, "MATCHES_SORTED_DIRECTLY", 10**9)  # never try the list order
+    collected = [r.id for r in list_students(session, ctx, query).rows]
+    monkeypatch.setattr(service, "MATCHES_SORTED_DIRECTLY", 0)  # always try it first
+    monkeypatch.setattr(service, "ORDERED_PROBE_ROWS", probe_rows)
+    tried_first = [r.id for r in list_students(session, ctx, query).rows]
+    assert tried_first == collected
+    assert len(collected) == query.limit
