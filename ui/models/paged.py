@@ -20,7 +20,14 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)  # fmt: skip
 from PySide6.QtGui import QBrush, QColor
 from sqlalchemy.orm import Session
 
@@ -210,6 +217,10 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         page = self.fetch_page(session, ctx, mirrored, total - end, end - offset)
         return Page(list(reversed(page.rows)), offset, limit, end < total)
 
+    def _request_count_for(self, generation: int) -> None:
+        if generation == self._state.generation:
+            self._request_count()
+
     def _request_count(self) -> None:
         self._state.count_pending = True
         generation, query = self._state.generation, self._state.query
@@ -234,7 +245,10 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
                 self._resize(loaded_end)
             if page_no == 0:
                 if page.has_more and not state.count_pending:
-                    self._request_count()
+                    # After the rows are painted: the worker thread building the count
+                    # statement would hold the GIL while the GUI thread paints.
+                    state.count_pending = True
+                    QTimer.singleShot(0, lambda: self._request_count_for(generation))
                 self.row_count_changed.emit(state.row_count, state.count_known)
         first = page_no * self.PAGE_SIZE
         last = min(first + len(page.rows), state.row_count) - 1
@@ -318,11 +332,10 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         row = self.row_at(row_no)
         if row is None:
             return PLACEHOLDER if role == _DISPLAY else None
-        error = self._cell_error
         if role in (_BACKGROUND, _TOOLTIP):
-            if error is None or error.column != number or error.row_id != getattr(row, "id", None):
+            if not self._is_refused_cell(row, number):
                 return None
-            return ERROR_BRUSH if role == _BACKGROUND else error.message
+            return ERROR_BRUSH if role == _BACKGROUND else self._cell_error.message
         column = self.columns[number]
         value = column.value(row)
         if column.editor is Editor.CHECK:
@@ -336,6 +349,29 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         if role == _EDIT:
             return value
         return None
+
+    def plain_cell(self, row_no: int, number: int) -> tuple[str, bool] | None:
+        """What data() would show in the cell as (text, aligned right), for the table's
+        own painting; None when the cell is more than text (a check box, the cell of a
+        refused edit) and the delegate must paint it."""
+        column = self.columns[number]
+        if column.editor is Editor.CHECK or not (0 <= row_no < self._state.row_count):
+            return None
+        row = self.row_at(row_no)
+        if row is None:
+            return PLACEHOLDER, False
+        if self._is_refused_cell(row, number):
+            return None
+        return display_text(column.value(row)), column.align_right
+
+    def _is_refused_cell(self, row: RowT, number: int) -> bool:
+        """The cell whose edit was just refused (shown with its message)."""
+        error = self._cell_error
+        return (
+            error is not None
+            and error.column == number
+            and error.row_id == getattr(row, "id", None)
+        )
 
     def setData(self, index: ModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
         if not index.isValid():

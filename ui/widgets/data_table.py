@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QToolT
 
 from ui.delegates import ColumnEditorDelegate
 from ui.models.paged import PagedTableModel
+from ui.widgets.plain_cells import paint_plain_cells
 
 ROW_HEIGHT = 24
 
@@ -55,6 +56,11 @@ class DataTableView(QTableView):
         header.sectionResized.connect(lambda *_: self._save_timer.start())
         model.edit_failed.connect(self._show_refused_edit)
         model.edit_saved.connect(lambda _index: self.status_message.emit("Saved."))
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        # One pass over the visible cells instead of Qt's seven model calls per cell:
+        # repainting after a search took longer than the search itself.
+        paint_plain_cells(self, self.paged_model, event.rect())
 
     @property
     def paged_model(self) -> PagedTableModel:
