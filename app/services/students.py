@@ -135,15 +135,15 @@ def _birth_date(value: Any) -> date | None:
 # ---------------------------------------------------------------- reads
 
 
-def _active_course_count(source=Student):
+def _active_course_count():
     return (
         select(func.count())
         .where(
-            CourseEnrollment.student_id == source.id,
+            CourseEnrollment.student_id == Student.id,
             CourseEnrollment.active,
             CourseEnrollment.deleted_at.is_(None),
         )
-        .correlate(source)
+        .correlate(Student)
         .scalar_subquery()
     )
 
@@ -305,15 +305,15 @@ def _filtered(
     return stmt
 
 
-def _sort_columns(sort: StudentSort, count_column, source=Student) -> list:
-    name = source.sort_name
+def _sort_columns(sort: StudentSort, count_column) -> list:
+    name = Student.sort_name
     mapping = {
         "name": [name],
-        "student_no": [source.student_no],
-        "email": [source.email],
-        "class_name": [source.class_name, name],
-        "grade_level": [source.grade_level, name],
-        "status": [source.status, name],
+        "student_no": [Student.student_no],
+        "email": [Student.email],
+        "class_name": [Student.class_name, name],
+        "grade_level": [Student.grade_level, name],
+        "status": [Student.status, name],
         "active_courses": [count_column],
     }
     if sort not in mapping:
@@ -396,12 +396,20 @@ def _run_cached(
     return list(session.connection().exec_driver_sql(sql, params).all())
 
 
-def _list_order(query: StudentQuery) -> list:
-    """The ORDER BY of a list: the chosen sort, then id, so the order is total (the
-    table models read the far half of a list in mirrored order and rely on it)."""
+def _order_columns(query: StudentQuery) -> list:
+    """The columns of the list order: the chosen sort, then id, so the order is total
+    (the table models read the far half of a list in mirrored order and rely on it)."""
     count_column = _active_course_count().label("active_course_count")
-    order = _sort_columns(query.sort, count_column) + [Student.id]
-    return [column.desc() for column in order] if query.descending else order
+    return _sort_columns(query.sort, count_column) + [Student.id]
+
+
+def _directed(query: StudentQuery, columns: list) -> list:
+    return [column.desc() for column in columns] if query.descending else columns
+
+
+def _list_order(query: StudentQuery) -> list:
+    """The ORDER BY of a list."""
+    return _directed(query, _order_columns(query))
 
 
 def _page_statement(query: StudentQuery, ctx: ServiceContext, limit: int) -> Select:
@@ -417,9 +425,12 @@ def _page_statement(query: StudentQuery, ctx: ServiceContext, limit: int) -> Sel
 
 def _sort_keys(query: StudentQuery) -> list:
     """The list order's columns, labelled key_0..key_n (the last is the id)."""
-    count_column = _active_course_count().label("active_course_count")
-    keys = _sort_columns(query.sort, count_column) + [Student.id]
-    return [key.label(f"key_{i}") for i, key in enumerate(keys)]
+    return [key.label(f"key_{i}") for i, key in enumerate(_order_columns(query))]
+
+
+def _key_columns(subquery) -> list:
+    """The sort keys (see _sort_keys) a subquery carries."""
+    return [column for name, column in subquery.c.items() if name.startswith("key_")]
 
 
 def _page_of_candidates(query: StudentQuery, candidates, limit: int) -> Select:
@@ -428,14 +439,10 @@ def _page_of_candidates(query: StudentQuery, candidates, limit: int) -> Select:
     The page is chosen on the keys alone and only its rows are read in full: sorting
     ten thousand matches costs less when each carries a name and an id than a whole row.
     """
-    keys = [column for name, column in candidates.c.items() if name.startswith("key_")]
-
-    def ordered(columns: list) -> list:
-        return [column.desc() for column in columns] if query.descending else columns
-
+    keys = _key_columns(candidates)
     page = (
         select(*keys)
-        .order_by(*ordered(keys))
+        .order_by(*_directed(query, keys))
         .offset(bindparam("page_offset", max(0, query.offset)))
         .limit(bindparam("page_limit", limit + 1))
         .subquery("page")
@@ -445,7 +452,7 @@ def _page_of_candidates(query: StudentQuery, candidates, limit: int) -> Select:
     return (
         select(*ROW_COLUMNS, count_column)
         .join_from(page, Student, Student.id == page_keys[-1])
-        .order_by(*ordered(page_keys))
+        .order_by(*_directed(query, page_keys))
     )
 
 
@@ -467,7 +474,7 @@ def _probe_in_list_order(
             .subquery("first_rows")
         )
         matches = (
-            select(*[c for name, c in first_rows.c.items() if name.startswith("key_")])
+            select(*_key_columns(first_rows))
             .where(student_search_predicate(query.search, first_rows.c))
             .subquery("matches")
         )

@@ -80,7 +80,7 @@ def paint_plain_cells(view: QTableView, model: PagedTableModel, dirty: QRect) ->
         for logical, x, width in columns:
             cell = model.plain_cell(row, logical)
             if cell is None:
-                _paint_with_delegate(view, delegate, painter, option, model.index(row, logical),
+                _paint_with_delegate(delegate, painter, option, model.index(row, logical),
                                      QRect(x, y, width - grid, height - grid), selected)  # fmt: skip
                 painter.setPen(selected_text if selected else text_color)
                 continue
@@ -99,7 +99,7 @@ def paint_plain_cells(view: QTableView, model: PagedTableModel, dirty: QRect) ->
     painter.end()
 
 
-def _paint_with_delegate(view, delegate, painter, option, index: QModelIndex, rect, selected):
+def _paint_with_delegate(delegate, painter, option, index: QModelIndex, rect, selected) -> None:
     cell_option = QStyleOptionViewItem(option)
     cell_option.rect = rect
     if selected:
