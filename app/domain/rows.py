@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Generic, TypeVar
 
 RowT = TypeVar("RowT")
+
+
+def rows_from_values(row_type: type[RowT], results: Iterable[Sequence]) -> list[RowT]:
+    """Rows of ``row_type`` from result tuples holding every field in order.
+
+    A frozen dataclass's __init__ sets each field through object.__setattr__, which
+    for a page of students took a third as long as fetching it; filling the instance
+    dictionary directly builds the same rows.
+    """
+    names = [field.name for field in fields(row_type)]  # type: ignore[arg-type]
+    new = object.__new__
+    rows = []
+    for values in results:
+        row = new(row_type)
+        row.__dict__.update(zip(names, values, strict=True))
+        rows.append(row)
+    return rows
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from app.db.models import CourseEnrollment, Student
 from app.domain.context import ServiceContext
 from app.domain.enums import StudentStatus
 from app.domain.errors import Conflict, NotFound, ValidationError
-from app.domain.rows import StudentPage, StudentRow
+from app.domain.rows import StudentPage, StudentRow, rows_from_values
 from app.services import audit
 from app.services.permissions import REGISTRAR_ROLES, require_role
 from app.services.search import quote_prefix, search_terms
@@ -516,7 +516,7 @@ def list_students(session: Session, ctx: ServiceContext, query: StudentQuery) ->
         else:
             path, build = "plain", lambda: _page_statement(query, ctx, limit)
         result = _run_cached(session, (path, *_shape(query)), build, _values(ctx, query, limit))
-    rows = [StudentRow(*values) for values in result[:limit]]
+    rows = rows_from_values(StudentRow, result[:limit])
     return StudentPage(rows=rows, offset=query.offset, limit=limit, has_more=len(result) > limit)
 
 

@@ -31,6 +31,22 @@ def slow_import(session, ctx, job, batches: int = 200):
     return batches
 
 
+def test_a_read_only_operation_runs_each_statement_on_its_own(qtbot, ops_hub):
+    from sqlalchemy import text
+
+    def two_transactions(session, ctx, job):
+        return [session.scalar(text("SELECT txid_current()")) for _ in range(2)]
+
+    results = []
+    with qtbot.waitSignal(ops_hub.busy_changed, timeout=5000, check_params_cb=lambda b: not b):
+        Op(None, two_transactions, read_only=True).success(results.append).run()
+    with qtbot.waitSignal(ops_hub.busy_changed, timeout=5000, check_params_cb=lambda b: not b):
+        Op(None, two_transactions).success(results.append).run()
+    (first, second), (third, fourth) = results
+    assert first != second  # no transaction held open across a read
+    assert third == fourth  # ordinary work is one transaction
+
+
 def test_work_runs_off_the_gui_thread_and_reports_changes(qtbot, ops_hub):
     seen = {}
 

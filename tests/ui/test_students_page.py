@@ -129,3 +129,62 @@ def test_ctrl_n_opens_the_new_student_dialog(qtbot, ops_hub, demo_school):
     QTimer.singleShot(300, close_dialog)
     qtbot.keyClick(page.table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert seen == ["StudentDialog"]
+
+
+def _hold_the_database(seconds: float) -> None:
+    """Occupy the one database worker, as a slow statement would."""
+    from sqlalchemy import text
+
+    from ui.ops import Op
+
+    Op(None, lambda s, ctx, job: s.execute(text("SELECT pg_sleep(:s)"), {"s": seconds}),
+       show_progress=False).run()  # fmt: skip
+
+
+def test_the_rows_on_screen_stay_until_a_new_search_has_its_rows(qtbot, ops_hub, demo_school):
+    page = open_page(qtbot)
+    first_before = page.model.data(page.model.index(0, 1))
+    resets, removals = [], []
+    page.model.modelReset.connect(lambda: resets.append(page.model.rowCount()))
+    page.model.rowsRemoved.connect(lambda *_: removals.append(1))
+    target = page.model.row_at(40)
+
+    _hold_the_database(0.6)
+    page.search.setText(target.last_name)
+    page.apply_filters()
+    # While the database is busy the old rows stay, and after a moment the row count
+    # line says that new ones are coming.
+    assert not page.model.shows_latest_query
+    assert page.model.rowCount() == 450
+    assert page.model.data(page.model.index(0, 1)) == first_before
+    qtbot.waitUntil(lambda: page.count_label.text() == "Loading…", timeout=2000)
+    assert page.model.data(page.model.index(0, 1)) == first_before
+
+    wait_loaded(qtbot, page.model)
+    assert page.model.shows_latest_query
+    names = [page.model.data(page.model.index(r, 1)) for r in range(page.model.rowCount())]
+    assert target.full_name in names and len(names) < 450
+    # one step from the old rows to the new: never an empty table in between
+    assert resets == [len(names)] and not removals
+    assert page.count_label.text().endswith(("student", "students"))
+
+
+def test_a_search_that_cannot_be_read_empties_the_table_and_says_so(
+    qtbot, ops_hub, demo_school, monkeypatch
+):
+    from app.domain.errors import DatabaseUnavailable
+
+    page = open_page(qtbot)
+    boxes = []
+    monkeypatch.setattr("ui.models.paged.show_error", lambda parent, error: boxes.append(error))
+
+    def unreachable(*_args):
+        raise DatabaseUnavailable("The school database cannot be reached.")
+
+    monkeypatch.setattr(page.model, "fetch_page", unreachable)
+    page.search.setText("zoe")
+    page.apply_filters()
+    wait_loaded(qtbot, page.model)
+    assert page.model.rowCount() == 0
+    assert page.count_label.text() == "Not loaded"
+    assert [str(error) for error in boxes] == ["The school database cannot be reached."]

@@ -34,6 +34,7 @@ def test_cells_look_as_qt_would_paint_them(qtbot, ops_hub, demo_school):
     reference = QTableView()
     qtbot.addWidget(reference)
     reference.setModel(page.model)
+    reference.setFont(table.font())
     reference.setItemDelegate(ColumnEditorDelegate(reference))
     reference.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     reference.setAlternatingRowColors(True)

@@ -14,6 +14,9 @@ from ui.models.paged import PagedTableModel
 from ui.widgets.data_table import DataTableView
 
 SEARCH_DEBOUNCE_MS = 250
+# The rows on screen stay until a new filter's rows arrive; when that takes longer
+# than this, the row count line says they are coming.
+LOADING_NOTICE_MS = 150
 
 
 class ListPage(QWidget):
@@ -32,6 +35,10 @@ class ListPage(QWidget):
         self.count_label.setObjectName("rowCount")
         self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         model.row_count_changed.connect(self._show_count)
+        self._loading_notice = QTimer(self, singleShot=True, interval=LOADING_NOTICE_MS)
+        self._loading_notice.timeout.connect(self._show_loading)
+        model.query_started.connect(self._loading_notice.start)
+        model.query_failed.connect(lambda: self.count_label.setText("Not loaded"))
         self._loaded = False
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DEBOUNCE_MS)
         self._search_timer.timeout.connect(self.apply_filters)
@@ -111,6 +118,10 @@ class ListPage(QWidget):
 
     def load_choices(self) -> None:
         """Subclasses: fill filter combos from the database (via ops)."""
+
+    def _show_loading(self) -> None:
+        if not self.model.shows_latest_query:
+            self.count_label.setText("Loading…")
 
     def _show_count(self, count: int, final: bool) -> None:
         singular, plural = self.noun

@@ -39,7 +39,8 @@ def paint_plain_cells(view: QTableView, model: PagedTableModel, dirty: QRect) ->
         logical = header.logicalIndex(visual)
         if not header.isSectionHidden(logical):
             x = view.columnViewportPosition(logical)
-            columns.append((logical, x, view.columnWidth(logical)))
+            width = view.columnWidth(logical)
+            columns.append((logical, x, width, model.columns[logical].align_right))
     if not columns:
         return
 
@@ -56,44 +57,53 @@ def paint_plain_cells(view: QTableView, model: PagedTableModel, dirty: QRect) ->
     text_color = palette.color(group, QPalette.ColorRole.Text)
     selected_text = palette.color(group, QPalette.ColorRole.HighlightedText)
     highlight = palette.brush(group, QPalette.ColorRole.Highlight)
-    alternate = palette.brush(group, QPalette.ColorRole.AlternateBase)
+    alternate = (
+        palette.brush(group, QPalette.ColorRole.AlternateBase)
+        if view.alternatingRowColors()
+        else None
+    )
     metrics = option.fontMetrics
     ascent, descent = metrics.ascent(), metrics.descent()
     left, right = columns[0][1], columns[-1][1] + columns[-1][2]
     selection = view.selectionModel()
+    if selection is not None and not selection.hasSelection():
+        selection = None  # nothing to ask row by row
     delegate = view.itemDelegate()
     root = view.rootIndex()
+    elide = Qt.TextElideMode.ElideRight
 
     grid = 1 if view.showGrid() else 0  # a cell's own area stops short of its grid lines
     painter = QPainter(view.viewport())
     painter.setFont(option.font)
+    painter.setPen(text_color)
     for row in range(first_row, last_row + 1):
         y, height = view.rowViewportPosition(row), view.rowHeight(row)
         selected = selection is not None and selection.isRowSelected(row, root)
-        row_rect = QRect(left, y, right - left, height)
         if selected:
-            painter.fillRect(row_rect, highlight)
-        elif view.alternatingRowColors() and row % 2:
-            painter.fillRect(row_rect, alternate)
-        painter.setPen(selected_text if selected else text_color)
+            painter.fillRect(QRect(left, y, right - left, height), highlight)
+            painter.setPen(selected_text)
+        elif alternate is not None and row % 2:
+            painter.fillRect(QRect(left, y, right - left, height), alternate)
         baseline = y + (height - grid + ascent - descent) // 2
-        for logical, x, width in columns:
-            cell = model.plain_cell(row, logical)
-            if cell is None:
+        texts = model.plain_row(row)
+        for logical, x, width, align_right in columns:
+            text = texts[logical]
+            if text is None:
                 _paint_with_delegate(delegate, painter, option, model.index(row, logical),
                                      QRect(x, y, width - grid, height - grid), selected)  # fmt: skip
                 painter.setPen(selected_text if selected else text_color)
                 continue
-            text, align_right = cell
             room = width - grid - 2 * TEXT_MARGIN
             if room <= 0 or not text:
                 continue
             advance = metrics.horizontalAdvance(text)
             if advance > room:
-                text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, room)
+                text = metrics.elidedText(text, elide, room)
                 advance = metrics.horizontalAdvance(text)
             text_x = x + width - grid - TEXT_MARGIN - advance if align_right else x + TEXT_MARGIN
             painter.drawText(text_x, baseline, text)
+        if selected:
+            painter.setPen(text_color)
     _paint_grid(view, painter, option, columns, first_row, last_row)
     _paint_focus(view, painter, option)
     painter.end()
@@ -120,7 +130,7 @@ def _paint_grid(view, painter, option, columns, first_row: int, last_row: int) -
     for row in range(first_row, last_row + 1):
         y = view.rowViewportPosition(row) + view.rowHeight(row) - 1
         painter.drawLine(left, y, right, y)
-    for _logical, x, width in columns:
+    for _logical, x, width, _right in columns:
         painter.drawLine(x + width - 1, top, x + width - 1, bottom)
 
 
