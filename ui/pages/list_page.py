@@ -34,6 +34,14 @@ class ListPage(QWidget):
         self.count_label = QLabel("")
         self.count_label.setObjectName("rowCount")
         self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # Room for the longest count it will show, fixed: a label that may change size
+        # makes the whole page lay itself out again each time its text changes, and it
+        # changes with every search.
+        widest = f"8,888,888+ {self.noun[1]}"
+        self.count_label.setFixedSize(
+            self.count_label.fontMetrics().horizontalAdvance(widest) + 8,
+            self.count_label.sizeHint().height(),
+        )
         model.row_count_changed.connect(self._show_count)
         self._loading_notice = QTimer(self, singleShot=True, interval=LOADING_NOTICE_MS)
         self._loading_notice.timeout.connect(self._show_loading)
