@@ -168,6 +168,7 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         # The old total may be wrong now; a page fetched meanwhile must not be read
         # from the far end by it (a mirrored read of a stale total misses rows).
         state.count_known = False
+        state.count_waits_for_paint = False  # asked for now, not after the next paint
         self._request_count()
         if state.row_count:
             self.dataChanged.emit(
