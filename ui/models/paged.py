@@ -440,7 +440,7 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
             for column, check in self._text_columns
         ]
         error = self._cell_error
-        if error is not None and error.row_id == getattr(row, "id", None):
+        if error is not None and self._is_refused_cell(row, error.column):
             texts[error.column] = None
         return texts
 
