@@ -52,7 +52,7 @@ def open_database(
         report(1, 3, "Preparing the tables…")
         migrate.upgrade_if_behind(engine)
     report(2, 3, "Setting up the school…")
-    sessions = make_session_factory(engine)
+    sessions = make_session_factory(engine, settings.actor)
     with sessions.begin() as session:
         school = ensure_school(session, settings.school_code)
     report(3, 3, "Ready")

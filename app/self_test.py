@@ -129,15 +129,16 @@ def _database_steps(test: SelfTest, students: int) -> tuple[Database, SampleStud
     with test.step("migrations"):
         migrate.upgrade(engine)
         test.check(migrate.is_at_head(engine), "the schema is not at the newest revision")
-        sessions = make_session_factory(engine)
+        sessions = make_session_factory(engine, settings.actor)
         with sessions.begin() as session:
             school = ensure_school(session, settings.school_code)
     database = Database(settings, target, engine, sessions, school)
     with test.step("demo data"):
         from app.demo_data import create_demo_data
 
-        with engine.begin() as conn:
-            create_demo_data(conn.connection.driver_connection, school.id, students=students)
+        with sessions.begin() as session:
+            raw = session.connection().connection.driver_connection
+            create_demo_data(raw, school.id, students=students)
         with sessions.begin() as session:
             page = list_students(session, database.context(), StudentQuery(limit=1000))
         test.check(len(page.rows) == students,

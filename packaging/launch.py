@@ -6,6 +6,6 @@ from app.paths import prepare_frozen_process
 
 if __name__ == "__main__":
     prepare_frozen_process()
-    from app.cli import main
+    from ui.launch import main
 
     sys.exit(main())

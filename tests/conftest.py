@@ -92,7 +92,7 @@ def db(pg_server_url: str, template_database: str) -> Iterator[TestDatabase]:
     """A freshly migrated database with one school, dropped after the test."""
     name, url = _create_from_template(pg_server_url, template_database)
     engine = make_engine(url)
-    sessions = make_session_factory(engine)
+    sessions = make_session_factory(engine, actor="tester")
     with sessions.begin() as session:
         school = ensure_school(session, "TEST", "Test School")
     try:

@@ -18,17 +18,17 @@ from app.db.models import (
     MaintenanceRun,
 )
 from app.domain.enums import RunStatus
+from app.imports.legacy_groups import (
+    apply_legacy_import,
+    plan_legacy_import,
+    read_legacy_file,
+)
 from app.imports.reading import UnreadableFile
 from app.jobs import Job
 from app.maintenance.backfill import apply_backfill, plan_backfill
 from app.maintenance.consistency import plan_consistency
 from app.maintenance.enrollment_audit import AuditVerdict, audit_enrollments
-from app.maintenance.legacy_groups import (
-    apply_legacy_import,
-    plan_legacy_import,
-    read_legacy_file,
-)
-from app.maintenance.runs import list_runs, run_report
+from app.runs.history import list_runs, run_report
 from app.services.enrollments import set_course_enrollment, unenroll
 from app.services.students import StudentInput, create_student
 
@@ -168,19 +168,25 @@ def test_missing_and_inactive_enrollments_then_backfill_reaches_full_coverage(db
 
     run = backfill(db)
     assert run.status is RunStatus.SUCCEEDED
-    assert count(db, CourseEnrollment, CourseEnrollment.source == "backfill") == 2
+    # The new enrollment says where it came from; the re-enrolled one keeps its source.
+    assert count(db, CourseEnrollment, CourseEnrollment.source == "backfill") == 1
+    assert count(db, CourseEnrollment, CourseEnrollment.source == "manual") == 2
     assert count(db, CourseEnrollment, CourseEnrollment.active.is_(False)) == 0
     assert count(db, CourseProgress, CourseProgress.deleted_at.is_(None)) == 3
     with db.sessions.begin() as s:
-        actions = s.scalars(select(AuditLog.action).where(AuditLog.run_id == run.run_id)).all()
+        report = run_report(s, db.context(), run.run_id)
     # the group was loaded before the course existed: the run also maps it to the course
-    assert sorted(actions) == ["enroll", "map_course", "reactivate"]
+    assert sorted(c.what for c in report.changes) == [
+        "enrolled", "legacy group changed", "progress record added", "progress record restored",
+        "re-enrolled",
+    ]  # fmt: skip
     assert audit(db).verdict is AuditVerdict.COMPLETE
     with db.sessions.begin() as s:
         assert sum(plan_consistency(s, db.context()).summary.values()) == 0  # no gaps left
 
     second = backfill(db)
-    assert second.value.enrollments_created == 0 and second.value.enrollments_reactivated == 0
+    counts = second.value.counts
+    assert counts.enrollments_created == 0 and counts.enrollments_reactivated == 0
     assert count(db, AuditLog, AuditLog.run_id == second.run_id) == 0
 
 
@@ -199,7 +205,7 @@ def test_student_in_two_groups_of_one_course_counts_once(db, tmp_path):
     result = audit(db)
     assert (result.memberships, result.pairs, result.missing) == (2, 1, 1)
     run = backfill(db)
-    assert run.value.enrollments_created == 1
+    assert run.value.counts.enrollments_created == 1
     assert count(db, Course) == 1  # the course the groups name was created once
 
 
@@ -207,7 +213,7 @@ def test_student_in_two_courses_gets_two_enrollments(db, tmp_path):
     add_students(db, "1")
     load(db, tmp_path, "1,,G1,1,Art,yes\n1,,Band,,Music,yes\n")
     assert audit(db).pairs == 2
-    assert backfill(db).value.enrollments_created == 2
+    assert backfill(db).value.counts.enrollments_created == 2
     assert count(db, CourseEnrollment) == 2 and count(db, CourseProgress) == 2
 
 
@@ -274,5 +280,7 @@ def test_runs_are_listed_with_reports(db, tmp_path):
     assert [r.kind for r in runs] == ["backfill", "audit", "import"]
     assert runs[1].summary["lists"]["missing"][0]["student_no"] == "1"
     assert "created 1 enrollments" in runs[0].headline
-    assert report.change_count == 3  # the course, the group mapped to it, the enrollment
-    assert {c.entity for c in report.changes} == {"course", "legacy_group", "course_enrollment"}
+    # the course, the group mapped to it, the enrollment and its progress record
+    assert report.change_count == 4
+    assert {c.entity for c in report.changes} == {
+        "course", "legacy_group", "course_enrollment", "course_progress"}

@@ -11,7 +11,7 @@ from app.db.models import MaintenanceRun
 from app.domain.enums import UserRole
 from app.domain.errors import PermissionDenied, ValidationError
 from app.maintenance.consistency import KIND_NAMES, plan_consistency, record_check
-from app.maintenance.repair import apply_repair, run_repair, write_report
+from app.maintenance.repair import apply_repair, write_report
 from app.services.enrollments import set_course_enrollment, unenroll
 
 ONE_OF_EACH = {name: 1 for name in KIND_NAMES}
@@ -48,7 +48,7 @@ def test_each_kind_is_found_exactly_once_with_its_reason(db, ctx, school):
     assert found["enrollment-only"].before_text == "no progress record"
     assert "approved by ines" in found["approved-no-enrollment"].reason
     assert found["pending-but-enrolled"].after_text == "request withdrawn (with a note)"
-    assert "the enrollment started" in found["attendance-not-enrolled"].reason
+    assert "outside the enrollment (enrolled since" in found["attendance-not-enrolled"].reason
     assert "R-6 is cancelled" in found["event-attendance-cancelled"].reason
     assert "Attended 1 of the 2 days" in found["certificate-ineligible"].reason
     assert found["certificate-ineligible"].student == "Aoife Kelly (S7)"
@@ -59,7 +59,7 @@ def test_repair_fixes_each_once_and_a_second_check_is_clean(db, ctx, school, tmp
     with db.sessions.begin() as s:
         plan = plan_consistency(s, ctx)
     with db.sessions.begin() as s:
-        outcome = apply_repair(s, ctx, plan.items)
+        outcome = apply_repair(s, ctx, plan.items).value_or_raise()
     assert outcome.applied_counts == ONE_OF_EACH and outcome.skipped == []
     with db.sessions.begin() as s:
         assert plan_consistency(s, ctx).summary == {name: 0 for name in KIND_NAMES}
@@ -136,8 +136,9 @@ def test_failure_halfway_through_changes_nothing_and_is_recorded(db, ctx, school
             FOR EACH ROW EXECUTE FUNCTION fail_on_fourth();"""))  # fmt: skip
     with db.sessions.begin() as s:
         before = snapshot(s)
-    with pytest.raises(Exception, match="No space left on device"):
-        run_repair(db.sessions, ctx, plan.items)
+    with db.sessions.begin() as s:
+        run = apply_repair(s, ctx, plan.items)
+    assert run.status.value == "failed" and "No space left on device" in run.error
     with db.sessions.begin() as s:
         assert snapshot(s) == before
         runs = s.scalars(select(MaintenanceRun).where(MaintenanceRun.kind == "repair")).all()
@@ -158,7 +159,7 @@ def test_stale_items_are_skipped_and_reported_the_others_apply(db, ctx, school):
                        "VALUES (gen_random_uuid(), :s, :st, :c)"),
                   {"s": ctx.school_id, "st": school["S2"], "c": school["art"]})  # fmt: skip
     with db.sessions.begin() as s:
-        outcome = apply_repair(s, ctx, plan.items)
+        outcome = apply_repair(s, ctx, plan.items).value_or_raise()
     skipped = {item.finding.kind: item.why for item in outcome.skipped}
     assert skipped.keys() == {"pending-but-enrolled", "enrollment-only"}
     assert skipped["pending-but-enrolled"].startswith("Changed since the preview")

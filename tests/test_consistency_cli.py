@@ -61,7 +61,8 @@ def test_failed_repair_is_one_line_and_recorded(db, ctx, capsys):
             FOR EACH ROW EXECUTE FUNCTION refuse();"""))  # fmt: skip
     code, out, err = run_cli(capsys, db, "sync-repair", "--commit")
     assert code == 2 and "Traceback" not in err
-    assert "rolled back; nothing was changed (certificate table is read-only today)" in err
+    assert "certificate table is read-only today. Nothing was changed." in err
+    assert "The failed run is in the run history." in err
     code, out, _ = run_cli(capsys, db, "sync-check", "--json")
     assert json.loads(out)["total"] == 8
 
@@ -89,7 +90,7 @@ def test_requests_create_list_approve_reject(db, ctx, capsys):
 
 
 def test_the_parser_knows_every_finding_kind():
-    from app.cli_consistency import KIND_NAMES as PARSER_KINDS
+    from app.cli.consistency import KIND_NAMES as PARSER_KINDS
     from app.maintenance.consistency import KIND_NAMES
 
     assert PARSER_KINDS == KIND_NAMES

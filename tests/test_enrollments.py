@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.db.models import AuditLog, Course, CourseEnrollment, CourseProgress
 from app.domain.enums import EnrollmentSource
-from app.domain.errors import NotFound, ValidationError
+from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.rows import EnrollmentOutcome
 from app.services.courses import find_or_create_course, get_course_by_name
 from app.services.enrollments import (
@@ -15,7 +17,13 @@ from app.services.enrollments import (
     set_course_enrollment,
     unenroll,
 )
-from app.services.students import StudentInput, StudentQuery, create_student, list_students
+from app.services.students import (
+    StudentInput,
+    StudentQuery,
+    create_student,
+    list_students,
+    update_student,
+)
 
 
 @pytest.fixture
@@ -56,11 +64,50 @@ def test_unenroll_keeps_the_row_and_reenroll_reactivates_it(session, ctx, studen
     assert back.outcome is EnrollmentOutcome.REACTIVATED
     assert back.enrollment.id == first.enrollment.id
     assert back.enrollment.active and back.enrollment.ended_on is None
+    assert back.enrollment.source == "manual"  # how it first came to be; never overwritten
     assert count(session, CourseEnrollment) == 1
-    actions = session.scalars(
-        select(AuditLog.action).where(AuditLog.entity == "course_enrollment").order_by(AuditLog.id)
-    ).all()
-    assert actions == ["enroll", "unenroll", "reactivate"]
+    entries = session.execute(
+        select(AuditLog.action, AuditLog.changes, AuditLog.actor)
+        .where(AuditLog.entity == "course_enrollment").order_by(AuditLog.id)
+    ).all()  # fmt: skip
+    assert [action for action, _changes, _actor in entries] == ["insert", "update", "update"]
+    assert entries[1].changes["before"]["active"] is True
+    assert entries[1].changes["after"]["active"] is False
+    assert entries[2].changes["after"]["active"] is True
+    assert {actor for _action, _changes, actor in entries} == {"tester"}
+
+
+def test_reenrolling_keeps_the_earlier_period(session, ctx, student):
+    """Enrolled 3 Aug, ended 15 Oct, enrolled again today: "Enrolled on" stays 3 Aug and
+    both periods are kept, so a register of September still lists the student."""
+    set_course_enrollment(session, ctx, student.id, "Biology")
+    unenroll(session, ctx, student.id, "Biology")
+    today = date.today()
+    started, ended = today - timedelta(days=120), today - timedelta(days=47)
+    session.execute(  # as if enrolled 120 days ago and ended 47 days ago
+        text("UPDATE course_enrollment SET enrolled_on = :start, ended_on = :end, "
+             "periods = datemultirange(daterange(:start, :end))"),
+        {"start": started, "end": ended},
+    )  # fmt: skip
+    back = set_course_enrollment(session, ctx, student.id, "Biology")
+    assert back.enrollment.enrolled_on == started
+    assert back.enrollment.periods == ((started, ended), (today, None))
+    last_day = ended - timedelta(days=1)
+    assert back.enrollment.period_text.startswith(
+        f"enrolled {started.day} {started:%b}"
+    ) and f"{last_day.day} {last_day:%b}" in back.enrollment.period_text
+    assert back.enrollment.period_text.endswith(f"again since {today.day} {today:%b}")
+    in_between = started + timedelta(days=30)
+    assert session.scalar(
+        text("SELECT periods @> CAST(:d AS date) FROM course_enrollment"), {"d": in_between}
+    )  # fmt: skip
+
+
+def test_a_student_who_is_not_active_is_not_enrolled(session, ctx, student):
+    update_student(session, ctx, student.id, {"status": "withdrawn"})
+    with pytest.raises(Conflict, match="Anna Kowalska is withdrawn, so Rollbook does not enroll"):
+        set_course_enrollment(session, ctx, student.id, "Art")
+    assert count(session, CourseEnrollment) == 0 and count(session, CourseProgress) == 0
 
 
 def test_reactivation_recreates_a_missing_progress_row(session, ctx, student):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.cli import main
 from app.db.models import Course, CourseEnrollment, Student
-from app.imports.oneroster import import_oneroster
+from app.imports.oneroster import import_oneroster, read_oneroster
 from app.imports.reading import UnreadableFile
 
 FILES = {
@@ -50,13 +50,13 @@ def folder(tmp_path: Path, files: dict[str, str]) -> Path:
 def test_folder_import_creates_students_courses_and_enrollments(db, tmp_path):
     path = folder(tmp_path, FILES)
     with db.sessions.begin() as s:
-        dry = import_oneroster(s, db.context(), path, commit=False)
+        dry = import_oneroster(s, db.context(), read_oneroster(path), commit=False)
         s.rollback()
     assert dry.roster.created == 3 and dry.roster.enrollments_created == 3
     with db.sessions.begin() as s:
         assert s.scalar(select(Student).limit(1)) is None
     with db.sessions.begin() as s:
-        done = import_oneroster(s, db.context(), path, commit=True)
+        done = import_oneroster(s, db.context(), read_oneroster(path), commit=True)
     assert (done.students_in_file, done.classes_in_file) == (4, 2)
     assert [(r.line, r.column) for r in done.roster.rejected] == [(6, "users.csv: email")]
     with db.sessions.begin() as s:
@@ -72,7 +72,7 @@ def test_folder_import_creates_students_courses_and_enrollments(db, tmp_path):
 def test_tobedeleted_enrollment_ends_it_and_omissions_change_nothing(db, tmp_path):
     path = folder(tmp_path, FILES)
     with db.sessions.begin() as s:
-        import_oneroster(s, db.context(), path, commit=True)
+        import_oneroster(s, db.context(), read_oneroster(path), commit=True)
     delta = dict(FILES)
     delta["users.csv"] = "\n".join(FILES["users.csv"].splitlines()[:2]) + "\n"  # only Zoë
     delta["enrollments.csv"] = (
@@ -83,7 +83,7 @@ def test_tobedeleted_enrollment_ends_it_and_omissions_change_nothing(db, tmp_pat
         for name, text in delta.items():
             archive.writestr(name, text)
     with db.sessions.begin() as s:
-        result = import_oneroster(s, db.context(), zipped, commit=True)
+        result = import_oneroster(s, db.context(), read_oneroster(zipped), commit=True)
     assert result.enrollments_ended == 1
     with db.sessions.begin() as s:
         active = s.scalars(select(CourseEnrollment).where(CourseEnrollment.active)).all()
@@ -93,11 +93,11 @@ def test_tobedeleted_enrollment_ends_it_and_omissions_change_nothing(db, tmp_pat
 
 def test_missing_files_or_columns_are_clear_errors(db, tmp_path):
     incomplete = {k: v for k, v in FILES.items() if k != "enrollments.csv"}
-    with db.sessions.begin() as s, pytest.raises(UnreadableFile, match="no enrollments.csv"):
-        import_oneroster(s, db.context(), folder(tmp_path, incomplete), commit=False)
+    with pytest.raises(UnreadableFile, match="no enrollments.csv"):
+        read_oneroster(folder(tmp_path, incomplete))
     broken = dict(FILES, **{"users.csv": "sourcedId,role\nu1,student\n"})
-    with db.sessions.begin() as s, pytest.raises(UnreadableFile, match="givenName"):
-        import_oneroster(s, db.context(), folder(tmp_path, broken), commit=False)
+    with pytest.raises(UnreadableFile, match="givenName"):
+        read_oneroster(folder(tmp_path, broken))
 
 
 def test_cli_oneroster_json_and_exit_codes(db, tmp_path, capsys):

@@ -19,8 +19,9 @@ from app.db.models import (
 )
 from app.imports.mapping import Field, auto_map
 from app.imports.reading import UnreadableFile, detect_format, read_table
-from app.imports.service import prepare, run_import, stored_rejections, write_rejected_csv
+from app.imports.service import prepare, run_import, write_rejected_csv
 from app.imports.validation import DateFormat, ImportOptions
+from app.runs.rejections import stored_rejections
 from app.services.enrollments import unenroll
 
 PLAIN = (
@@ -68,7 +69,7 @@ def test_plain_roster_creates_students_courses_enrollments_and_progress(db, tmp_
         audited = s.scalar(
             select(func.count()).select_from(AuditLog).where(AuditLog.run_id == run.id)
         )
-        assert audited == 2 + 2 + 3  # students, courses, enrollments
+        assert audited == 2 + 2 + 3 + 3  # students, courses, enrollments, progress records
 
 
 def test_reimporting_the_same_file_changes_nothing(db, tmp_path):

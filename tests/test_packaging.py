@@ -38,7 +38,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 def test_self_test_from_source_passes_and_leaves_nothing_behind(short_tmp):
     tmp_path = short_tmp
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--self-test"],
+        [sys.executable, "-m", "ui.launch", "--self-test"],
         capture_output=True, text=True, env=_env(tmp_path), cwd=ROOT, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr

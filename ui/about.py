@@ -10,6 +10,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.paths import ICON_SIZES, icon_png, is_frozen, program_dir
+from app.version import app_version
 
 if TYPE_CHECKING:
     from app.runtime import Database
@@ -24,8 +25,6 @@ def app_icon() -> QIcon:
 
 
 def about_text(database: Database) -> str:
-    from app.cli import app_version
-
     target = database.target
     school = database.school
     build = "desktop package" if is_frozen() else "from source"

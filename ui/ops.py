@@ -1,20 +1,25 @@
-"""Background database operations for the UI.
+"""Background operations for the UI.
 
 Every database call from the UI goes through ``Op``: the work runs on the one database
 worker thread (one session per operation, committed when it returns), results and
 failures come back on the GUI thread, a progress dialog with Cancel appears when an
 operation takes longer than ``PROGRESS_DELAY_MS``, and a finished write broadcasts
-which entities changed so pages can refresh what they show.
+which tables its transaction changed (as the database's change capture noted them, see
+app.db.capture) so pages refresh what they show.
 
-    Op(self, lambda s, ctx, job: students.update_student(s, ctx, sid, changes),
-       changes={"student"}).success(self._saved).run()
+    Op(self, lambda s, ctx, job: students.update_student(s, ctx, sid, changes)
+       ).success(self._saved).run()
+
+Work that reads files or only computes (sniffing a roster, parsing OneRoster,
+validating rows) runs as ``Op(..., files=True)`` on a second worker, so it never holds
+up the database worker nor the window; its work is called with the job alone.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
@@ -23,6 +28,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QPushButton, QWidget
 from sqlalchemy.orm import Session
 
+from app.db.capture import written_entities
 from app.domain.context import ServiceContext
 from app.domain.errors import Cancelled, RollbookError
 from app.jobs import Job, ProgressReport
@@ -32,13 +38,14 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Work = Callable[[Session, ServiceContext, Job], T]
+FileWork = Callable[[Job], T]
 PROGRESS_DELAY_MS = 500
 
 
 class OpsHub(QObject):
     """Owns the database worker and tells the UI what changed."""
 
-    changed = Signal(object)  # frozenset[str]: entity names written by an operation
+    changed = Signal(object)  # frozenset[str]: the tables an operation's transaction wrote
     busy_changed = Signal(bool)
     _finished = Signal(object, object)  # (Op, Future) delivered on the GUI thread
     _progress = Signal(object, object)  # (Op, ProgressReport)
@@ -48,6 +55,8 @@ class OpsHub(QObject):
         self.database = database
         # One worker: database work is serialised, like Anki's collection lock.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollbook-db")
+        # Reading and checking files: never in the way of the database or the window.
+        self._files = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollbook-files")
         self._running = 0
         self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._progress.connect(self._show_progress, Qt.ConnectionType.QueuedConnection)
@@ -63,19 +72,26 @@ class OpsHub(QObject):
         self._running += 1
         if self._running == 1:
             self.busy_changed.emit(True)
-        future = self._executor.submit(self._execute, op)
+        if op.files:
+            future = self._files.submit(self._read, op)
+        else:
+            future = self._executor.submit(self._execute, op)
         future.add_done_callback(lambda f, op=op: self._finished.emit(op, f))
 
-    def _execute(self, op: Op[T]) -> T:
+    def _read(self, op: Op[T]) -> tuple[T, frozenset[str]]:
+        return op.work(op.job), frozenset()  # type: ignore[call-arg]
+
+    def _execute(self, op: Op[T]) -> tuple[T, frozenset[str]]:
         if op.read_only:
             # A read needs no transaction of its own: without BEGIN and COMMIT a page
             # of a list is two round trips shorter.
             with self.database.engine.connect() as connection:
                 autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
                 with Session(bind=autocommit) as session:
-                    return op.work(session, self.context(), op.job)
+                    return op.work(session, self.context(), op.job), frozenset()
         with self.database.sessions.begin() as session:
-            return op.work(session, self.context(), op.job)
+            result = op.work(session, self.context(), op.job)
+            return result, written_entities(session)
 
     def _show_progress(self, op: Op[Any], report: ProgressReport) -> None:
         op._on_progress(report)
@@ -85,10 +101,11 @@ class OpsHub(QObject):
         if self._running == 0:
             self.busy_changed.emit(False)
         op._done(future)
-        if future.exception() is None and op.changes:
-            self.changed.emit(frozenset(op.changes))
+        if future.exception() is None and future.result()[1]:
+            self.changed.emit(future.result()[1])
 
     def shutdown(self) -> None:
+        self._files.shutdown(wait=True, cancel_futures=True)
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
@@ -118,20 +135,21 @@ class Op(Generic[T]):
     def __init__(
         self,
         parent: QWidget | None,
-        work: Work[T],
+        work: Work[T] | FileWork[T],
         *,
         title: str = "Working…",
-        changes: Iterable[str] = (),
         show_progress: bool = True,
         read_only: bool = False,
+        files: bool = False,
     ) -> None:
         """``read_only`` work runs outside a transaction (each statement on its own);
-        anything that writes must leave it False."""
+        anything that writes must leave it False. ``files`` work runs on the file worker
+        and is called as ``work(job)``."""
         self.parent = parent
         self.work = work
         self.title = title
-        self.changes = frozenset(changes)
         self.read_only = read_only
+        self.files = files
         self.job = Job(self._report_from_worker)
         self._show_progress_dialog = show_progress
         self._success: Callable[[T], None] | None = None
@@ -226,7 +244,7 @@ class Op(Generic[T]):
             error = future.exception()
             if error is None:
                 if self._success is not None:
-                    self._success(future.result())
+                    self._success(future.result()[0])
             elif self._failure is not None:
                 self._failure(error)
             else:

@@ -9,7 +9,9 @@ from typing import ClassVar
 
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, MetaData, func
 from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -29,7 +31,24 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
+class XID8(UserDefinedType):
+    """PostgreSQL's 64-bit transaction id (pg_current_xact_id()); read as text."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw) -> str:
+        return "xid8"
+
+
+# So that reflection (the migration tests' model comparison) knows the type too.
+ischema_names.setdefault("xid8", XID8)
+
+
 class TimestampedMixin:
+    # Whether the database's change capture (rollbook_capture, migration 0004) writes
+    # this table's changes to the audit log: true for every table of school data.
+    captured: ClassVar[bool] = True
+
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import RunMode, Settings
+from app.db.capture import stamp_transactions
 from app.domain.errors import DatabaseUnavailable
 
 EMBEDDED_DATABASE = "rollbook"
@@ -182,10 +183,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     )
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+def make_session_factory(engine: Engine, actor: str | None = None) -> sessionmaker[Session]:
+    """Sessions for one person's work: every transaction they begin is captured in the
+    audit log as ``actor``'s (see app.db.capture)."""
     # expire_on_commit=False: services hand out dataclasses, but callers may still
     # read attributes after the transaction ends without a surprise round-trip.
-    return sessionmaker(engine, expire_on_commit=False)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    if actor:
+        stamp_transactions(sessions, actor)
+    return sessions
 
 
 __all__ = [

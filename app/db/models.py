@@ -30,10 +30,10 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
+from sqlalchemy.dialects.postgresql import DATEMULTIRANGE, JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, SchoolDataMixin, TimestampedMixin, enum_check, new_id
+from app.db.base import XID8, Base, SchoolDataMixin, TimestampedMixin, enum_check, new_id
 from app.domain.enums import (
     AttendanceStatus,
     CertificateKind,
@@ -182,8 +182,13 @@ class CourseEnrollment(SchoolDataMixin, Base):
     course_id: Mapped[uuid.UUID] = fk("course.id", index=False)
     student_id: Mapped[uuid.UUID] = fk("student.id", index=False)
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # The first day of the first period, and the end of the last one while inactive.
     enrolled_on: Mapped[date] = mapped_column(Date, server_default=func.current_date())
     ended_on: Mapped[date | None] = mapped_column(Date)
+    # Every period the student was enrolled, [from, until): re-enrolling adds one
+    # (app.services.enrollment_writer), so past registers stay right. Filled from
+    # enrolled_on/ended_on by a trigger when an insert leaves it out.
+    periods: Mapped[Any] = mapped_column(DATEMULTIRANGE)
     source: Mapped[str] = mapped_column(Text, server_default=EnrollmentSource.MANUAL.value)
 
 
@@ -479,7 +484,10 @@ class NumberSequence(SchoolDataMixin, Base):
 
 
 class MaintenanceRun(SchoolDataMixin, Base):
+    """The run history (app.runs): this desktop's record of its runs, not school data."""
+
     __tablename__ = "maintenance_run"
+    captured = False
     __table_args__ = (
         enum_check("kind", RunKind),
         enum_check("status", RunStatus),
@@ -498,6 +506,7 @@ class MaintenanceRun(SchoolDataMixin, Base):
 
 class ImportRejectedRow(SchoolDataMixin, Base):
     __tablename__ = "import_rejected_row"
+    captured = False  # kept with its run, like the run itself
     school_fk = False
     __table_args__ = (Index("ix_import_rejected_row_run", "run_id", "line_no"),)
 
@@ -508,10 +517,12 @@ class ImportRejectedRow(SchoolDataMixin, Base):
 
 
 class AuditLog(Base):
-    """Append-only: a trigger refuses UPDATE and DELETE."""
+    """Written by the database (rollbook_capture, migration 0004), never by Rollbook's
+    code: one entry per changed row. Append-only: a trigger refuses UPDATE and DELETE."""
 
     __tablename__ = "audit_log"
     __table_args__ = (
+        CheckConstraint("origin IN ('local', 'sync')", name="origin_valid"),
         Index("ix_audit_log_entity", "entity", "entity_id"),
         Index("ix_audit_log_run", "run_id", postgresql_where=text("run_id IS NOT NULL")),
         Index("ix_audit_log_at", "school_id", "at"),
@@ -528,11 +539,21 @@ class AuditLog(Base):
     entity_id: Mapped[uuid.UUID | None] = mapped_column(UUIDCol)
     changes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     run_id: Mapped[uuid.UUID | None] = mapped_column(UUIDCol)
+    # The writing transaction (the offline sync pushes local changes by transaction)
+    # and whether the change was made here or pulled from the school server.
+    txid: Mapped[str | None] = mapped_column(XID8)
+    origin: Mapped[str] = mapped_column(Text, server_default="local")
 
 
 # Tables whose rows carry row_version/updated_at maintained by rollbook_touch_row().
 VERSIONED_TABLES = [
     table.name for table in Base.metadata.sorted_tables if "row_version" in table.columns
 ]
+# Tables whose changes the database writes to the audit log (rollbook_capture).
+CAPTURED_TABLES = sorted(
+    mapper.class_.__tablename__
+    for mapper in Base.registry.mappers
+    if getattr(mapper.class_, "captured", False)
+)
 
-__all__ = ["Base", "new_id", "VERSIONED_TABLES"]
+__all__ = ["Base", "new_id", "CAPTURED_TABLES", "VERSIONED_TABLES"]

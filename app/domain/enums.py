@@ -100,6 +100,7 @@ class RunKind(StrEnum):
     CONSISTENCY = "consistency"
     REPAIR = "repair"
     SYNC = "sync"
+    REQUESTS = "requests"  # enrollment requests approved or rejected together
 
 
 class RunStatus(StrEnum):

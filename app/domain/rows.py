@@ -10,6 +10,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from app.domain.periods import describe_periods
+
 RowT = TypeVar("RowT")
 
 
@@ -94,6 +96,12 @@ class EnrollmentRow:
     ended_on: date | None
     source: str
     progress_percent: Decimal | None
+    periods: tuple[tuple[date, date | None], ...] = ()
+
+    @property
+    def period_text(self) -> str:
+        """ "enrolled 3 Aug–14 Oct, again since 1 Dec" """
+        return describe_periods(self.periods)
 
 
 @dataclass(frozen=True)

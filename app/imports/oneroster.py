@@ -14,16 +14,17 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 from sqlalchemy.orm import Session
 
 from app.domain.context import ServiceContext
 from app.domain.errors import ValidationError
+from app.domain.student_fields import EMAIL_PATTERN, parse_grade
 from app.imports.reading import UnreadableFile
 from app.imports.roster import RosterOutcome, apply_roster, plan_roster
-from app.imports.validation import Rejection, RosterRecord, ValidationResult
+from app.imports.validation import RosterRecord, ValidationResult
 from app.jobs import Job
-from app.services.students import EMAIL_PATTERN, _grade
+from app.runs.plan import Plan
+from app.runs.rejections import Rejection
 
 REQUIRED = {
     "manifest.csv": ("propertyName", "value"),
@@ -142,7 +143,7 @@ def _student(line: int, row: dict[str, str]) -> RosterRecord:
         raise ValidationError("givenName", "The student's name is missing.")
     grade = (row.get("grades") or "").split(",")[0].strip()
     try:
-        grade_level = _grade(grade) if grade else None
+        grade_level = parse_grade(grade) if grade else None
     except ValidationError:
         grade_level = None  # OneRoster grade codes like "PR" or "Other" carry no level
     inactive = (
@@ -163,64 +164,34 @@ def _with_course(student: RosterRecord, course: str, line: int) -> RosterRecord:
     return replace(student, course=course, line=line)
 
 
-def _as_validation(file: OneRosterFile) -> ValidationResult:
+def oneroster_validation(file: OneRosterFile) -> ValidationResult:
+    """The file as a roster import's input: its students and enrollments, its rejected
+    rows and the enrollments it ends."""
     return ValidationResult(records=file.records, rejections=file.rejections,
-                            total_rows=len(file.records) + len(file.rejections))  # fmt: skip
-
-
-def _ended_enrollments(conn: psycopg.Connection, ctx: ServiceContext, file: OneRosterFile,
-                       apply: bool) -> int:  # fmt: skip
-    """End enrollments the file marks tobedeleted (set-based); returns how many."""
-    if not file.ended_enrollments:
-        return 0
-    numbers = [key for key, _ in file.ended_enrollments]
-    courses = [course.lower() for _, course in file.ended_enrollments]
-    matched = """
-        FROM course_enrollment e
-        JOIN student s ON s.id = e.student_id AND s.deleted_at IS NULL
-        JOIN course c ON c.id = e.course_id AND c.deleted_at IS NULL
-        JOIN unnest(%(numbers)s::text[], %(courses)s::text[]) AS gone(no, course)
-          ON gone.no = s.student_no AND gone.course = lower(c.name)
-        WHERE e.school_id = %(school)s AND e.active"""
-    params = {"numbers": numbers, "courses": courses, "school": ctx.school_id}
-    if not apply:
-        row = conn.execute(f"SELECT count(*) {matched}", params).fetchone()
-        return int(row[0]) if row else 0
-    ended = conn.execute(
-        f"""WITH ended AS (
-              UPDATE course_enrollment SET active = false, ended_on = greatest(current_date, enrolled_on)
-              WHERE id IN (SELECT e.id {matched}) RETURNING id, student_id, course_id),
-            set_aside AS (
-              -- an ended enrollment keeps its progress, set aside (see app.services.enrollments)
-              UPDATE course_progress p SET deleted_at = now()
-              FROM ended WHERE p.student_id = ended.student_id AND p.course_id = ended.course_id
-                AND p.deleted_at IS NULL)
-            INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes)
-            SELECT %(school)s, %(actor)s, 'unenroll', 'course_enrollment', id,
-                   '{{"before": {{"active": true}}, "after": {{"active": false}}}}'::jsonb
-            FROM ended RETURNING 1""",
-        {**params, "actor": ctx.actor},
-    ).fetchall()
-    return len(ended)
+                            total_rows=len(file.records) + len(file.rejections),
+                            ended=list(file.ended_enrollments))  # fmt: skip
 
 
 @dataclass
 class OneRosterOutcome:
     roster: RosterOutcome
-    enrollments_ended: int
     students_in_file: int
     classes_in_file: int
 
+    @property
+    def enrollments_ended(self) -> int:
+        return self.roster.enrollments_ended
 
-def import_oneroster(session: Session, ctx: ServiceContext, path: Path, *, commit: bool,
-                     job: Job | None = None) -> OneRosterOutcome:  # fmt: skip
-    file = read_oneroster(path)
-    validation = _as_validation(file)
-    params = {"file": path.name, "format": "OneRoster 1.1"}
-    conn = session.connection().connection.driver_connection
+
+def import_oneroster(
+    session: Session, ctx: ServiceContext, file: OneRosterFile, *, commit: bool,
+    plan: Plan | None = None, job: Job | None = None,
+) -> OneRosterOutcome:  # fmt: skip
+    """The dry run or (``commit``) the import of a file ``read_oneroster`` read."""
+    validation = oneroster_validation(file)
+    params = {"file": file.name, "format": "OneRoster 1.1"}
     if commit:
-        roster = apply_roster(session, ctx, validation, params=params, job=job)
+        roster = apply_roster(session, ctx, validation, plan=plan, params=params, job=job)
     else:
         roster = plan_roster(session, ctx, validation, params=params, job=job)
-    ended = _ended_enrollments(conn, ctx, file, apply=commit)
-    return OneRosterOutcome(roster, ended, file.students, file.classes)
+    return OneRosterOutcome(roster, file.students, file.classes)

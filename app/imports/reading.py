@@ -10,6 +10,7 @@ so a registrar can find the row in a text editor.
 from __future__ import annotations
 
 import csv
+import itertools
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -156,6 +157,16 @@ def iter_records(path: Path, fmt: FileFormat) -> Iterator[tuple[int, list[str]]]
                 f"{path.name}, line {line}: the file cannot be read as {fmt.encoding} CSV "
                 f"({exc}). Choose another encoding or delimiter."
             ) from None
+
+
+def sample_table(path: Path, fmt: FileFormat, rows: int = 8) -> RawTable:
+    """The header and the first ``rows`` records: what the format preview shows. Reads
+    only as far into the file as those records go."""
+    records = iter_records(path, fmt)
+    first = next(records, None)
+    if first is None:
+        raise UnreadableFile(f"{path.name} is empty: there is no header row and no data.")
+    return RawTable(path, fmt, first[1], list(itertools.islice(records, rows)))
 
 
 def read_table(path: Path, fmt: FileFormat | None = None) -> RawTable:

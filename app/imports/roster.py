@@ -1,11 +1,12 @@
 """Roster import: plan (dry run) and apply, both set-based.
 
 Valid records are COPYed into a temporary staging table; matching, conflict checks and
-the classification into create / update / unchanged (students) and create / reactivate
-(enrollments) are single SQL statements over it. ``apply_roster`` runs the same
-staging against the data as it is at that moment, so a plan made earlier can never
-apply stale decisions; it then merges with INSERT ... SELECT ... ON CONFLICT and writes
-the audit log set-based, all in the caller's transaction.
+the classification into create / update / unchanged students are single SQL statements
+over it, and the enrollments go through the one enrollment writer (which also says
+which students it will not enroll: inactive or withdrawn). A plan fingerprints every
+student and enrollment it decided about; ``apply_roster`` stages the file again against
+the data as it is now, leaves alone (and reports) whatever changed since the plan, and
+writes the rest in a recorded run (app.runs.recorder) in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -15,15 +16,24 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from app.domain.context import ServiceContext
-from app.domain.enums import RunKind, RunStatus
-from app.imports.validation import Rejection, RosterRecord, ValidationResult
+from app.domain.enums import EnrollmentSource, RunKind
+from app.domain.errors import RollbookError
+from app.imports.validation import RosterRecord, ValidationResult
 from app.jobs import Job
-from app.maintenance.plan import MAX_LISTED_ITEMS, Plan, PlanItem, finish_run, start_run
+from app.runs.plan import MAX_LISTED_ITEMS, Fingerprint, Plan, PlanItem, StaleItem
+from app.runs.recorder import RunScope, apply_recorded, recheck
+from app.runs.rejections import Rejection, store_rejections
 from app.services.courses import staged_courses_sql
+from app.services.enrollment_writer import (
+    EnrollmentPlan,
+    SkippedPair,
+    end_enrollments,
+    plan_enrollments,
+    write_enrollments,
+)
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
 STAGE_COLUMNS = ("line", "key", "student_no", "email", "first_name", "last_name", "class_name",
@@ -31,6 +41,11 @@ STAGE_COLUMNS = ("line", "key", "student_no", "email", "first_name", "last_name"
 UPDATABLE = ("first_name", "last_name", "email", "class_name", "grade_level", "birth_date",
              "status")  # fmt: skip
 COPY_BATCH = 5_000
+PAIR_KEY = "\x1f"  # between a student's key and a course name in an enrollment's key
+
+
+class AllOrNothingRefused(RollbookError):
+    """Rows were rejected (or changed since the preview) and all-or-nothing was chosen."""
 
 
 @dataclass
@@ -44,8 +59,13 @@ class RosterOutcome:
     courses_created: int = 0
     enrollments_created: int = 0
     enrollments_reactivated: int = 0
+    enrollments_skipped: int = 0
+    enrollments_ended: int = 0
     merged_duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    # Enrollments the writer will not make, in words ("S0003 → Art: the student is withdrawn").
+    skipped: list[str] = field(default_factory=list)
+    stale: list[StaleItem] = field(default_factory=list)
     plan: Plan | None = None
     run_id: uuid.UUID | None = None
     applied: bool = False
@@ -56,7 +76,10 @@ class RosterOutcome:
             "unchanged": self.unchanged, "courses_created": self.courses_created,
             "enrollments_created": self.enrollments_created,
             "enrollments_reactivated": self.enrollments_reactivated,
+            "enrollments_skipped": self.enrollments_skipped,
+            "enrollments_ended": self.enrollments_ended,
             "merged_duplicates": self.merged_duplicates, "rejected": len(self.rejected),
+            "stale": len(self.stale),
         }  # fmt: skip
 
 
@@ -64,7 +87,15 @@ def _raw(session: Session) -> psycopg.Connection:
     return session.connection().connection.driver_connection
 
 
-def _stage(conn: psycopg.Connection, records: list[RosterRecord], job: Job) -> None:
+def _stage(conn: psycopg.Connection, validation: ValidationResult, job: Job) -> None:
+    records = validation.records
+    conn.execute(
+        "CREATE TEMP TABLE roster_ended (key text, course text) ON COMMIT DROP"
+    )
+    if validation.ended:
+        with conn.cursor().copy("COPY roster_ended (key, course) FROM STDIN") as copy:
+            for key, course in validation.ended:
+                copy.write_row((key, course))
     conn.execute(
         "CREATE TEMP TABLE roster_stage (line int, key text, student_no text, email text, "
         "first_name text, last_name text, class_name text, grade_level smallint, "
@@ -141,30 +172,46 @@ UPDATE roster_student r SET action = CASE WHEN
 FROM student s
 WHERE r.action IS NULL AND s.id = r.student_id;
 
+-- One row per student and course the file names. A course Rollbook does not have yet
+-- stands in the plan under a placeholder id made from its name; the apply creates it.
 CREATE TEMP TABLE roster_enrollment ON COMMIT DROP AS
 SELECT DISTINCT ON (st.key, lower(st.course)) st.key, st.line, st.course, r.student_id,
-       c.id AS course_id, e.id AS enrollment_id, e.active AS was_active,
-       CASE WHEN e.id IS NULL THEN 'create' WHEN e.active THEN 'unchanged'
-            ELSE 'reactivate' END AS action
+       c.id AS course_id, coalesce(c.id, md5('course:' || lower(st.course))::uuid) AS plan_course_id
 FROM roster_stage st
 JOIN roster_student r ON r.key = st.key AND r.action <> 'reject'
 LEFT JOIN course c ON c.school_id = %(school)s AND c.deleted_at IS NULL
                   AND lower(c.name) = lower(st.course)
-LEFT JOIN course_enrollment e ON e.course_id = c.id AND e.student_id = r.student_id
 WHERE st.course IS NOT NULL
 ORDER BY st.key, lower(st.course), st.line;
 
 ANALYZE roster_enrollment;
 """
 
-_COUNTS_SQL = """
+# A staged enrollment whose student is (or will be, by the file) active: only those get
+# a course created for them; the writer skips the others.
+_WILL_BE_ACTIVE = """EXISTS (
+  SELECT 1 FROM roster_student r LEFT JOIN student s ON s.id = r.student_id
+  WHERE r.key = staged.key AND r.action IN ('create', 'update', 'unchanged')
+    AND coalesce(r.status, s.status, 'active') = 'active')"""
+
+_COUNTS_SQL = f"""
 SELECT
   (SELECT count(*) FROM roster_student WHERE action = 'create'),
   (SELECT count(*) FROM roster_student WHERE action = 'update'),
   (SELECT count(*) FROM roster_student WHERE action = 'unchanged'),
-  (SELECT count(DISTINCT lower(course)) FROM roster_enrollment WHERE course_id IS NULL),
-  (SELECT count(*) FROM roster_enrollment WHERE action = 'create'),
-  (SELECT count(*) FROM roster_enrollment WHERE action = 'reactivate')
+  (SELECT count(DISTINCT lower(course)) FROM roster_enrollment staged
+   WHERE course_id IS NULL AND {_WILL_BE_ACTIVE})
+"""
+
+# The pairs for the enrollment writer, with the status each student will have: a new
+# student's from the file (active if it says nothing), an existing one's from the file
+# if it gives one, else as stored.
+_PAIRS_SQL = """
+SELECT e.student_id, {course} AS course_id,
+       CASE WHEN r.action = 'create' THEN coalesce(r.status, 'active') ELSE r.status END
+         AS student_status
+FROM roster_enrollment e JOIN roster_student r ON r.key = e.key
+WHERE r.action IN ('create', 'update', 'unchanged')
 """
 
 
@@ -173,8 +220,7 @@ def _classify(conn: psycopg.Connection, ctx: ServiceContext, outcome: RosterOutc
     conn.execute(_CLASSIFY_SQL.replace("%(school)s", f"'{ctx.school_id}'::uuid"))
     counts = conn.execute(_COUNTS_SQL).fetchone()
     assert counts is not None
-    (outcome.created, outcome.updated, outcome.unchanged, outcome.courses_created,
-     outcome.enrollments_created, outcome.enrollments_reactivated) = counts  # fmt: skip
+    outcome.created, outcome.updated, outcome.unchanged, outcome.courses_created = counts
     by_key: dict[str, list[RosterRecord]] = {}
     for record in records:
         by_key.setdefault(record.key, []).append(record)
@@ -187,7 +233,89 @@ def _classify(conn: psycopg.Connection, ctx: ServiceContext, outcome: RosterOutc
     outcome.rejected.sort(key=lambda r: r.line)
 
 
-def _plan_items(conn: psycopg.Connection) -> tuple[list[PlanItem], bool]:
+def _pair_names(conn: psycopg.Connection, course_column: str) -> dict:
+    """(student_id, course id) -> (student key, course name) of the staged enrollments."""
+    return {
+        (student_id, course_id): (key, course)
+        for key, course, student_id, course_id in conn.execute(
+            f"SELECT key, course, student_id, {course_column} FROM roster_enrollment"
+        )
+    }
+
+
+def _plan_enrollments(conn: psycopg.Connection, outcome: RosterOutcome
+                      ) -> tuple[EnrollmentPlan, dict]:  # fmt: skip
+    planned = plan_enrollments(conn, _PAIRS_SQL.format(course="e.plan_course_id"), {})
+    names = _pair_names(conn, "plan_course_id")
+    outcome.enrollments_created = planned.counts.created
+    outcome.enrollments_reactivated = planned.counts.reactivated
+    outcome.enrollments_skipped = planned.counts.skipped
+    outcome.skipped = _skipped_texts(planned.skipped, names)
+    return planned, names
+
+
+def _skipped_texts(skipped: list[SkippedPair], names: dict) -> list[str]:
+    """ "S0003 → Art: the student is withdrawn" """
+    texts = []
+    for pair in skipped:
+        key, course = names[(pair.student_id, pair.course_id)]
+        texts.append(f"{key.lstrip('@')} → {course}: {pair.reason}")
+    return texts
+
+
+def _fingerprints(conn: psycopg.Connection, planned: EnrollmentPlan, names: dict
+                  ) -> list[Fingerprint]:  # fmt: skip
+    """Every student and enrollment the plan decided about, as they are now."""
+    prints = [
+        Fingerprint("student", key, version, key.lstrip("@"))
+        for key, version in conn.execute(
+            "SELECT r.key, s.row_version FROM roster_student r "
+            "LEFT JOIN student s ON s.id = r.student_id "
+            "WHERE r.action IN ('create', 'update', 'unchanged')"
+        )
+    ]
+    for pair in planned.pairs:
+        key, course = names[(pair.student_id, pair.course_id)]
+        prints.append(Fingerprint("course_enrollment", f"{key}{PAIR_KEY}{course.lower()}",
+                                  pair.enrollment_version, f"{key.lstrip('@')} → {course}"))  # fmt: skip
+    return prints
+
+
+# The active enrollments the file ends (OneRoster's tobedeleted).
+_ENDED_SQL = """
+SELECT ce.student_id, ce.course_id, ce.row_version, g.key, g.course
+FROM roster_ended g
+JOIN student s ON s.school_id = %(school)s AND s.deleted_at IS NULL AND s.student_no = g.key
+JOIN course c ON c.school_id = %(school)s AND c.deleted_at IS NULL
+             AND lower(c.name) = lower(g.course)
+JOIN course_enrollment ce ON ce.student_id = s.id AND ce.course_id = c.id
+                         AND ce.active AND ce.deleted_at IS NULL
+"""
+
+# The fingerprints of the same rows now (see app.runs.recorder.recheck).
+_CURRENT_SQL = f"""
+SELECT 'student' AS entity, r.key, s.row_version AS version
+FROM roster_student r JOIN student s ON s.id = r.student_id
+UNION ALL
+SELECT 'course_enrollment', e.key || '{PAIR_KEY}' || lower(e.course), ce.row_version
+FROM roster_enrollment e
+JOIN course_enrollment ce ON ce.student_id = e.student_id AND ce.course_id = e.course_id
+UNION ALL
+SELECT 'course_enrollment', ended.key || '{PAIR_KEY}' || lower(ended.course), ended.row_version
+FROM ({_ENDED_SQL}) ended
+"""
+
+
+def _ended_prints(conn: psycopg.Connection, ctx: ServiceContext) -> list[Fingerprint]:
+    return [
+        Fingerprint("course_enrollment", f"{key}{PAIR_KEY}{course.lower()}", version,
+                    f"{key} → {course} (ended)")
+        for _s, _c, version, key, course in conn.execute(_ENDED_SQL, {"school": ctx.school_id})
+    ]  # fmt: skip
+
+
+def _plan_items(conn: psycopg.Connection, planned: EnrollmentPlan, names: dict,
+                skipped: list[str]) -> tuple[list[PlanItem], bool]:  # fmt: skip
     items: list[PlanItem] = []
     fields = ", ".join(f"s.{f}" for f in UPDATABLE)
     rows = conn.execute(
@@ -209,16 +337,21 @@ def _plan_items(conn: psycopg.Connection) -> tuple[list[PlanItem], bool]:
             items.append(PlanItem("update", "student", key,
                                   {UPDATABLE[i]: before[i] for i in changed},
                                   {UPDATABLE[i]: after[i] for i in changed}, "changed in the file"))  # fmt: skip
-    room = MAX_LISTED_ITEMS + 1 - len(items)
-    for action, key, course in conn.execute(
-        "SELECT action, key, course FROM roster_enrollment WHERE action <> 'unchanged' "
-        "ORDER BY line LIMIT %s", (max(0, room),),
-    ):  # fmt: skip
+    for pair in planned.pairs:
+        if len(items) > MAX_LISTED_ITEMS:
+            break
+        if pair.action == "unchanged":
+            continue
+        key, course = names[(pair.student_id, pair.course_id)]
         items.append(PlanItem(
-            f"{action}_enrollment", "course_enrollment", f"{key.lstrip('@')} → {course}",
-            {"active": False} if action == "reactivate" else None, {"active": True},
-            "enrolled in the file" if action == "create" else "ended, enrolled again in the file",
+            f"{pair.action}_enrollment", "course_enrollment", f"{key.lstrip('@')} → {course}",
+            {"active": False} if pair.action == "reactivate" else None, {"active": True},
+            "enrolled in the file" if pair.action == "create"
+            else "ended, enrolled again in the file",
         ))  # fmt: skip
+    for text in skipped[: max(0, MAX_LISTED_ITEMS + 1 - len(items))]:
+        items.append(PlanItem("skip_enrollment", "course_enrollment", text.split(": ", 1)[0],
+                              None, None, text.split(": ", 1)[1]))  # fmt: skip
     truncated = len(items) > MAX_LISTED_ITEMS
     return items[:MAX_LISTED_ITEMS], truncated
 
@@ -233,12 +366,16 @@ def plan_roster(
     job = job or Job()
     conn = _raw(session)
     outcome = _outcome(validation)
-    _stage(conn, validation.records, job)
+    _stage(conn, validation, job)
     job.check_cancel()
     job.progress(0, None, "Comparing with Rollbook…")
     _classify(conn, ctx, outcome, validation.records)
-    items, truncated = _plan_items(conn)
-    outcome.plan = Plan(RunKind.IMPORT, outcome.summary(), items, truncated, params or {})
+    planned, names = _plan_enrollments(conn, outcome)
+    ended = _ended_prints(conn, ctx)
+    outcome.enrollments_ended = len(ended)
+    items, truncated = _plan_items(conn, planned, names, outcome.skipped)
+    outcome.plan = Plan(RunKind.IMPORT, outcome.summary(), items, truncated, params or {},
+                        _fingerprints(conn, planned, names) + ended)  # fmt: skip
     _drop_stage(conn)
     return outcome
 
@@ -252,8 +389,22 @@ def _outcome(validation: ValidationResult) -> RosterOutcome:
 
 
 def _drop_stage(conn: psycopg.Connection) -> None:
-    conn.execute("DROP TABLE IF EXISTS roster_enrollment, roster_student, roster_stage")
+    conn.execute(
+        "DROP TABLE IF EXISTS roster_enrollment, roster_student, roster_stage, roster_ended"
+    )
 
+
+_LEAVE_STALE_SQL = f"""
+UPDATE roster_student SET action = 'stale'
+WHERE key IN (SELECT key FROM run_stale WHERE entity = 'student');
+DELETE FROM roster_enrollment e
+WHERE e.key IN (SELECT key FROM roster_student WHERE action = 'stale')
+   OR e.key || '{PAIR_KEY}' || lower(e.course)
+      IN (SELECT key FROM run_stale WHERE entity = 'course_enrollment');
+DELETE FROM roster_ended g
+WHERE g.key || '{PAIR_KEY}' || lower(g.course)
+      IN (SELECT key FROM run_stale WHERE entity = 'course_enrollment');
+"""
 
 _APPLY_SQL = (
     """
@@ -264,7 +415,7 @@ FROM (SELECT key, %(prefix)s || lpad((%(next)s + row_number() OVER (ORDER BY lin
 WHERE numbered.key = r.key;
 
 """
-    + staged_courses_sql("roster_enrollment", "course")
+    + staged_courses_sql("roster_enrollment", "course", _WILL_BE_ACTIVE)
     + """
 INSERT INTO student (id, school_id, student_no, email, first_name, last_name, class_name,
                      grade_level, birth_date, status, sourced_id)
@@ -272,37 +423,6 @@ SELECT student_id, %(school)s, student_no, email, coalesce(first_name, ''),
        coalesce(last_name, ''), class_name, grade_level, birth_date, coalesce(status, 'active'),
        sourced_id
 FROM roster_student WHERE action = 'create';
-
-INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
-SELECT %(school)s, %(actor)s, 'create', 'student', r.student_id,
-       jsonb_build_object('before', '{}'::jsonb, 'after', jsonb_strip_nulls(jsonb_build_object(
-         'student_no', r.student_no, 'email', r.email, 'first_name', r.first_name,
-         'last_name', r.last_name, 'class_name', r.class_name, 'grade_level', r.grade_level,
-         'birth_date', r.birth_date, 'status', coalesce(r.status, 'active')))),
-       %(run)s
-FROM roster_student r WHERE r.action = 'create';
-
--- before the update: the audit entry needs the old values
-INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
-SELECT %(school)s, %(actor)s, 'update', 'student', s.id,
-       jsonb_build_object(
-         'before', (SELECT coalesce(jsonb_object_agg(o.key, o.value), '{}'::jsonb)
-                    FROM jsonb_each(old_values) o
-                    WHERE new_values ? o.key AND new_values -> o.key IS DISTINCT FROM o.value),
-         'after', (SELECT coalesce(jsonb_object_agg(n.key, n.value), '{}'::jsonb)
-                   FROM jsonb_each(new_values) n
-                   WHERE old_values -> n.key IS DISTINCT FROM n.value)),
-       %(run)s
-FROM roster_student r
-JOIN student s ON s.id = r.student_id
-CROSS JOIN LATERAL (SELECT
-    jsonb_build_object('first_name', s.first_name, 'last_name', s.last_name, 'email', s.email,
-      'class_name', s.class_name, 'grade_level', s.grade_level, 'birth_date', s.birth_date,
-      'status', s.status) AS old_values,
-    jsonb_strip_nulls(jsonb_build_object('first_name', r.first_name, 'last_name', r.last_name,
-      'email', r.email, 'class_name', r.class_name, 'grade_level', r.grade_level,
-      'birth_date', r.birth_date, 'status', r.status)) AS new_values) v
-WHERE r.action = 'update';
 
 UPDATE student s SET
   first_name = coalesce(r.first_name, s.first_name),
@@ -315,35 +435,6 @@ UPDATE student s SET
   sourced_id = coalesce(r.sourced_id, s.sourced_id)
 FROM roster_student r
 WHERE r.action = 'update' AND s.id = r.student_id;
-
-INSERT INTO course_enrollment (id, school_id, course_id, student_id, source)
-SELECT gen_random_uuid(), %(school)s, course_id, student_id, 'import'
-FROM roster_enrollment WHERE action = 'create'
-ON CONFLICT ON CONSTRAINT uq_course_enrollment_once DO NOTHING;
-
-UPDATE course_enrollment e SET active = true, ended_on = NULL, enrolled_on = current_date,
-       deleted_at = NULL
-FROM roster_enrollment r
-WHERE r.action = 'reactivate' AND e.id = r.enrollment_id;
-
-INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
-SELECT %(school)s, %(actor)s, CASE r.action WHEN 'create' THEN 'enroll' ELSE 'reactivate' END,
-       'course_enrollment', e.id,
-       jsonb_build_object('before', CASE r.action WHEN 'create' THEN '{}'::jsonb
-                                     ELSE jsonb_build_object('active', false) END,
-                          'after', jsonb_build_object('active', true, 'course_id', e.course_id,
-                                                      'student_id', e.student_id, 'source', e.source)),
-       %(run)s
-FROM roster_enrollment r
-JOIN course_enrollment e ON e.course_id = r.course_id AND e.student_id = r.student_id
-WHERE r.action IN ('create', 'reactivate');
-
--- a re-enrollment brings back the progress row set aside when the enrollment ended
-INSERT INTO course_progress (id, school_id, student_id, course_id)
-SELECT gen_random_uuid(), %(school)s, student_id, course_id
-FROM roster_enrollment WHERE action IN ('create', 'reactivate')
-ON CONFLICT ON CONSTRAINT uq_course_progress_once
-DO UPDATE SET deleted_at = NULL WHERE course_progress.deleted_at IS NOT NULL;
 """
 )
 
@@ -361,63 +452,78 @@ def _student_number_start(conn: psycopg.Connection, ctx: ServiceContext) -> tupl
 
 def apply_roster(
     session: Session, ctx: ServiceContext, validation: ValidationResult, *,
-    all_or_nothing: bool = False, params: dict[str, Any] | None = None, job: Job | None = None,
+    plan: Plan | None = None, all_or_nothing: bool = False,
+    params: dict[str, Any] | None = None, job: Job | None = None,
 ) -> RosterOutcome:  # fmt: skip
-    """Apply the import in the caller's transaction and record the run.
+    """Apply the import in the caller's transaction, as a recorded run.
 
-    Decisions are remade against the data as it is now. With ``all_or_nothing`` and any
-    rejected row, nothing is applied (the run is recorded with its rejections).
+    With ``plan`` (the preview the person saw) every student and enrollment it decided
+    about is checked first: those that changed since are left alone and reported in
+    ``stale``. With ``all_or_nothing`` and any rejected (or stale) row, nothing is
+    applied and the run is recorded as failed, with its rejections.
     """
     require_role(ctx, *REGISTRAR_ROLES, doing="import rosters")
     job = job or Job()
     conn = _raw(session)
     outcome = _outcome(validation)
-    run_id = start_run(session, ctx, RunKind.IMPORT, dry_run=False, params=params or {})
-    outcome.run_id = run_id
-    _stage(conn, validation.records, job)
-    job.check_cancel()
-    job.progress(0, None, "Comparing with Rollbook…")
-    _classify(conn, ctx, outcome, validation.records)
-    job.check_cancel()
-    if all_or_nothing and outcome.rejected:
+
+    def work(scope: RunScope) -> tuple[RosterOutcome, dict[str, Any]]:
+        outcome.run_id = scope.run_id
+        _stage(conn, validation, job)
+        job.check_cancel()
+        job.progress(0, None, "Comparing with Rollbook…")
+        _classify(conn, ctx, outcome, validation.records)
+        if plan is not None:
+            outcome.stale = recheck(conn, plan.fingerprints, _CURRENT_SQL,
+                                    {"school": ctx.school_id})  # fmt: skip
+            scope.stale.extend(outcome.stale)
+            _leave_stale(conn, outcome.stale)
+        job.check_cancel()
+        scope.summary.update(outcome.summary())
+        if all_or_nothing and (outcome.rejected or outcome.stale):
+            raise AllOrNothingRefused(
+                "Nothing was imported: rows were rejected" + (" or changed since the preview"
+                if outcome.stale else "") + " and all-or-nothing was chosen."
+            )  # fmt: skip
+        job.progress(0, None, "Writing students and enrollments…")
+        prefix, start = _student_number_start(conn, ctx)
+        # Client-side binding: one round trip for the whole merge (server-side binding
+        # allows a single statement per execute).
+        with psycopg.ClientCursor(conn) as cursor:
+            cursor.execute(_APPLY_SQL, {"school": ctx.school_id, "prefix": prefix,
+                                        "next": start})  # fmt: skip
+        job.check_cancel()
+        written = write_enrollments(conn, ctx, _PAIRS_SQL.format(course="e.course_id"), {},
+                                    source=EnrollmentSource.IMPORT.value)  # fmt: skip
+        names = _pair_names(conn, "course_id")
+        outcome.enrollments_created = written.counts.created
+        outcome.enrollments_reactivated = written.counts.reactivated
+        outcome.enrollments_skipped = written.counts.skipped
+        outcome.skipped = _skipped_texts(written.skipped, names)
+        outcome.enrollments_ended, _set_aside = end_enrollments(
+            conn, "SELECT student_id, course_id FROM (" + _ENDED_SQL + ") ended",
+            {"school": ctx.school_id},
+        )  # fmt: skip
+        job.check_cancel()
         _drop_stage(conn)
-        store_rejections(conn, ctx, run_id, outcome.rejected)
-        finish_run(session, run_id, RunStatus.FAILED,
-                   {**outcome.summary(), "created": 0, "updated": 0, "enrollments_created": 0,
-                    "enrollments_reactivated": 0, "courses_created": 0,
-                    "error": "rows were rejected and all-or-nothing was chosen"})  # fmt: skip
+        outcome.applied = True
+        return outcome, outcome.summary()
+
+    run = apply_recorded(session, ctx, RunKind.IMPORT, params or {}, work)
+    outcome.run_id = run.run_id
+    # Rejected rows are kept with the run whatever became of it.
+    store_rejections(conn, ctx, run.run_id, outcome.rejected)
+    if isinstance(run.cause, AllOrNothingRefused):
+        outcome.applied = False
         return outcome
-    job.progress(0, None, "Writing students and enrollments…")
-    prefix, start = _student_number_start(conn, ctx)
-    # Client-side binding: one round trip for the whole merge (server-side binding
-    # allows a single statement per execute).
-    with psycopg.ClientCursor(conn) as cursor:
-        cursor.execute(
-            _APPLY_SQL,
-            {
-                "school": ctx.school_id,
-                "actor": ctx.actor,
-                "run": run_id,
-                "prefix": prefix,
-                "next": start,
-            },  # fmt: skip
-        )
-    job.check_cancel()
-    _drop_stage(conn)
-    store_rejections(conn, ctx, run_id, outcome.rejected)
-    outcome.applied = True
-    finish_run(session, run_id, RunStatus.SUCCEEDED, outcome.summary())
+    run.value_or_raise()
     return outcome
 
 
-def store_rejections(conn: psycopg.Connection, ctx: ServiceContext, run_id: uuid.UUID,
-                      rejections: list[Rejection]) -> None:  # fmt: skip
-    if not rejections:
-        return
-    with conn.cursor().copy(
-        "COPY import_rejected_row (id, school_id, run_id, line_no, raw, errors) FROM STDIN"
-    ) as copy:
-        for rejection in rejections:
-            copy.write_row((uuid.uuid4(), ctx.school_id, run_id, rejection.line,
-                            Jsonb(rejection.raw),
-                            Jsonb([{"column": rejection.column, "message": rejection.message}])))  # fmt: skip
+def _leave_stale(conn: psycopg.Connection, stale: list[StaleItem]) -> None:
+    conn.execute("CREATE TEMP TABLE run_stale (entity text, key text) ON COMMIT DROP")
+    with conn.cursor().copy("COPY run_stale (entity, key) FROM STDIN") as copy:
+        for item in stale:
+            copy.write_row((item.entity, item.key))
+    conn.execute(_LEAVE_STALE_SQL)
+    conn.execute("DROP TABLE run_stale")

@@ -14,9 +14,10 @@ from enum import StrEnum
 
 from app.domain.enums import StudentStatus
 from app.domain.errors import ValidationError
+from app.domain.student_fields import EMAIL_PATTERN, parse_grade
 from app.imports.mapping import FIELD_LABELS, ColumnMapping, Field, split_full_name
 from app.imports.reading import RawTable
-from app.services.students import EMAIL_PATTERN, _grade
+from app.runs.rejections import Rejection
 
 EXCEL_SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE]\+?\d+$")
 ISO_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
@@ -65,20 +66,14 @@ class RosterRecord:
                 self.last_name, self.class_name, self.grade_level, self.birth_date, self.status)  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Rejection:
-    line: int
-    column: str
-    message: str
-    raw: dict[str, str]
-
-
 @dataclass
 class ValidationResult:
     records: list[RosterRecord] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     merged_duplicates: int = 0
     total_rows: int = 0
+    # Enrollments the file ends (OneRoster's tobedeleted): (student key, course name).
+    ended: list[tuple[str, str]] = field(default_factory=list)
 
 
 def parse_date(value: str, fmt: DateFormat) -> date:
@@ -197,7 +192,7 @@ def _record(
                             f"{status!r} is not a student status; use {allowed}.")  # fmt: skip
         status = word
     try:
-        grade = _grade(get(Field.GRADE))
+        grade = parse_grade(get(Field.GRADE))
     except ValidationError as exc:
         raise _RowError(column_name(Field.GRADE), str(exc)) from None
     birth = get(Field.BIRTH_DATE)

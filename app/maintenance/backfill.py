@@ -1,29 +1,32 @@
 """Backfill: create or reactivate the course enrollments that active legacy memberships
-call for (source ``backfill``), with their progress rows and audit entries.
+call for (source ``backfill``), with their progress rows, through the one enrollment
+writer (students who are inactive or withdrawn are skipped, with the reason).
 
-``plan_backfill`` is the dry run. ``apply_backfill`` recomputes the gaps from the data as
-it is at that moment (a plan made earlier can never apply stale decisions), then writes
-everything set-based in one savepoint: a failure or Cancel leaves the database exactly
-as it was and the run is recorded as failed or cancelled. Running it twice changes
-nothing the second time; inactive memberships are never backfilled.
+``plan_backfill`` is the dry run; it fingerprints every enrollment it would write.
+``apply_backfill`` finds the gaps as they are at that moment and, given the plan the
+person saw, writes only the planned ones that have not changed since (those that did
+are reported as stale; gaps that appeared since are left for the next run), as a
+recorded run in the caller's transaction: a failure or Cancel leaves the database
+exactly as it was and the run is recorded as failed or cancelled. Running it twice
+changes nothing the second time; inactive memberships are never backfilled.
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from sqlalchemy.orm import Session
 
 from app.domain.context import ServiceContext
-from app.domain.enums import RunKind, RunStatus
+from app.domain.enums import EnrollmentSource, RunKind
 from app.jobs import Job
 from app.maintenance.enrollment_audit import PAIRS_SQL
-from app.maintenance.plan import MAX_LISTED_ITEMS, Plan, PlanItem, finish_run, start_run
-from app.maintenance.runs import RecordedRun, apply_recorded
+from app.runs.plan import MAX_LISTED_ITEMS, Fingerprint, Plan, PlanItem, StaleItem
+from app.runs.recorder import RecordedRun, RunScope, apply_recorded, recheck, record_dry_run
 from app.services.courses import staged_courses_sql
+from app.services.enrollment_writer import plan_enrollments, write_enrollments
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
 
@@ -32,6 +35,9 @@ class BackfillCounts:
     enrollments_created: int = 0
     enrollments_reactivated: int = 0
     courses_created: int = 0
+    skipped: int = 0  # students not enrolled: inactive, withdrawn
+    stale: int = 0  # planned, but changed since the preview
+    new_since_plan: int = 0  # gaps the preview did not show; left for the next run
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -41,11 +47,23 @@ class BackfillCounts:
 class BackfillPlan:
     counts: BackfillCounts
     plan: Plan
-    run_id: uuid.UUID | None = None
+    run_id: Any = None
+
+
+@dataclass(frozen=True)
+class BackfillResult:
+    counts: BackfillCounts
+    stale: list[StaleItem] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 def _raw(session: Session) -> psycopg.Connection:
     return session.connection().connection.driver_connection
+
+
+# A gap's key: the student and the course by its name, which is also the name of a
+# course the backfill creates, so a plan made before the course existed still matches.
+_GAP_KEY = "g.student_id::text || chr(31) || lower(g.course_name)"
 
 
 def _stage_gaps(conn: psycopg.Connection, ctx: ServiceContext) -> None:
@@ -53,34 +71,65 @@ def _stage_gaps(conn: psycopg.Connection, ctx: ServiceContext) -> None:
     pairs = PAIRS_SQL.replace(":school", "%(school)s")
     conn.execute(
         "CREATE TEMP TABLE backfill_gap ON COMMIT DROP AS "
-        f"SELECT * FROM ({pairs}) pair WHERE state <> 'covered'",
+        f"SELECT pair.*, NULL::text AS key FROM ({pairs}) pair WHERE state <> 'covered'",
         {"school": ctx.school_id},
     )
+    conn.execute(f"UPDATE backfill_gap g SET key = {_GAP_KEY}")
+    conn.execute("ANALYZE backfill_gap")
 
 
-def _count_gaps(conn: psycopg.Connection) -> BackfillCounts:
-    row = conn.execute(
-        "SELECT count(*) FILTER (WHERE state = 'missing'), "
-        "count(*) FILTER (WHERE state = 'inactive'), "
-        "count(DISTINCT lower(course_name)) FILTER (WHERE course_id IS NULL) "
-        "FROM backfill_gap"
-    ).fetchone()
-    assert row is not None
-    created, reactivated, courses = (int(v) for v in row)
-    return BackfillCounts(created, reactivated, courses)
+# Placeholder ids for courses the backfill will create, so the writer can plan them.
+_PLAN_PAIRS = """
+SELECT student_id, coalesce(course_id, md5('course:' || lower(course_name))::uuid) AS course_id,
+       NULL::text AS student_status
+FROM backfill_gap"""
+_APPLY_PAIRS = "SELECT student_id, course_id, NULL::text AS student_status FROM backfill_gap"
+
+# Every gap's enrollment as it is (none: NULL), and the students the writer skips (a
+# student set active since the preview must not be enrolled unseen).
+_GAP_PRINTS_SQL = f"""
+SELECT 'course_enrollment' AS entity, {_GAP_KEY} AS key, e.row_version AS version,
+       s.student_no || ' ' || btrim(s.first_name || ' ' || s.last_name) || ' → '
+         || g.course_name AS label
+FROM backfill_gap g
+JOIN student s ON s.id = g.student_id
+LEFT JOIN course_enrollment e ON e.id = g.enrollment_id
+UNION ALL
+SELECT DISTINCT 'student', s.id::text, s.row_version,
+       s.student_no || ' ' || btrim(s.first_name || ' ' || s.last_name)
+FROM backfill_gap g JOIN student s ON s.id = g.student_id
+WHERE s.status <> 'active'
+"""
+_ACTIVE_STUDENT = "EXISTS (SELECT 1 FROM student s WHERE s.id = staged.student_id AND s.status = 'active')"
 
 
-def _gap_items(conn: psycopg.Connection) -> tuple[list[PlanItem], bool]:
+def _named_skips(conn: psycopg.Connection, skipped) -> list[str]:
+    if not skipped:
+        return []
+    names = {
+        (student_id, course_key): label
+        for student_id, course_key, label in conn.execute(
+            "SELECT g.student_id, coalesce(g.course_id, md5('course:' || lower(g.course_name))::uuid),"
+            " s.student_no || ' ' || btrim(s.first_name || ' ' || s.last_name) || ' → ' "
+            "|| g.course_name FROM backfill_gap g JOIN student s ON s.id = g.student_id"
+        )
+    }  # fmt: skip
+    return [f"{names.get((p.student_id, p.course_id), p.student_id)}: {p.reason}"
+            for p in skipped]  # fmt: skip
+
+
+def _gap_items(conn: psycopg.Connection, skipped: list[str]) -> tuple[list[PlanItem], bool]:
     rows = conn.execute(
         "SELECT g.state, s.student_no, s.first_name || ' ' || s.last_name, g.course_name, "
-        "g.course_id IS NULL, e.ended_on, e.deleted_at IS NOT NULL "
+        "g.course_id IS NULL, e.ended_on, e.deleted_at IS NOT NULL, s.status "
         "FROM backfill_gap g JOIN student s ON s.id = g.student_id "
         "LEFT JOIN course_enrollment e ON e.id = g.enrollment_id "
+        "WHERE s.status = 'active' "
         "ORDER BY g.state, g.course_name, s.sort_name LIMIT %s",
         (MAX_LISTED_ITEMS + 1,),
     ).fetchall()
     items = []
-    for state, student_no, name, course, new_course, ended_on, removed in rows:
+    for state, student_no, name, course, new_course, ended_on, removed, _status in rows:
         key = f"{student_no} {name}"
         if state == "missing":
             reason = "active legacy membership, no enrollment"
@@ -94,109 +143,71 @@ def _gap_items(conn: psycopg.Connection) -> tuple[list[PlanItem], bool]:
             if ended_on:
                 before["ended_on"] = ended_on.isoformat()
             items.append(PlanItem("reactivate_enrollment", "course_enrollment", key, before,
-                                  {"course": course, "active": True, "source": "backfill"},
+                                  {"course": course, "active": True},
                                   "active legacy membership, enrollment "
                                   + ("removed" if removed else "inactive")))  # fmt: skip
+    for text in skipped[: max(0, MAX_LISTED_ITEMS + 1 - len(items))]:
+        who, why = text.split(": ", 1)
+        items.append(PlanItem("skip_enrollment", "course_enrollment", who, None, None, why))
     return items[:MAX_LISTED_ITEMS], len(items) > MAX_LISTED_ITEMS
 
 
 def plan_backfill(
     session: Session, ctx: ServiceContext, *, job: Job | None = None, record: bool = True
 ) -> BackfillPlan:
-    """The dry run: which enrollments would be created and reactivated. With ``record``
-    the preview is kept in the run history as a dry-run backfill."""
+    """The dry run: which enrollments would be created and reactivated, and who would be
+    skipped. With ``record`` the preview is kept in the run history as a dry run."""
     require_role(ctx, *REGISTRAR_ROLES, doing="backfill enrollments")
     job = job or Job()
     conn = _raw(session)
     job.progress(0, None, "Finding memberships without an active enrollment…")
     _stage_gaps(conn, ctx)
     job.check_cancel()
-    counts = _count_gaps(conn)
-    items, truncated = _gap_items(conn)
+    planned = plan_enrollments(conn, _PLAN_PAIRS, {})
+    skipped = _named_skips(conn, planned.skipped)
+    courses = conn.execute(
+        "SELECT count(DISTINCT lower(course_name)) FROM backfill_gap staged "
+        f"WHERE course_id IS NULL AND {_ACTIVE_STUDENT}"
+    ).fetchone()
+    counts = BackfillCounts(planned.counts.created, planned.counts.reactivated,
+                            int(courses[0]) if courses else 0, planned.counts.skipped)  # fmt: skip
+    items, truncated = _gap_items(conn, skipped)
+    prints = [Fingerprint(*row) for row in conn.execute(_GAP_PRINTS_SQL)]
     conn.execute("DROP TABLE backfill_gap")
-    plan = Plan(RunKind.BACKFILL, counts.as_dict(), items, truncated, {"source": "backfill"})
-    run_id = None
-    if record:
-        run_id = start_run(session, ctx, RunKind.BACKFILL, dry_run=True, params=plan.params)
-        finish_run(session, run_id, RunStatus.SUCCEEDED, counts.as_dict())
+    plan = Plan(RunKind.BACKFILL, counts.as_dict(), items, truncated, {"source": "backfill"},
+                prints)  # fmt: skip
+    run_id = record_dry_run(session, ctx, RunKind.BACKFILL, plan.params, counts.as_dict()) \
+        if record else None  # fmt: skip
     return BackfillPlan(counts, plan, run_id)
 
 
-_STEPS: tuple[tuple[str, str], ...] = (
-    (
-        "Creating courses the memberships name…",
-        staged_courses_sql("backfill_gap", "course_name")
-        + """
-WITH mapped AS (
-  UPDATE legacy_group lg SET course_id = c.id FROM course c
-  WHERE lg.school_id = %(school)s AND lg.course_id IS NULL AND lg.deleted_at IS NULL
-    AND c.school_id = %(school)s AND c.deleted_at IS NULL AND lower(c.name) = lower(lg.course_name)
-  RETURNING lg.id, c.id AS course_id
-)
-INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
-SELECT %(school)s, %(actor)s, 'map_course', 'legacy_group', id,
-       jsonb_build_object('before', jsonb_build_object('course_id', NULL),
-                          'after', jsonb_build_object('course_id', course_id)),
-       %(run)s
-FROM mapped;
-""",
-    ),
-    (
-        "Creating enrollments…",
-        """
-WITH created AS (
-  INSERT INTO course_enrollment (id, school_id, course_id, student_id, source)
-  SELECT gen_random_uuid(), %(school)s, course_id, student_id, 'backfill'
-  FROM backfill_gap WHERE state = 'missing'
-  ON CONFLICT ON CONSTRAINT uq_course_enrollment_once DO NOTHING
-  RETURNING id, course_id, student_id
-)
-INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
-SELECT %(school)s, %(actor)s, 'enroll', 'course_enrollment', id,
-       jsonb_build_object('before', '{}'::jsonb,
-                          'after', jsonb_build_object('active', true, 'course_id', course_id,
-                                                      'student_id', student_id,
-                                                      'source', 'backfill')),
-       %(run)s
-FROM created;
-""",
-    ),
-    (
-        "Reactivating enrollments…",
-        """
-WITH reactivated AS (
-  UPDATE course_enrollment e
-  SET active = true, ended_on = NULL, deleted_at = NULL, enrolled_on = current_date,
-      source = 'backfill'
-  FROM backfill_gap g
-  WHERE g.state = 'inactive' AND e.id = g.enrollment_id
-    AND NOT (e.active AND e.deleted_at IS NULL)
-  RETURNING e.id, e.course_id, e.student_id
-)
-INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
-SELECT %(school)s, %(actor)s, 'reactivate', 'course_enrollment', id,
-       jsonb_build_object('before', jsonb_build_object('active', false),
-                          'after', jsonb_build_object('active', true, 'source', 'backfill')),
-       %(run)s
-FROM reactivated;
-""",
-    ),
-    (
-        "Creating progress rows (or bringing back those set aside)…",
-        """
-INSERT INTO course_progress (id, school_id, student_id, course_id)
-SELECT gen_random_uuid(), %(school)s, student_id, course_id FROM backfill_gap
-ON CONFLICT ON CONSTRAINT uq_course_progress_once
-DO UPDATE SET deleted_at = NULL WHERE course_progress.deleted_at IS NOT NULL;
-""",
-    ),
-)
+# Courses only for the students the writer will enroll.
+_MAP_COURSES = staged_courses_sql("backfill_gap", "course_name", _ACTIVE_STUDENT) + """
+UPDATE legacy_group lg SET course_id = c.id FROM course c
+WHERE lg.school_id = %(school)s AND lg.course_id IS NULL AND lg.deleted_at IS NULL
+  AND c.school_id = %(school)s AND c.deleted_at IS NULL AND lower(c.name) = lower(lg.course_name);
+"""
+
+
+def _keep_planned(conn: psycopg.Connection, plan: Plan, stale: list[StaleItem]) -> int:
+    """Leave only the planned gaps that have not changed; returns how many gaps the plan
+    did not know (they wait for the next run)."""
+    planned = [f.key for f in plan.fingerprints if f.entity == "course_enrollment"]
+    changed = [item.key for item in stale if item.entity == "course_enrollment"]
+    students = [item.key for item in stale if item.entity == "student"]
+    row = conn.execute(
+        "WITH gone AS (DELETE FROM backfill_gap WHERE NOT key = ANY(%s) OR key = ANY(%s) "
+        "OR student_id::text = ANY(%s) RETURNING key) "
+        "SELECT count(*) FILTER (WHERE NOT key = ANY(%s)) FROM gone",
+        (planned, changed, students, planned),
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def apply_backfill(
-    session: Session, ctx: ServiceContext, *, job: Job | None = None
-) -> RecordedRun[BackfillCounts]:
-    """Apply the backfill in the caller's transaction and record the run.
+    session: Session, ctx: ServiceContext, *, plan: Plan | None = None, job: Job | None = None
+) -> RecordedRun[BackfillResult]:
+    """Apply the backfill in the caller's transaction, as a recorded run.
 
     Returns the run; its status says whether it succeeded, failed (nothing changed, the
     reason in ``error``) or was cancelled (nothing changed)."""
@@ -204,20 +215,36 @@ def apply_backfill(
     job = job or Job()
     conn = _raw(session)
 
-    def work(run_id: uuid.UUID) -> tuple[BackfillCounts, dict[str, Any]]:
-        total = len(_STEPS) + 1
+    def work(scope: RunScope) -> tuple[BackfillResult, dict[str, Any]]:
+        total = 4
         job.progress(0, total, "Finding memberships without an active enrollment…")
         _stage_gaps(conn, ctx)
         job.check_cancel()
-        counts = _count_gaps(conn)
-        params = {"school": ctx.school_id, "actor": ctx.actor, "run": run_id}
-        for done, (label, sql) in enumerate(_STEPS, start=1):
-            job.progress(done, total, label)
-            with psycopg.ClientCursor(conn) as cursor:
-                cursor.execute(sql, params)
-            job.check_cancel()
+        stale: list[StaleItem] = []
+        new_since = 0
+        if plan is not None:
+            job.progress(1, total, "Checking the preview against the data now…")
+            stale = recheck(conn, plan.fingerprints, _GAP_PRINTS_SQL)
+            scope.stale.extend(stale)
+            new_since = _keep_planned(conn, plan, stale)
+        courses = conn.execute(
+            "SELECT count(DISTINCT lower(course_name)) FROM backfill_gap staged "
+            f"WHERE course_id IS NULL AND {_ACTIVE_STUDENT}"
+        ).fetchone()
+        job.progress(2, total, "Creating courses the memberships name…")
+        with psycopg.ClientCursor(conn) as cursor:
+            cursor.execute(_MAP_COURSES, {"school": ctx.school_id})
+        job.check_cancel()
+        job.progress(3, total, "Creating and reactivating enrollments…")
+        written = write_enrollments(conn, ctx, _APPLY_PAIRS, {},
+                                    source=EnrollmentSource.BACKFILL.value)  # fmt: skip
+        skipped = _named_skips(conn, written.skipped)
+        job.check_cancel()
         conn.execute("DROP TABLE backfill_gap")
         job.progress(total, total, "Done.")
-        return counts, counts.as_dict()
+        counts = BackfillCounts(written.counts.created, written.counts.reactivated,
+                                int(courses[0]) if courses else 0, written.counts.skipped,
+                                len(stale), new_since)  # fmt: skip
+        return BackfillResult(counts, stale, skipped), counts.as_dict()
 
     return apply_recorded(session, ctx, RunKind.BACKFILL, {"source": "backfill"}, work)

@@ -21,9 +21,11 @@ import psycopg
 from sqlalchemy.orm import Session
 
 from app.domain.context import ServiceContext
-from app.domain.enums import RunKind, RunStatus
+from app.domain.enums import RunKind
+from app.domain.periods import describe_periods
 from app.jobs import Job
-from app.maintenance.plan import MAX_LISTED_ITEMS, Plan, PlanItem, finish_run, start_run
+from app.runs.plan import MAX_LISTED_ITEMS, Plan, PlanItem
+from app.runs.recorder import record_dry_run
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
 # ---------------------------------------------------------------- finding queries
@@ -36,7 +38,7 @@ PROGRESS_ONLY = """
 SELECT p.id AS subject_id, p.row_version,
        CASE WHEN e.id IS NULL
                  AND EXISTS (SELECT 1 FROM student s WHERE s.id = p.student_id
-                             AND s.deleted_at IS NULL)
+                             AND s.deleted_at IS NULL AND s.status = 'active')
                  AND EXISTS (SELECT 1 FROM course c WHERE c.id = p.course_id
                              AND c.deleted_at IS NULL)
             THEN 'create-enrollment' ELSE 'set-aside-progress' END AS action,
@@ -57,7 +59,8 @@ WHERE e.school_id = %(school)s AND e.active AND e.deleted_at IS NULL
   AND (p.id IS NULL OR p.deleted_at IS NOT NULL)
 """
 
-# An enrollment ended after the approval is history, not a finding.
+# An enrollment ended after the approval is history, not a finding; so is an approval
+# for a student who is no longer active (enrolling them is not the repair).
 APPROVED_NO_ENROLLMENT = """
 WITH approved AS MATERIALIZED (
   SELECT r.id, r.row_version, r.student_id, r.course_id, e.id AS enrollment_id
@@ -72,7 +75,8 @@ SELECT a.id AS subject_id, a.row_version,
             ELSE 'reactivate-enrollment' END AS action,
        a.student_id, a.course_id AS target_id, a.enrollment_id AS ref_id
 FROM approved a
-WHERE EXISTS (SELECT 1 FROM student s WHERE s.id = a.student_id AND s.deleted_at IS NULL)
+WHERE EXISTS (SELECT 1 FROM student s WHERE s.id = a.student_id AND s.deleted_at IS NULL
+              AND s.status = 'active')
   AND EXISTS (SELECT 1 FROM course c WHERE c.id = a.course_id AND c.deleted_at IS NULL)
 """
 
@@ -85,9 +89,8 @@ JOIN course_enrollment e ON e.course_id = r.course_id AND e.student_id = r.stude
 WHERE r.school_id = %(school)s AND r.status = 'pending' AND r.deleted_at IS NULL
 """
 
-# Not enrolled on the session date: the enrollment was deleted, had ended by then, or
-# had not started yet. A re-enrollment restarts enrolled_on, so a session before it
-# counts only when the enrollment was never reactivated (the audit log says so).
+# Not enrolled on the session date: the enrollment was removed, or the date lies outside
+# every period the student was enrolled (before the first, between two, after the last).
 ATTENDANCE_NOT_ENROLLED = """
 SELECT a.id AS subject_id, a.row_version, 'set-aside-attendance' AS action,
        e.student_id, e.course_id AS target_id, a.session_id AS ref_id
@@ -95,12 +98,7 @@ FROM session_attendance a
 JOIN class_session cs ON cs.id = a.session_id AND cs.deleted_at IS NULL
 JOIN course_enrollment e ON e.id = a.enrollment_id
 WHERE a.school_id = %(school)s AND a.deleted_at IS NULL
-  AND (e.deleted_at IS NOT NULL
-       OR (NOT e.active AND (e.ended_on IS NULL OR cs.session_date >= e.ended_on))
-       OR (cs.session_date < e.enrolled_on
-           AND e.id NOT IN (SELECT l.entity_id FROM audit_log l
-                            WHERE l.entity = 'course_enrollment' AND l.action = 'reactivate'
-                              AND l.entity_id IS NOT NULL)))
+  AND (e.deleted_at IS NOT NULL OR NOT e.periods @> cs.session_date)
 """
 
 EVENT_ATTENDANCE_CANCELLED = """
@@ -192,8 +190,9 @@ DETAILS = {
     "attendance-not-enrolled": f"""
         SELECT f.action, f.row_version, f.subject_id, {_PERSON}, co.name,
                jsonb_build_object('session_date', cs.session_date, 'status', a.status,
-                                  'enrolled_on', e.enrolled_on, 'ended_on', e.ended_on,
-                                  'active', e.active AND e.deleted_at IS NULL)
+                                  'removed', e.deleted_at IS NOT NULL,
+                                  'periods', (SELECT jsonb_agg(jsonb_build_array(lower(r), upper(r)))
+                                              FROM unnest(e.periods) r))
         FROM (SELECT * FROM {{found}} ORDER BY subject_id LIMIT %(limit)s) f JOIN session_attendance a ON a.id = f.subject_id
         JOIN class_session cs ON cs.id = a.session_id
         JOIN course_enrollment e ON e.id = a.enrollment_id
@@ -272,14 +271,15 @@ def _describe_pending(action: str, f: dict) -> tuple[str, str, str]:
 
 
 def _describe_attendance(action: str, f: dict) -> tuple[str, str, str]:
-    if not f["active"] and f["ended_on"]:
-        period = f"the enrollment ended {_day(f['ended_on'])}"
-    elif not f["active"]:
-        period = "the enrollment is not active"
+    when = _day(f["session_date"])
+    if f["removed"]:
+        reason = f"Marked for a session on {when}, but the enrollment was removed."
     else:
-        period = f"the enrollment started {_day(f['enrolled_on'])}"
-    return (f"{f['status']} on {_day(f['session_date'])}", "attendance set aside (kept)",
-            f"Marked for a session on {_day(f['session_date'])}, but {period}.")  # fmt: skip
+        periods = [(date.fromisoformat(start), date.fromisoformat(end) if end else None)
+                   for start, end in f["periods"] or []]  # fmt: skip
+        reason = (f"Marked for a session on {when}, outside the enrollment "
+                  f"({describe_periods(periods)}).")  # fmt: skip
+    return f"{f['status']} on {when}", "attendance set aside (kept)", reason
 
 
 def _describe_event_attendance(action: str, f: dict) -> tuple[str, str, str]:
@@ -476,7 +476,5 @@ def total_findings(plan: Plan) -> int:
 
 def record_check(session: Session, ctx: ServiceContext, plan: Plan) -> uuid.UUID:
     """Keep the check in the run history (a dry run: nothing was changed)."""
-    run_id = start_run(session, ctx, RunKind.CONSISTENCY, dry_run=True, params=plan.params)
-    finish_run(session, run_id, RunStatus.SUCCEEDED,
-               {**plan.summary, "total": total_findings(plan)})  # fmt: skip
-    return run_id
+    return record_dry_run(session, ctx, RunKind.CONSISTENCY, plan.params,
+                          {**plan.summary, "total": total_findings(plan)})  # fmt: skip

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.domain.context import ServiceContext
-from app.domain.enums import RunKind, RunStatus
+from app.domain.enums import RunKind
 from app.jobs import Job
-from app.maintenance.plan import finish_run, start_run
+from app.runs.recorder import record_dry_run
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
 LISTED_PER_STATE = 1_000  # students listed behind each number; the counts are complete
@@ -190,8 +190,7 @@ def audit_enrollments(
     result = AuditResult(memberships, pairs, covered, inactive, missing, _named(conn, ctx, listed))
     if not record:
         return result
-    run_id = start_run(session, ctx, RunKind.AUDIT, dry_run=True, params={"scope": "school"})
-    finish_run(session, run_id, RunStatus.SUCCEEDED, result.summary())
+    run_id = record_dry_run(session, ctx, RunKind.AUDIT, {"scope": "school"}, result.summary())
     return AuditResult(**{**result.__dict__, "run_id": run_id})
 
 

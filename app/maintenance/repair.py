@@ -1,29 +1,30 @@
-"""Repairing what the consistency check found: re-check, then apply, in one transaction.
+"""Repairing what the consistency check found: re-check, then apply, as a recorded run.
 
 ``apply_repair`` stages the selected findings (kind, row, row version, proposed action)
 in a temporary table and, kind by kind, re-runs the finding query joined to them: a
 finding whose row changed since the preview (other version), that needs another repair
 now, or that is no longer inconsistent is skipped and reported; the rest are repaired
-with set-based UPDATE ... FROM / INSERT ... SELECT statements that also write the audit
-log. Nothing is hard-deleted: rows are created, re-activated, set aside (tombstoned,
-kept), withdrawn with a note, or flagged. The run is recorded as a maintenance_run;
-``run_repair`` also records a run that failed or was cancelled, after rolling it back.
+set-based. Enrollments and progress rows go through the one enrollment writer; the
+other repairs are single UPDATE ... FROM statements. Nothing is hard-deleted: rows are
+created, re-activated, set aside (tombstoned, kept), withdrawn with a note, or flagged.
+The database writes the audit log; the run recorder (app.runs) keeps the run, also one
+that failed or was cancelled, after rolling its changes back.
 """
 
 from __future__ import annotations
 
-import csv
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
+from app.csvfile import write_csv
 from app.domain.context import ServiceContext
-from app.domain.enums import RunKind, RunStatus
-from app.domain.errors import Cancelled, RollbookError
+from app.domain.enums import EnrollmentSource, RunKind
 from app.jobs import Job
 from app.maintenance.consistency import (
     KINDS,
@@ -32,128 +33,98 @@ from app.maintenance.consistency import (
     plan_consistency,
     raw_connection,
 )
-from app.maintenance.plan import Plan, finish_run, record_failed_run, start_run
+from app.runs.plan import Plan, StaleItem
+from app.runs.recorder import RecordedRun, RunScope, apply_recorded
+from app.services.enrollment_writer import write_enrollments
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
-_AUDIT = "INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)"
+
+def _enroll(source: EnrollmentSource, actions: tuple[str, ...]) -> Callable[..., None]:
+    """Enroll (or re-activate, or give back its progress row) the findings' pairs."""
+    wanted = ", ".join(f"'{a}'" for a in actions)
+
+    def repair(conn: psycopg.Connection, ctx: ServiceContext) -> None:
+        write_enrollments(
+            conn, ctx,
+            "SELECT DISTINCT student_id, target_id AS course_id, NULL::text AS student_status "
+            f"FROM repair_go WHERE action IN ({wanted})",
+            {}, source=source.value,
+        )  # fmt: skip
+
+    return repair
 
 
-def _audit(action: str, entity: str, before: str, after: str) -> str:
-    return (f"{_AUDIT} SELECT %(school)s, %(actor)s, {action}, '{entity}', id, "
-            f"jsonb_build_object('before', {before}, 'after', {after}), %(run)s FROM done")  # fmt: skip
+def _statement(sql: str) -> Callable[..., None]:
+    def repair(conn: psycopg.Connection, ctx: ServiceContext) -> None:
+        with psycopg.ClientCursor(conn) as cursor:
+            cursor.execute(sql, {"school": ctx.school_id, "actor": ctx.actor})
+
+    return repair
 
 
-_ENSURE_PROGRESS = f"""
-WITH done AS (
-  INSERT INTO course_progress (id, school_id, student_id, course_id)
-  SELECT gen_random_uuid(), %(school)s, student_id, target_id
-  FROM (SELECT DISTINCT student_id, target_id FROM repair_go) pairs
-  ON CONFLICT ON CONSTRAINT uq_course_progress_once
-  DO UPDATE SET deleted_at = NULL WHERE course_progress.deleted_at IS NOT NULL
-  RETURNING id, (xmax = 0) AS created, student_id, course_id)
-{_audit("CASE WHEN created THEN 'create' ELSE 'restore' END", "course_progress",
-        "CASE WHEN created THEN '{}'::jsonb ELSE jsonb_build_object('set_aside', true) END",
-        "jsonb_build_object('student_id', student_id, 'course_id', course_id, 'set_aside', false)")};
-"""  # fmt: skip
+def _both(*steps: Callable[..., None]) -> Callable[..., None]:
+    def repair(conn: psycopg.Connection, ctx: ServiceContext) -> None:
+        for step in steps:
+            step(conn, ctx)
+
+    return repair
 
 
-def _create_enrollments(source: str) -> str:
-    return f"""
-WITH done AS (
-  INSERT INTO course_enrollment (id, school_id, course_id, student_id, source)
-  SELECT gen_random_uuid(), %(school)s, target_id, student_id, '{source}'
-  FROM (SELECT DISTINCT student_id, target_id FROM repair_go
-        WHERE action = 'create-enrollment') pairs
-  ON CONFLICT ON CONSTRAINT uq_course_enrollment_once DO NOTHING
-  RETURNING id, course_id, student_id)
-{_audit("'enroll'", "course_enrollment", "'{}'::jsonb",
-        f"jsonb_build_object('active', true, 'course_id', course_id, 'student_id', student_id, "
-        f"'source', '{source}')")};
-"""  # fmt: skip
-
-
-APPLY = {
-    "approved-no-enrollment": _create_enrollments("request") + f"""
-WITH done AS (
-  UPDATE course_enrollment e SET active = true, deleted_at = NULL, ended_on = NULL,
-         enrolled_on = current_date
-  FROM repair_go g WHERE g.action = 'reactivate-enrollment' AND e.id = g.ref_id
-  RETURNING e.id)
-{_audit("'reactivate'", "course_enrollment", "jsonb_build_object('active', false)",
-        "jsonb_build_object('active', true)")};
-""" + _ENSURE_PROGRESS,
-    "progress-only": _create_enrollments("backfill") + f"""
-WITH done AS (
-  UPDATE course_progress p SET deleted_at = now()
-  FROM repair_go g WHERE g.action = 'set-aside-progress' AND p.id = g.subject_id
-  RETURNING p.id)
-{_audit("'set_aside'", "course_progress", "jsonb_build_object('set_aside', false)",
-        "jsonb_build_object('set_aside', true)")};
-""",
-    "enrollment-only": _ENSURE_PROGRESS,
-    "pending-but-enrolled": f"""
-WITH done AS (
-  UPDATE enrollment_request r SET status = 'withdrawn', decided_at = now(),
-         decided_by = %(actor)s,
-         note = concat_ws(' — ', r.note,
-                          'Withdrawn by the consistency repair: already enrolled in the course.')
-  FROM repair_go g WHERE r.id = g.subject_id
-  RETURNING r.id, r.note)
-{_audit("'withdrawn'", "enrollment_request", "jsonb_build_object('status', 'pending')",
-        "jsonb_build_object('status', 'withdrawn', 'note', note)")};
-""",
-    "attendance-not-enrolled": f"""
-WITH done AS (
-  UPDATE session_attendance a SET deleted_at = now(),
-         note = concat_ws(' — ', a.note,
-                          'Set aside by the consistency repair: not enrolled on the session date.')
-  FROM repair_go g WHERE a.id = g.subject_id
-  RETURNING a.id)
-{_audit("'set_aside'", "session_attendance", "jsonb_build_object('set_aside', false)",
-        "jsonb_build_object('set_aside', true)")};
-""",
-    "event-attendance-cancelled": f"""
-WITH done AS (
-  UPDATE event_attendance ea SET deleted_at = now()
-  FROM repair_go g WHERE ea.id = g.subject_id
-  RETURNING ea.id)
-{_audit("'set_aside'", "event_attendance", "jsonb_build_object('set_aside', false)",
-        "jsonb_build_object('set_aside', true)")};
-""",
-    "certificate-ineligible": f"""
-WITH done AS (
-  UPDATE certificate c SET revocation_flagged_at = now(),
-         revocation_flag_reason = CASE
-           WHEN r.status = 'cancelled' OR r.deleted_at IS NOT NULL
-             THEN 'The registration was cancelled.'
-           ELSE 'Attended ' || d.days || ' of the ' || ev.certificate_min_days
-                || ' days the event requires.' END
-  FROM repair_go g
-  JOIN event_registration r ON r.id = g.ref_id
-  JOIN event ev ON ev.id = r.event_id
-  LEFT JOIN LATERAL (SELECT count(*) AS days FROM event_attendance ea
-                     WHERE ea.registration_id = r.id AND ea.deleted_at IS NULL) d ON true
-  WHERE c.id = g.subject_id
-  RETURNING c.id, c.revocation_flag_reason AS reason)
-{_audit("'flag_revocation'", "certificate", "jsonb_build_object('flagged', false)",
-        "jsonb_build_object('flagged', true, 'reason', reason)")};
-""",
-    "team-size": f"""
-WITH done AS (
-  UPDATE event_registration r SET team_id = NULL,
-         status = CASE WHEN g.action = 'leave-team-waitlist' THEN 'waitlisted' ELSE r.status END
-  FROM repair_go g WHERE r.id = g.subject_id
-  RETURNING r.id, g.ref_id AS team_id, r.status)
-{_audit("'leave_team'", "event_registration", "jsonb_build_object('team_id', team_id)",
-        "jsonb_build_object('team_id', null, 'status', status)")};
-""",
-}  # fmt: skip
+# The repair of each kind, applied to the findings in repair_go (its finding query's
+# columns: subject_id, action, student_id, target_id, ref_id).
+APPLY: dict[str, Callable[..., None]] = {
+    "approved-no-enrollment": _enroll(
+        EnrollmentSource.REQUEST, ("create-enrollment", "reactivate-enrollment")
+    ),
+    "progress-only": _both(
+        _enroll(EnrollmentSource.BACKFILL, ("create-enrollment",)),
+        _statement("""
+UPDATE course_progress p SET deleted_at = now()
+FROM repair_go g WHERE g.action = 'set-aside-progress' AND p.id = g.subject_id"""),
+    ),
+    "enrollment-only": _enroll(EnrollmentSource.MANUAL, ("create-progress", "restore-progress")),
+    "pending-but-enrolled": _statement("""
+UPDATE enrollment_request r SET status = 'withdrawn', decided_at = now(),
+       decided_by = %(actor)s,
+       note = concat_ws(' — ', r.note,
+                        'Withdrawn by the consistency repair: already enrolled in the course.')
+FROM repair_go g WHERE r.id = g.subject_id"""),
+    "attendance-not-enrolled": _statement("""
+UPDATE session_attendance a SET deleted_at = now(),
+       note = concat_ws(' — ', a.note,
+                        'Set aside by the consistency repair: not enrolled on the session date.')
+FROM repair_go g WHERE a.id = g.subject_id"""),
+    "event-attendance-cancelled": _statement("""
+UPDATE event_attendance ea SET deleted_at = now()
+FROM repair_go g WHERE ea.id = g.subject_id"""),
+    "certificate-ineligible": _statement("""
+UPDATE certificate c SET revocation_flagged_at = now(),
+       revocation_flag_reason = CASE
+         WHEN r.status = 'cancelled' OR r.deleted_at IS NOT NULL
+           THEN 'The registration was cancelled.'
+         ELSE 'Attended ' || d.days || ' of the ' || ev.certificate_min_days
+              || ' days the event requires.' END
+FROM repair_go g
+JOIN event_registration r ON r.id = g.ref_id
+JOIN event ev ON ev.id = r.event_id
+LEFT JOIN LATERAL (SELECT count(*) AS days FROM event_attendance ea
+                   WHERE ea.registration_id = r.id AND ea.deleted_at IS NULL) d ON true
+WHERE c.id = g.subject_id"""),
+    "team-size": _statement("""
+UPDATE event_registration r SET team_id = NULL,
+       status = CASE WHEN g.action = 'leave-team-waitlist' THEN 'waitlisted' ELSE r.status END
+FROM repair_go g WHERE r.id = g.subject_id"""),
+}
 
 
 @dataclass(frozen=True)
 class SkippedFinding:
     finding: Finding
     why: str
+
+    def as_stale(self) -> StaleItem:
+        f = self.finding
+        return StaleItem(f.entity, f.key, f"{f.label}: {f.student}, {f.target}", self.why)
 
 
 @dataclass
@@ -198,8 +169,8 @@ def _stage(conn: psycopg.Connection, findings: list[Finding]) -> None:
 def apply_repair(
     session: Session, ctx: ServiceContext, findings: list[Finding] | None, *,
     kinds: list[str] | None = None, job: Job | None = None,
-) -> RepairOutcome:  # fmt: skip
-    """Repair the selected findings in the caller's transaction and record the run.
+) -> RecordedRun[RepairOutcome]:  # fmt: skip
+    """Repair the selected findings in the caller's transaction, as a recorded run.
 
     With ``findings=None`` every current finding of ``kinds`` is repaired (the command
     line's ``--commit``: found and repaired in the same transaction). Otherwise each
@@ -212,40 +183,41 @@ def apply_repair(
         chosen = [k for k in chosen if any(f.kind == k.name for f in findings)]
     params = {"kinds": [k.name for k in chosen],
               "selected": "all" if findings is None else len(findings)}  # fmt: skip
-    run_id = start_run(session, ctx, RunKind.REPAIR, dry_run=False, params=params)
     conn = raw_connection(session)
-    if findings is not None:
-        _stage(conn, findings)
-    values = {"school": ctx.school_id, "actor": ctx.actor, "run": run_id}
-    counts: dict[str, int] = {}
-    repaired: set[uuid.UUID] = set()
-    for n, kind in enumerate(chosen):
+
+    def work(scope: RunScope) -> tuple[RepairOutcome, dict[str, Any]]:
+        if findings is not None:
+            _stage(conn, findings)
+        counts: dict[str, int] = {}
+        repaired: set[uuid.UUID] = set()
+        for n, kind in enumerate(chosen):
+            job.check_cancel()
+            job.progress(n, len(chosen), f"Repairing: {kind.label.lower()}…")
+            selected = "" if findings is None else (
+                " JOIN repair_selected s ON s.kind = %(kind)s AND s.subject_id = f.subject_id"
+                " AND s.row_version = f.row_version AND s.action = f.action")  # fmt: skip
+            conn.execute(
+                f"CREATE TEMP TABLE repair_go ON COMMIT DROP AS SELECT f.* FROM ({kind.sql}) f{selected}",
+                {"school": ctx.school_id, "kind": kind.name},
+            )
+            APPLY[kind.name](conn, ctx)
+            ids = [row[0] for row in conn.execute("SELECT subject_id FROM repair_go")]
+            counts[kind.name] = len(ids)
+            repaired.update(ids)
+            conn.execute("DROP TABLE repair_go")
         job.check_cancel()
-        job.progress(n, len(chosen), f"Repairing: {kind.label.lower()}…")
-        selected = "" if findings is None else (
-            " JOIN repair_selected s ON s.kind = %(kind)s AND s.subject_id = f.subject_id"
-            " AND s.row_version = f.row_version AND s.action = f.action")  # fmt: skip
-        conn.execute(
-            f"CREATE TEMP TABLE repair_go ON COMMIT DROP AS SELECT f.* FROM ({kind.sql}) f{selected}",
-            {**values, "kind": kind.name},
-        )
-        with psycopg.ClientCursor(conn) as cursor:
-            cursor.execute(APPLY[kind.name], values)
-        ids = [row[0] for row in conn.execute("SELECT subject_id FROM repair_go")]
-        counts[kind.name] = len(ids)
-        repaired.update(ids)
-        conn.execute("DROP TABLE repair_go")
-    job.check_cancel()
-    outcome = RepairOutcome(run_id, counts)
-    if findings is not None:
-        outcome.applied = [f for f in findings if f.subject_id in repaired]
-        outcome.skipped = _why_skipped(
-            conn, ctx, [f for f in findings if f.subject_id not in repaired]
-        )
-        conn.execute("DROP TABLE repair_selected")
-    job.progress(len(chosen), len(chosen), "Repair finished")
-    finish_run(session, run_id, RunStatus.SUCCEEDED, outcome.summary())
-    return outcome
+        outcome = RepairOutcome(scope.run_id, counts)
+        if findings is not None:
+            outcome.applied = [f for f in findings if f.subject_id in repaired]
+            outcome.skipped = _why_skipped(
+                conn, ctx, [f for f in findings if f.subject_id not in repaired]
+            )
+            conn.execute("DROP TABLE repair_selected")
+            scope.stale.extend(s.as_stale() for s in outcome.skipped)
+        job.progress(len(chosen), len(chosen), "Repair finished")
+        return outcome, outcome.summary()
+
+    return apply_recorded(session, ctx, RunKind.REPAIR, params, work)
 
 
 def _why_skipped(conn: psycopg.Connection, ctx: ServiceContext,
@@ -270,52 +242,14 @@ def _why_skipped(conn: psycopg.Connection, ctx: ServiceContext,
     ]  # fmt: skip
 
 
-def run_repair(
-    sessions: sessionmaker[Session], ctx: ServiceContext, findings: list[Finding] | None, *,
-    kinds: list[str] | None = None, job: Job | None = None,
-) -> RepairOutcome:  # fmt: skip
-    """``apply_repair`` in a transaction of its own. If it fails or is cancelled the
-    transaction rolls back, so the data is exactly as before, and the run is recorded
-    as failed (or cancelled) with the reason; then the error is raised again."""
-    try:
-        with sessions.begin() as session:
-            return apply_repair(session, ctx, findings, kinds=kinds, job=job)
-    except BaseException as error:
-        status = RunStatus.CANCELLED if isinstance(error, Cancelled | KeyboardInterrupt) \
-            else RunStatus.FAILED  # fmt: skip
-        params = {"kinds": kinds or sorted({f.kind for f in findings or []}),
-                  "selected": "all" if findings is None else len(findings)}  # fmt: skip
-        record_failed_run(sessions, ctx, RunKind.REPAIR, params, error, status)
-        if isinstance(error, psycopg.Error | DBAPIError):
-            raise RepairFailed(
-                f"The repair failed and was rolled back; nothing was changed "
-                f"({database_error_text(error)}). The failed run is in the run history."
-            ) from error
-        raise
-
-
-class RepairFailed(RollbookError):
-    """The database refused part of a repair; all of it was rolled back."""
-
-
-def database_error_text(error: BaseException) -> str:
-    orig = getattr(error, "orig", None) or error
-    lines = str(orig).strip().splitlines()
-    return lines[0] if lines else type(orig).__name__
-
-
 REPORT_COLUMNS = ["outcome", "kind", "student", "course_or_event", "before", "after", "reason",
                   "note", "row_id"]  # fmt: skip
 
 
 def write_report(path: Path, outcome: RepairOutcome) -> int:
-    """The run as a CSV a person can open in a spreadsheet (UTF-8 with BOM)."""
+    """The run as a CSV a person can open in a spreadsheet."""
     rows = [("repaired", f, "") for f in outcome.applied]
     rows += [("skipped", s.finding, s.why) for s in outcome.skipped]
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(REPORT_COLUMNS)
-        for what, f, note in rows:
-            writer.writerow([what, f.label, f.student, f.target, f.before_text, f.after_text,
-                             f.reason, note, f.key])  # fmt: skip
-    return len(rows)
+    return write_csv(path, ([what, f.label, f.student, f.target, f.before_text, f.after_text,
+                             f.reason, note, f.key] for what, f, note in rows),
+                     header=REPORT_COLUMNS)  # fmt: skip

@@ -16,7 +16,6 @@ from app.domain.context import ServiceContext
 from app.domain.enums import SessionMode, SessionStatus, UserRole
 from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.rows import AttendanceSummaryRow, Page, SessionListRow
-from app.services import audit
 from app.services.paging import count_rows, fetch_page, order_by
 from app.services.permissions import require_role
 
@@ -184,10 +183,6 @@ def update_session(
     for name, value in after.items():
         setattr(row, name, value)
     session.flush()
-    audit.record(
-        session, ctx, action="update", entity="class_session", entity_id=row.id,
-        before=before, after=after,
-    )  # fmt: skip
 
 
 def student_attendance_summary(

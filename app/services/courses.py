@@ -13,7 +13,6 @@ from app.db.models import Course
 from app.domain.context import ServiceContext
 from app.domain.errors import NotFound, ValidationError
 from app.domain.rows import CourseRow
-from app.services import audit
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
 
@@ -82,10 +81,6 @@ def find_or_create_course(
     assert course is not None
     if inserted is None:
         return _row(course), False
-    audit.record(
-        session, ctx, action="create", entity="course", entity_id=course.id,
-        after={"name": course.name},
-    )  # fmt: skip
     return _row(course), True
 
 
@@ -98,23 +93,16 @@ def list_courses(
     return [_row(c) for c in session.scalars(stmt.order_by(func.lower(Course.name)))]
 
 
-def staged_courses_sql(staging: str, name_column: str) -> str:
+def staged_courses_sql(staging: str, name_column: str, only: str = "true") -> str:
     """SQL for the bulk paths: create the courses a staging table names but Rollbook does
-    not have yet (one per name, compared without case, with an audit entry each), then
-    fill the staging table's ``course_id`` from them. Parameters: school, actor, run."""
+    not have yet (one per name, compared without case; only for the staged rows that
+    meet the condition ``only``), then fill the staging table's ``course_id`` from them.
+    Parameter: school."""
     return f"""
-WITH created AS (
-  INSERT INTO course (id, school_id, name)
-  SELECT gen_random_uuid(), %(school)s, min({name_column})
-  FROM {staging} WHERE course_id IS NULL GROUP BY lower({name_column})
-  ON CONFLICT (school_id, lower(name)) WHERE deleted_at IS NULL DO NOTHING
-  RETURNING id, name
-)
-INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
-SELECT %(school)s, %(actor)s, 'create', 'course', id,
-       jsonb_build_object('before', '{{}}'::jsonb, 'after', jsonb_build_object('name', name)),
-       %(run)s
-FROM created;
+INSERT INTO course (id, school_id, name)
+SELECT gen_random_uuid(), %(school)s, min({name_column})
+FROM {staging} staged WHERE course_id IS NULL AND ({only}) GROUP BY lower({name_column})
+ON CONFLICT (school_id, lower(name)) WHERE deleted_at IS NULL DO NOTHING;
 
 UPDATE {staging} staged SET course_id = c.id
 FROM course c

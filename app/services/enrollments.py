@@ -1,26 +1,26 @@
 """Course enrollments: one row per (course, student), switched on and off, never duplicated.
 
-Every active enrollment has its live course_progress row, written in the same
-transaction; ending an enrollment sets its progress row aside (tombstone, percent kept)
-and re-enrolling brings it back. The consistency check relies on both.
+Enrolling and ending go through the one enrollment writer (app.services.
+enrollment_writer), shared with the imports, the backfill, request approval and the
+repair: every active enrollment has its live course_progress row; ending an enrollment
+sets its progress row aside (tombstone, percent kept) and re-enrolling brings it back,
+with the earlier period kept.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from typing import Literal
 
-from sqlalchemy import Select, func, literal_column, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from app.db.base import new_id
 from app.db.models import Course, CourseEnrollment, CourseProgress, Student
 from app.domain.context import ServiceContext
 from app.domain.enums import EnrollmentSource
-from app.domain.errors import NotFound
+from app.domain.errors import Conflict, NotFound
+from app.domain.periods import periods_from_range
 from app.domain.rows import (
     EnrollmentListRow,
     EnrollmentOutcome,
@@ -28,11 +28,13 @@ from app.domain.rows import (
     EnrollmentRow,
     Page,
 )
-from app.services import audit
 from app.services.courses import find_or_create_course, get_course_by_name
+from app.services.enrollment_writer import end_enrollments, write_enrollments
 from app.services.paging import count_rows, fetch_page, order_by
 from app.services.permissions import REGISTRAR_ROLES, require_role
 from app.services.students import get_student, student_search_predicate
+
+ONE_PAIR = "SELECT %(student)s::uuid AS student_id, %(course)s::uuid AS course_id, NULL::text AS student_status"
 
 
 def _row(session: Session, enrollment: CourseEnrollment) -> EnrollmentRow:
@@ -57,72 +59,20 @@ def _row(session: Session, enrollment: CourseEnrollment) -> EnrollmentRow:
         ended_on=enrollment.ended_on,
         source=enrollment.source,
         progress_percent=percent,
+        periods=periods_from_range(enrollment.periods),
     )
 
 
-def _snapshot(enrollment: CourseEnrollment) -> dict:
-    return {
-        "course_id": enrollment.course_id,
-        "student_id": enrollment.student_id,
-        "active": enrollment.active,
-        "enrolled_on": enrollment.enrolled_on,
-        "ended_on": enrollment.ended_on,
-        "source": enrollment.source,
-    }
+def _raw(session: Session):
+    return session.connection().connection.driver_connection
 
 
-def ensure_progress_row(
-    session: Session, ctx: ServiceContext, student_id: uuid.UUID, course_id: uuid.UUID
-) -> bool:
-    """Create the course_progress row if missing, or bring back the one set aside when the
-    enrollment ended (its percent is kept). Returns True when a row was created or restored."""
-    row = session.execute(
-        insert(CourseProgress)
-        .values(id=new_id(), school_id=ctx.school_id, student_id=student_id, course_id=course_id)
-        .on_conflict_do_update(
-            constraint="uq_course_progress_once",
-            set_={"deleted_at": None},
-            where=CourseProgress.deleted_at.is_not(None),
-        )
-        .returning(CourseProgress.id, CourseProgress.percent, literal_column("xmax = 0"))
-    ).first()
-    if row is None:
-        return False
-    progress_id, percent, created = row
-    if created:
-        audit.record(
-            session, ctx, action="create", entity="course_progress", entity_id=progress_id,
-            after={"student_id": student_id, "course_id": course_id, "percent": 0},
-        )  # fmt: skip
-    else:
-        audit.record(
-            session, ctx, action="restore", entity="course_progress", entity_id=progress_id,
-            before={"set_aside": True}, after={"set_aside": False, "percent": percent},
-        )  # fmt: skip
-    return True
-
-
-def set_aside_progress_row(
-    session: Session, ctx: ServiceContext, student_id: uuid.UUID, course_id: uuid.UUID
-) -> bool:
-    """An ended enrollment has no live progress row: set it aside (tombstone), keeping the
-    percent for a later re-enrollment. Returns True when a row was set aside."""
-    progress_id = session.execute(
-        update(CourseProgress)
-        .where(
-            CourseProgress.student_id == student_id,
-            CourseProgress.course_id == course_id,
-            CourseProgress.deleted_at.is_(None),
-        )
-        .values(deleted_at=func.now())
-        .returning(CourseProgress.id)
-    ).scalar()
-    if progress_id is not None:
-        audit.record(
-            session, ctx, action="set_aside", entity="course_progress", entity_id=progress_id,
-            before={"set_aside": False}, after={"set_aside": True},
-        )  # fmt: skip
-    return progress_id is not None
+def _enrollment(session: Session, student_id: uuid.UUID, course_id: uuid.UUID):
+    return session.scalar(
+        select(CourseEnrollment)
+        .where(CourseEnrollment.course_id == course_id, CourseEnrollment.student_id == student_id)
+        .execution_options(populate_existing=True)
+    )
 
 
 def enroll(
@@ -133,55 +83,29 @@ def enroll(
     *,
     source: EnrollmentSource = EnrollmentSource.MANUAL,
 ) -> EnrollmentResult:
-    """Enroll a student in a course: create, reactivate, or leave an active one alone."""
+    """Enroll a student in a course: create, reactivate, or leave an active one alone.
+
+    Refused (Conflict) for a student who is not active: enrolling them would have to
+    be undone by hand."""
     require_role(ctx, *REGISTRAR_ROLES, doing="enroll students")
-    get_student(session, ctx, student_id)  # NotFound for missing or tombstoned students
-    enrollment = session.scalar(
-        select(CourseEnrollment)
-        .where(CourseEnrollment.course_id == course_id, CourseEnrollment.student_id == student_id)
-        .with_for_update()
-    )
-    if enrollment is None:
-        # ON CONFLICT on uq_course_enrollment_once: two desktops enrolling the same
-        # student at once end up with one row, never two.
-        session.execute(
-            insert(CourseEnrollment)
-            .values(
-                id=new_id(),
-                school_id=ctx.school_id,
-                course_id=course_id,
-                student_id=student_id,
-                source=source.value,
-            )  # fmt: skip
-            .on_conflict_do_nothing(constraint="uq_course_enrollment_once")
-        )
-        enrollment = session.scalar(
-            select(CourseEnrollment).where(
-                CourseEnrollment.course_id == course_id, CourseEnrollment.student_id == student_id
-            )
-        )
-        assert enrollment is not None
-        outcome = EnrollmentOutcome.CREATED
-        audit.record(
-            session, ctx, action="enroll", entity="course_enrollment", entity_id=enrollment.id,
-            after=_snapshot(enrollment),
+    student = get_student(session, ctx, student_id)  # NotFound for missing or removed
+    session.flush()
+    written = write_enrollments(
+        _raw(session), ctx, ONE_PAIR, {"student": student_id, "course": course_id},
+        source=source.value,
+    )  # fmt: skip
+    if written.skipped:
+        raise Conflict(
+            f"{student.full_name} is {student.status}, so Rollbook does not enroll them. "
+            "Set the student active first (Edit student…), then enroll again."
+            if student.status != "active" else
+            f"{student.full_name} cannot be enrolled: {written.skipped[0].reason}."
         )  # fmt: skip
-    elif enrollment.active and enrollment.deleted_at is None:
-        outcome = EnrollmentOutcome.UNCHANGED
-    else:
-        before = _snapshot(enrollment)
-        enrollment.active = True
-        enrollment.deleted_at = None
-        enrollment.ended_on = None
-        enrollment.enrolled_on = date.today()
-        session.flush()
-        outcome = EnrollmentOutcome.REACTIVATED
-        audit.record(
-            session, ctx, action="reactivate", entity="course_enrollment",
-            entity_id=enrollment.id, before=before, after=_snapshot(enrollment),
-        )  # fmt: skip
-    ensure_progress_row(session, ctx, student_id, course_id)
-    session.refresh(enrollment)
+    enrollment = _enrollment(session, student_id, course_id)
+    assert enrollment is not None
+    counts = written.counts
+    outcome = (EnrollmentOutcome.CREATED if counts.created else EnrollmentOutcome.REACTIVATED
+               if counts.reactivated else EnrollmentOutcome.UNCHANGED)  # fmt: skip
     return EnrollmentResult(enrollment=_row(session, enrollment), outcome=outcome)
 
 
@@ -205,33 +129,19 @@ def set_course_enrollment(
 def unenroll(
     session: Session, ctx: ServiceContext, student_id: uuid.UUID, course_name: str
 ) -> EnrollmentResult:
-    """End an enrollment (active = false). The row and its history stay."""
+    """End an enrollment (active = false). The row, its periods and history stay."""
     require_role(ctx, *REGISTRAR_ROLES, doing="unenroll students")
     student = get_student(session, ctx, student_id)
     course = get_course_by_name(session, ctx, course_name)
-    enrollment = session.scalar(
-        select(CourseEnrollment)
-        .where(
-            CourseEnrollment.course_id == course.id,
-            CourseEnrollment.student_id == student_id,
-            CourseEnrollment.deleted_at.is_(None),
-        )
-        .with_for_update()
-    )
-    if enrollment is None:
+    enrollment = _enrollment(session, student_id, course.id)
+    if enrollment is None or enrollment.deleted_at is not None:
         raise NotFound(f"{student.full_name} is not enrolled in {course.name}.")
     if not enrollment.active:
         return EnrollmentResult(_row(session, enrollment), EnrollmentOutcome.UNCHANGED)
-    before = _snapshot(enrollment)
-    enrollment.active = False
-    enrollment.ended_on = max(date.today(), enrollment.enrolled_on)
     session.flush()
-    audit.record(
-        session, ctx, action="unenroll", entity="course_enrollment", entity_id=enrollment.id,
-        before=before, after=_snapshot(enrollment),
-    )  # fmt: skip
-    set_aside_progress_row(session, ctx, student_id, course.id)
-    session.refresh(enrollment)
+    end_enrollments(_raw(session), ONE_PAIR, {"student": student_id, "course": course.id})
+    enrollment = _enrollment(session, student_id, course.id)
+    assert enrollment is not None
     return EnrollmentResult(_row(session, enrollment), EnrollmentOutcome.DEACTIVATED)
 
 

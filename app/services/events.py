@@ -22,7 +22,6 @@ from app.domain.context import ServiceContext
 from app.domain.enums import RegistrationStatus, UserRole
 from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.rows import EventRow, Page, RegistrationListRow
-from app.services import audit
 from app.services.paging import count_rows, fetch_page, order_by
 from app.services.permissions import require_role
 from app.services.students import student_search_predicate
@@ -168,10 +167,5 @@ def set_registration_status(
         raise Conflict("Someone else changed this registration meanwhile; refresh and try again.")
     if row.status == status:
         return
-    before = {"status": row.status}
     row.status = status
     session.flush()
-    audit.record(
-        session, ctx, action="update", entity="event_registration", entity_id=row.id,
-        before=before, after={"status": status},
-    )  # fmt: skip

@@ -1,9 +1,9 @@
 """Enrollment requests: a student (or staff on their behalf) asks for a course; a
 registrar approves or rejects it.
 
-Approving is all or nothing: in one savepoint the enrollment is created or reactivated,
-its progress row ensured, the request marked approved and the audit log written, then
-both rows are read back; if either is missing, or anything fails, the savepoint rolls
+Approving is all or nothing: in one savepoint the enrollment is created or reactivated
+and its progress row ensured (by the one enrollment writer), the request marked
+approved, then both rows are read back; if either is missing, or anything fails, the savepoint rolls
 back and the request stays pending. A request is never lost and never approved
 without an enrollment.
 """
@@ -14,14 +14,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Select, and_, exists, func, literal, select, update
-from sqlalchemy.dialects.postgresql import UUID, insert
+import psycopg
+from sqlalchemy import Select, and_, exists, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.db.base import new_id
 from app.db.models import (
-    AuditLog,
     Course,
     CourseEnrollment,
     CourseProgress,
@@ -33,7 +33,6 @@ from app.domain.enums import EnrollmentSource, RequestStatus, UserRole
 from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.rows import Page, RequestDecisions, RequestListRow
 from app.jobs import Job
-from app.services import audit
 from app.services.courses import get_course
 from app.services.enrollments import enroll
 from app.services.paging import count_rows, fetch_page, order_by
@@ -189,10 +188,6 @@ def create_request(
             f"{student.full_name} already has a pending request for {course.name}{when}. "
             "Approve or reject that one instead of making another."
         )
-    audit.record(
-        session, ctx, action="create", entity="enrollment_request", entity_id=request_id,
-        after={"student_id": student_id, "course_id": course_id, "status": "pending"},
-    )  # fmt: skip
     return get_request(session, ctx, request_id)
 
 
@@ -220,17 +215,12 @@ def _lock_pending(
 
 def _decide(session: Session, ctx: ServiceContext, request: EnrollmentRequest,
             status: RequestStatus, note: str | None) -> None:  # fmt: skip
-    before = {"status": request.status, "note": request.note}
     request.status = status.value
     request.decided_at = func.now()
     request.decided_by = ctx.actor
     if note is not None and note.strip():
         request.note = note.strip()
     session.flush()
-    audit.record(
-        session, ctx, action=status.value, entity="enrollment_request", entity_id=request.id,
-        before=before, after={"status": status.value, "note": request.note},
-    )  # fmt: skip
 
 
 def _verify_enrolled(session: Session, student_id: uuid.UUID, course_id: uuid.UUID) -> bool:
@@ -282,7 +272,7 @@ def withdraw_request(
 
 def failure_text(error: BaseException) -> str:
     """A registrar-readable reason a single approval failed (database errors included)."""
-    if isinstance(error, DBAPIError):
+    if isinstance(error, DBAPIError | psycopg.Error):
         first = str(getattr(error, "orig", error)).strip().splitlines()
         detail = first[0] if first else type(error).__name__
         return f"The database refused the change ({detail}); the request is still pending."
@@ -306,7 +296,7 @@ def approve_requests(
         )
         try:
             approve_request(session, ctx, request_id)
-        except (Conflict, NotFound, ValidationError, DBAPIError) as error:
+        except (Conflict, NotFound, ValidationError, DBAPIError, psycopg.Error) as error:
             failed[request_id] = failure_text(error)
         else:
             decided.append(request_id)
@@ -342,22 +332,6 @@ def reject_requests(
         .scalars()
         .all()
     )
-    if rejected:
-        changes = func.jsonb_build_object(
-            "before", func.jsonb_build_object("status", RequestStatus.PENDING.value),
-            "after", func.jsonb_build_object("status", RequestStatus.REJECTED.value,
-                                             "note", EnrollmentRequest.note),
-        )  # fmt: skip
-        session.execute(
-            insert(AuditLog).from_select(
-                ["school_id", "actor", "action", "entity", "entity_id", "changes", "run_id"],
-                select(
-                    EnrollmentRequest.school_id, literal(ctx.actor), literal("rejected"),
-                    literal("enrollment_request"), EnrollmentRequest.id, changes,
-                    literal(ctx.run_id, UUID(as_uuid=True)),
-                ).where(EnrollmentRequest.id.in_(rejected)),
-            )
-        )  # fmt: skip
     done = set(rejected)
     failed = {
         request_id: "This request is no longer pending (someone decided it already); refresh "

@@ -153,8 +153,7 @@ BASELINE = [
     """SELECT a.id FROM session_attendance a JOIN class_session cs ON cs.id = a.session_id
        JOIN course_enrollment e ON e.id = a.enrollment_id
        WHERE a.school_id = %(school)s AND a.deleted_at IS NULL
-         AND NOT (e.deleted_at IS NULL AND cs.session_date >= e.enrolled_on
-                  AND (e.ended_on IS NULL OR cs.session_date < e.ended_on))""",
+         AND NOT (e.deleted_at IS NULL AND e.periods @> cs.session_date)""",
     """SELECT ea.id FROM event_attendance ea JOIN event_registration r ON r.id = ea.registration_id
        WHERE ea.school_id = %(school)s AND ea.deleted_at IS NULL AND r.status = 'cancelled'""",
     """SELECT c.id FROM certificate c JOIN event_registration r ON r.id = c.registration_id

@@ -120,7 +120,7 @@ class RequestDialog(QDialog):
         self.buttons.setEnabled(False)
         Op(self, lambda s, ctx, job: requests.create_request(s, ctx, student_id, course_id,
                                                               note=note),
-           changes={"enrollment_request"}, show_progress=False
+           show_progress=False
            ).success(self._created).failure(self._refused).finally_(
             lambda: self.buttons.setEnabled(True)).run()  # fmt: skip
 

@@ -113,7 +113,7 @@ class StudentDialog(QDialog):
             work = lambda s, ctx, job: student_service.update_student(  # noqa: E731
                 s, ctx, student.id, values, expected_version=student.row_version
             )
-        Op(self, work, title="Saving student…", changes={"student"}).success(self._saved).failure(
+        Op(self, work, title="Saving student…").success(self._saved).failure(
             self._refused
         ).finally_(lambda: self.save_button.setEnabled(True)).run()
 

@@ -474,7 +474,6 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
             None,
             lambda s, ctx, job: self.save_edit(s, ctx, row, column, value),
             title=f"Saving {column.title.lower()}…",
-            changes=self.entities,
         ).success(lambda _: self._edit_done(persistent)).failure(
             lambda error: self._edit_refused(persistent, row_id, error)
         ).run()

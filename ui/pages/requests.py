@@ -14,14 +14,13 @@ from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QPushButton
 
 from app.domain.enums import RequestStatus
 from app.domain.rows import RequestDecisions, RequestListRow
-from app.services import courses, requests
+from app.maintenance.request_decisions import decide_requests
+from app.services import courses
 from app.services.requests import RequestQuery
 from ui.dialogs.request_dialog import RequestDialog
 from ui.models.requests import RequestTableModel
 from ui.ops import Op
 from ui.pages.list_page import ListPage
-
-CHANGES = {"enrollment_request", "course_enrollment", "course_progress"}
 
 
 class RequestsPage(ListPage):
@@ -110,9 +109,8 @@ class RequestsPage(ListPage):
         rows = self.selected_pending()
         if not rows:
             return
-        ids = [r.id for r in rows]
-        Op(self, lambda s, ctx, job: requests.approve_requests(s, ctx, ids, job=job),
-           title=f"Approving {len(ids):,} requests…", changes=CHANGES
+        Op(self, lambda s, ctx, job: decide_requests(s, ctx, rows, "approve", job=job)
+           .value_or_raise(), title=f"Approving {len(rows):,} requests…"
            ).success(lambda result: self._decided(result, rows, "approved")).run()  # fmt: skip
 
     def reject(self, *, note: str | None = None) -> None:
@@ -127,9 +125,8 @@ class RequestsPage(ListPage):
             )  # fmt: skip
             if not ok:
                 return
-        ids = [r.id for r in rows]
-        Op(self, lambda s, ctx, job: requests.reject_requests(s, ctx, ids, note),
-           title="Rejecting…", changes=CHANGES
+        Op(self, lambda s, ctx, job: decide_requests(s, ctx, rows, "reject", note=note, job=job)
+           .value_or_raise(), title="Rejecting…"
            ).success(lambda result: self._decided(result, rows, "rejected")).run()  # fmt: skip
 
     def _decided(self, result: RequestDecisions, rows: list[RequestListRow], verb: str) -> None:

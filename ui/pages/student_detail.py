@@ -77,7 +77,7 @@ class StudentDetailPanel(QWidget):
         self.heading.setWordWrap(True)
         self.heading.setTextFormat(Qt.TextFormat.RichText)
 
-        self.enrollment_table = _small_table(["Course", "Active", "Progress"])
+        self.enrollment_table = _small_table(["Course", "Active", "Progress", "Enrolled"])
         self.enrollment_table.itemSelectionChanged.connect(self._update_buttons)
         self.course_box = QComboBox()
         self.course_box.setEditable(True)
@@ -162,7 +162,8 @@ class StudentDetailPanel(QWidget):
         self._enrollments = enrolled
         _fill(self.enrollment_table, [
             [e.course_name, "Yes" if e.active else "No",
-             "" if e.progress_percent is None else f"{e.progress_percent:.0f}%"]
+             "" if e.progress_percent is None else f"{e.progress_percent:.0f}%",
+             e.period_text.capitalize()]
             for e in enrolled
         ])  # fmt: skip
         _fill(self.attendance_table, [
@@ -188,7 +189,6 @@ class StudentDetailPanel(QWidget):
             self,
             lambda s, ctx, job: enrollments.set_course_enrollment(s, ctx, student_id, course_name),
             title="Enrolling…",
-            changes={"course_enrollment", "course"},
         ).success(self._enrolled).run()
 
     def _enrolled(self, result) -> None:
@@ -208,6 +208,5 @@ class StudentDetailPanel(QWidget):
             self,
             lambda s, ctx, job: enrollments.unenroll(s, ctx, student_id, course_name),
             title="Unenrolling…",
-            changes={"course_enrollment"},
         ).success(lambda _r: (self.status_message.emit(f"Unenrolled from {course_name}."),
                               self.refresh())).run()  # fmt: skip

@@ -149,7 +149,6 @@ class StudentsPage(ListPage):
             self,
             lambda s, ctx, job: [students.deactivate_student(s, ctx, i) for i in ids],
             title="Deactivating…",
-            changes={"student"},
         ).success(
             lambda done: self.status_message.emit(f"Deactivated {len(done)} student(s).")
         ).run()

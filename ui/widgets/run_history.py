@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.enums import RunKind
-from app.maintenance.runs import (
+from app.runs.history import (
     RunReport,
     RunRow,
     flat_text,
@@ -34,7 +34,8 @@ from ui.ops import Op
 from ui.widgets.readonly_table import readonly_table
 
 KIND_LABELS = {"import": "Import", "audit": "Audit", "backfill": "Backfill",
-               "consistency": "Consistency check", "repair": "Repair", "sync": "Sync"}  # fmt: skip
+               "consistency": "Consistency check", "repair": "Repair", "sync": "Sync",
+               "requests": "Request decisions"}  # fmt: skip
 _SUMMARY_ORDER = {key: n for n, key in enumerate((
     "rows", "memberships", "pairs", "covered", "inactive", "missing", "coverage_percent",
     "verdict", "created", "updated", "unchanged", "groups_created", "members_created",
@@ -134,9 +135,10 @@ class RunReportDialog(QDialog):
                           for s in students])  # fmt: skip
             tabs.addTab(table, f"{state.capitalize()} ({run.summary.get(state, len(students)):,})")
         if report.changes:
-            changes = readonly_table(["Action", "Entity", "Before", "After"])
-            _fill(changes, [[c.action, c.entity, flat_text(c.changes.get("before")),
-                             flat_text(c.changes.get("after"))] for c in report.changes])  # fmt: skip
+            changes = readonly_table(["What", "Before", "After", "Row"])
+            _fill(changes, [[c.what, flat_text(c.changes.get("before")),
+                             flat_text(c.changes.get("after")), str(c.entity_id or "")]
+                            for c in report.changes])  # fmt: skip
             changes.resizeColumnsToContents()
             tabs.addTab(changes, f"&Changes ({report.change_count:,})")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

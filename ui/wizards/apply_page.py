@@ -8,7 +8,6 @@ or a failure rolls everything back, and the page says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -28,14 +27,13 @@ from ui.ops import Op, Work, error_text
 class ApplyPage(QWizardPage):
     def __init__(
         self, *, title: str, subtitle: str, working: str, cancel_label: str,
-        changes: Iterable[str], nothing_changed: str = "Nothing was changed.",
+        nothing_changed: str = "Nothing was changed.",
     ) -> None:  # fmt: skip
         super().__init__()
         self.setTitle(title)
         self.setSubTitle(subtitle)
         self.setCommitPage(True)  # no Back from here: the change has happened
         self.working = working
-        self.changes = frozenset(changes)
         self.nothing_changed = nothing_changed
         self.label = QLabel(working)
         self.label.setWordWrap(True)
@@ -69,7 +67,7 @@ class ApplyPage(QWizardPage):
         self.bar.setRange(0, 0)
         self.label.setText(self.working)
         self.cancel_button.setEnabled(True)
-        self.op = Op(self, self.work(), changes=self.changes, show_progress=False)
+        self.op = Op(self, self.work(), show_progress=False)
         self.op.on_progress(self._progress).success(self._applied).failure(self._failed).run()
 
     def _progress(self, report) -> None:

@@ -1,13 +1,17 @@
 """Import roster wizard: file -> format -> columns -> validation -> preview -> import -> summary.
 
-Each step is its own page. Reading, validating and planning run on the database worker
-(a large file never freezes the window); nothing is written until the person presses
-Import on the preview page, and Cancel during the import rolls everything back.
+Each step is its own page. Nothing touches the file on the window's thread: sniffing,
+the format preview (the first few KB), reading, OneRoster parsing and validation run on
+the file worker, comparing with Rollbook on the database worker, so a large file never
+freezes the window nor holds up the lists. Nothing is written until the person presses
+Import on the preview page; the import then applies that preview (rows changed since
+are left alone and listed), and Cancel during the import rolls everything back.
 """
 
 from __future__ import annotations
 
 import json
+from enum import IntEnum
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
@@ -30,15 +34,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.imports.mapping import FIELD_LABELS, ColumnMapping, Field, auto_map, check_mapping
-from app.imports.oneroster import import_oneroster, read_oneroster
+from app.imports.oneroster import OneRosterFile, import_oneroster, read_oneroster
 from app.imports.reading import (
     DELIMITERS,
     ENCODINGS,
     FileFormat,
+    RawTable,
     UnreadableFile,
     detect_format,
     preview_lines,
     read_table,
+    sample_table,
 )
 from app.imports.roster import RosterOutcome
 from app.imports.service import PreparedImport, run_import, write_rejected_csv
@@ -49,9 +55,19 @@ from ui.wizards.apply_page import ApplyPage as BaseApplyPage
 from ui.wizards.apply_page import ask_to_stop
 
 REJECTED_BRUSH = QBrush(QColor("#f8d7da"))
-PLAN_PAGE_ID = 4  # the pages are numbered in the order they are added
 PREVIEW_ROWS = 500
-CHANGED = {"student", "course", "course_enrollment"}
+
+
+class Step(IntEnum):
+    """The wizard's pages, in order."""
+
+    PICK = 0
+    FORMAT = 1
+    MAPPING = 2
+    VALIDATION = 3
+    PLAN = 4
+    APPLY = 5
+    SUMMARY = 6
 
 
 _LABELS = {"first_name": "First name", "last_name": "Last name", "email": "E-mail",
@@ -76,13 +92,17 @@ class ImportState:
         self.plan: RosterOutcome | None = None
         self.result: RosterOutcome | None = None
         self.oneroster = False  # a OneRoster zip or folder: no format or column steps
+        self.oneroster_file: OneRosterFile | None = None
 
     def run(self, session, ctx, job, *, commit: bool) -> RosterOutcome:
+        """The preview, or (``commit``) the import of the preview the person saw."""
+        plan = self.plan.plan if commit and self.plan is not None else None
         if self.oneroster:
-            assert self.path is not None
-            return import_oneroster(session, ctx, self.path, commit=commit, job=job).roster
+            assert self.oneroster_file is not None
+            return import_oneroster(session, ctx, self.oneroster_file, commit=commit,
+                                    plan=plan, job=job).roster  # fmt: skip
         assert self.prepared is not None
-        return run_import(session, ctx, self.prepared, commit=commit, job=job)
+        return run_import(session, ctx, self.prepared, commit=commit, plan=plan, job=job)
 
 
 class PickFilePage(QWizardPage):
@@ -107,6 +127,9 @@ class PickFilePage(QWizardPage):
         layout.addWidget(self.error)
         layout.addStretch(1)
         self.registerField("path*", self.path_edit)
+        self._read_path: Path | None = None
+        self._reading = False
+        self.path_edit.textChanged.connect(lambda _text: setattr(self, "_read_path", None))
 
     def browse(self) -> None:
         folder = QSettings().value("folders/import", str(Path.home()))
@@ -117,30 +140,49 @@ class PickFilePage(QWizardPage):
 
     def nextId(self) -> int:  # noqa: N802
         if self.state.oneroster or _is_oneroster(self.path_edit.text()):
-            return PLAN_PAGE_ID
-        return super().nextId()
+            return Step.PLAN
+        return Step.FORMAT
 
     def validatePage(self) -> bool:  # noqa: N802
+        """Next reads the file on the file worker; the wizard moves on when it could be
+        read, or stays here with the reason."""
         path = Path(self.path_edit.text().strip()).expanduser()
-        self.state.oneroster = _is_oneroster(str(path))
-        if self.state.oneroster:
-            try:
-                read_oneroster(path)
-            except UnreadableFile as exc:
-                self.error.setText(str(exc))
-                return False
-            self.state.path = path
-            self.error.setText("")
+        if self._read_path == path:
             return True
-        try:
-            self.state.format = detect_format(path)
-        except UnreadableFile as exc:
-            self.error.setText(str(exc))
+        if self._reading:
             return False
-        self.state.path = path
-        QSettings().setValue("folders/import", str(path.parent))
+        self._reading = True
+        self.error.setText(f"Reading {path.name}…")
+        oneroster = _is_oneroster(str(path))
+
+        def read(job):
+            return read_oneroster(path) if oneroster else detect_format(path)
+
+        Op(self, read, title="Reading the file…", files=True).success(
+            lambda result: self._read(path, oneroster, result)).failure(
+            self._unreadable).finally_(self._done_reading).run()  # fmt: skip
+        return False
+
+    def _read(self, path: Path, oneroster: bool, result) -> None:
+        self.state.path, self.state.oneroster = path, oneroster
+        if oneroster:
+            self.state.oneroster_file = result
+        else:
+            self.state.format = result
+            QSettings().setValue("folders/import", str(path.parent))
         self.error.setText("")
-        return True
+        self._read_path = path
+        self.wizard().next()
+
+    def _unreadable(self, error: BaseException) -> None:
+        self.error.setText(str(error))
+
+    def _done_reading(self) -> None:
+        self._reading = False
+
+    def initializePage(self) -> None:  # noqa: N802
+        self._read_path = None
+        self._reading = False
 
 
 class FormatPage(QWizardPage):
@@ -174,6 +216,7 @@ class FormatPage(QWizardPage):
         layout.addWidget(self.columns, 1)
         self.encoding.currentIndexChanged.connect(self.refresh)
         self.delimiter.currentIndexChanged.connect(self.refresh)
+        self._asked = 0
 
     def initializePage(self) -> None:  # noqa: N802
         fmt = self.state.format
@@ -195,31 +238,42 @@ class FormatPage(QWizardPage):
         return FileFormat(encoding, delimiter, detected.warnings if same else ())
 
     def refresh(self) -> None:
-        assert self.state.path is not None
-        fmt = self.chosen_format()
-        self.raw.setPlainText("\n".join(preview_lines(self.state.path, fmt)))
-        try:
-            table = read_table(self.state.path, fmt)
-        except UnreadableFile as exc:
-            self.warning.setText(str(exc))
+        """Show the first lines and the first rows as the chosen format reads them (read
+        on the file worker; only the latest choice is shown)."""
+        path, fmt = self.state.path, self.chosen_format()
+        assert path is not None
+        self._asked += 1
+        asked = self._asked
+
+        def sample(job) -> tuple[list[str], RawTable | str]:
+            lines = preview_lines(path, fmt)
+            try:
+                return lines, sample_table(path, fmt)
+            except UnreadableFile as exc:
+                return lines, str(exc)
+
+        Op(self, sample, show_progress=False, files=True).success(
+            lambda result: self._show(asked, *result)).run()  # fmt: skip
+
+    def _show(self, asked: int, lines: list[str], table: RawTable | str) -> None:
+        if asked != self._asked:
+            return  # the person chose another format meanwhile
+        self.raw.setPlainText("\n".join(lines))
+        if isinstance(table, str):
+            self.warning.setText(table)
             self.columns.setRowCount(0)
             return
+        self.warning.setText("\n".join(self.chosen_format().warnings))
         self.columns.setColumnCount(len(table.header))
         self.columns.setHorizontalHeaderLabels(table.header)
-        sample = table.rows[:8]
-        self.columns.setRowCount(len(sample))
-        for r, (_, values) in enumerate(sample):
+        self.columns.setRowCount(len(table.rows))
+        for r, (_, values) in enumerate(table.rows):
             for c, value in enumerate(values[: len(table.header)]):
                 self.columns.setItem(r, c, QTableWidgetItem(value))
 
     def validatePage(self) -> bool:  # noqa: N802
-        assert self.state.path is not None
-        try:
-            self.state.format = self.chosen_format()
-            self.state.table = read_table(self.state.path, self.state.format)
-        except UnreadableFile as exc:
-            self.warning.setText(str(exc))
-            return False
+        self.state.format = self.chosen_format()
+        self.state.table = None  # read again, in the chosen format, by the next page
         return True
 
 
@@ -253,8 +307,26 @@ class MappingPage(QWizardPage):
         self.combos: list[QComboBox] = []
 
     def initializePage(self) -> None:  # noqa: N802
-        table = self.state.table
-        assert table is not None
+        self.combos = []
+        self.grid.setRowCount(0)
+        self.completeChanged.emit()
+        if self.state.table is not None:
+            self._fill(self.state.table)
+            return
+        path, fmt = self.state.path, self.state.format
+        assert path is not None and fmt is not None
+        self.problem.setText(f"Reading {path.name}…")
+        Op(self, lambda job: read_table(path, fmt), title="Reading the file…",
+           files=True).success(self._read).failure(
+            lambda error: self.problem.setText(f"{error} Go Back to choose another format.")
+        ).run()  # fmt: skip
+
+    def _read(self, table: RawTable) -> None:
+        self.state.table = table
+        self.problem.setText("")
+        self._fill(table)
+
+    def _fill(self, table: RawTable) -> None:
         remembered = json.loads(QSettings().value("import/mapping", "{}") or "{}")
         mapping = auto_map(table.header, remembered)
         self.grid.setRowCount(len(table.header))
@@ -330,8 +402,8 @@ class ValidationPage(QWizardPage):
         state = self.state
         assert state.table is not None and state.mapping is not None
         table, mapping, options = state.table, state.mapping, state.options
-        Op(self, lambda s, ctx, job: validate(table, mapping, options), title="Validating…"
-           ).success(self._validated).run()  # fmt: skip
+        Op(self, lambda job: validate(table, mapping, options), title="Validating…",
+           files=True).success(self._validated).run()  # fmt: skip
 
     def _validated(self, result) -> None:
         state = self.state
@@ -408,16 +480,22 @@ class PlanPage(QWizardPage):
         self.counts.setText(
             f"Students: <b>{outcome.created:,}</b> to create, <b>{outcome.updated:,}</b> to update, "
             f"{outcome.unchanged:,} unchanged. Enrollments: <b>{outcome.enrollments_created:,}</b> "
-            f"to create, <b>{outcome.enrollments_reactivated:,}</b> to reactivate. New courses: "
-            f"<b>{outcome.courses_created:,}</b>. Rejected rows: "
+            f"to create, <b>{outcome.enrollments_reactivated:,}</b> to reactivate"
+            + (f", <b>{outcome.enrollments_ended:,}</b> to end" if outcome.enrollments_ended else "")
+            + f". New courses: <b>{outcome.courses_created:,}</b>. Rejected rows: "
             f"<b style='color:#a61b1b'>{len(outcome.rejected):,}</b>."
-        )
+            + (f" Not enrolled (the student is not active): <b style='color:#a61b1b'>"
+               f"{outcome.enrollments_skipped:,}</b>." if outcome.enrollments_skipped else "")
+        )  # fmt: skip
         items = outcome.plan.items if outcome.plan else []
         labels = {"create": "New student", "update": "Update", "create_enrollment": "Enroll",
-                  "reactivate_enrollment": "Re-enroll"}  # fmt: skip
+                  "reactivate_enrollment": "Re-enroll",
+                  "skip_enrollment": "Not enrolled"}  # fmt: skip
         self.changes.setRowCount(len(items))
         for r, item in enumerate(items):
-            if item.entity == "course_enrollment":
+            if item.kind == "skip_enrollment":
+                before, after = "", item.reason
+            elif item.entity == "course_enrollment":
                 before = "ended" if item.before else ""
                 after = "enrolled"
             else:
@@ -440,7 +518,7 @@ class ApplyPage(BaseApplyPage):
         super().__init__(
             title="Importing", working="Importing…", cancel_label="&Cancel import",
             subtitle="All changes are applied together; Cancel leaves Rollbook exactly as it was.",
-            changes=CHANGED, nothing_changed="Nothing was imported.",
+            nothing_changed="Nothing was imported.",
         )  # fmt: skip
         self.state = state
 
@@ -479,7 +557,10 @@ class SummaryPage(QWizardPage):
         if outcome.applied:
             headline = "The roster was imported."
         else:
-            headline = "Nothing was imported: rows were rejected and all or nothing was chosen."
+            headline = ("Nothing was imported: rows were rejected (or changed since the "
+                        "preview) and all or nothing was chosen.")  # fmt: skip
+        stale = "".join(f"<li>{item.label}</li>" for item in outcome.stale[:20])
+        skipped = "".join(f"<li>{text}</li>" for text in outcome.skipped[:20])
         self.text.setText(
             f"<p><b>{headline}</b></p><p>{outcome.created:,} students created, "
             f"{outcome.updated:,} updated, {outcome.unchanged:,} unchanged; "
@@ -488,6 +569,11 @@ class SummaryPage(QWizardPage):
             f"courses.</p><p>{len(outcome.rejected):,} rows were rejected"
             + (" — save them, fix them in a spreadsheet and import the file again.</p>"
                if outcome.rejected else ".</p>")
+            + (f"<p><b>{len(outcome.stale):,} left as they are</b> because they changed since "
+               f"the preview (import the file again to see them now):</p><ul>{stale}</ul>"
+               if outcome.stale else "")
+            + (f"<p><b>{outcome.enrollments_skipped:,} not enrolled</b> because the student is "
+               f"not active:</p><ul>{skipped}</ul>" if outcome.skipped else "")
         )  # fmt: skip
         self.save_button.setVisible(bool(outcome.rejected))
 
@@ -525,10 +611,12 @@ class CsvImportWizard(QWizard):
         self.plan_page = PlanPage(self.state)
         self.apply_page = ApplyPage(self.state)
         self.summary_page = SummaryPage(self.state)
-        pages = (self.pick, self.format_page, self.mapping_page, self.validation_page,
-                 self.plan_page, self.apply_page, self.summary_page)  # fmt: skip
-        for page_id, page in enumerate(pages):
-            self.setPage(page_id, page)
+        pages = {Step.PICK: self.pick, Step.FORMAT: self.format_page,
+                 Step.MAPPING: self.mapping_page, Step.VALIDATION: self.validation_page,
+                 Step.PLAN: self.plan_page, Step.APPLY: self.apply_page,
+                 Step.SUMMARY: self.summary_page}  # fmt: skip
+        for step, page in pages.items():
+            self.setPage(step, page)
         if path:
             self.pick.path_edit.setText(path)
 

@@ -8,6 +8,7 @@ Apply; an apply that fails or is cancelled leaves Rollbook exactly as it was.
 
 from __future__ import annotations
 
+from enum import IntEnum
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
@@ -31,25 +32,34 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.enums import RunKind
-from app.imports.service import write_rejected_csv
-from app.maintenance.backfill import BackfillPlan, apply_backfill, plan_backfill
-from app.maintenance.enrollment_audit import PAIR_STATES, AuditResult, audit_enrollments
-from app.maintenance.legacy_groups import (
+from app.imports.legacy_groups import (
     LegacyFile,
     LegacyOutcome,
     apply_legacy_import,
     plan_legacy_import,
     read_legacy_file,
 )
-from app.maintenance.runs import RecordedRun
+from app.imports.service import write_rejected_csv
+from app.maintenance.backfill import BackfillPlan, BackfillResult, apply_backfill, plan_backfill
+from app.maintenance.enrollment_audit import PAIR_STATES, AuditResult, audit_enrollments
+from app.runs.recorder import RecordedRun
 from ui.ops import Op, error_text
 from ui.widgets.readonly_table import readonly_table
 from ui.widgets.run_history import RunHistoryView
 from ui.wizards.apply_page import ApplyPage as BaseApplyPage
 from ui.wizards.apply_page import ask_to_stop
 
-CHOOSE, LEGACY, AUDIT, PREVIEW, APPLY, SUMMARY = range(6)
-CHANGED = {"course", "course_enrollment", "legacy_group"}
+
+class Step(IntEnum):
+    """The wizard's pages, in order."""
+
+    CHOOSE = 0
+    LEGACY = 1
+    AUDIT = 2
+    PREVIEW = 3
+    APPLY = 4
+    SUMMARY = 5
+
 STATE_LABELS = {"missing": "No enrollment", "inactive": "Inactive enrollment",
                 "covered": "Covered"}  # fmt: skip
 
@@ -64,7 +74,7 @@ class MaintenanceState:
         self.legacy_outcome: LegacyOutcome | None = None
         self.audit: AuditResult | None = None
         self.plan: BackfillPlan | None = None
-        self.run: RecordedRun | None = None
+        self.run: RecordedRun[BackfillResult] | None = None
 
 
 def _set_rows(table, rows: list[list[str]]) -> None:
@@ -92,6 +102,7 @@ class ChoosePage(QWizardPage):
                                    "group_name, team_number, course, active)")  # fmt: skip
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("Legacy groups CSV file")
+        self.registerField("legacy_path", self.path_edit)
         self.browse_button = QPushButton("B&rowse…")
         self.browse_button.clicked.connect(self.browse)
         self.load_file.toggled.connect(self._toggle_file)
@@ -136,7 +147,7 @@ class ChoosePage(QWizardPage):
         return True
 
     def nextId(self) -> int:  # noqa: N802
-        return LEGACY if self.load_file.isChecked() else AUDIT
+        return Step.LEGACY if self.load_file.isChecked() else Step.AUDIT
 
 
 class LegacyFilePage(QWizardPage):
@@ -168,14 +179,15 @@ class LegacyFilePage(QWizardPage):
         path = self.state.legacy_path
         assert path is not None
         self.counts.setText(f"Reading {path.name}…")
+        # The file is read on the file worker, then compared with Rollbook on the
+        # database worker.
+        Op(self, lambda job: read_legacy_file(path), title="Reading the legacy file…",
+           files=True).success(self._read).failure(self._unreadable).run()  # fmt: skip
 
-        def work(session, ctx, job):
-            legacy = read_legacy_file(path)
-            return legacy, plan_legacy_import(session, ctx, legacy, job=job)
-
-        Op(self, work, title="Reading the legacy file…").success(self._shown).failure(
-            self._unreadable
-        ).run()
+    def _read(self, legacy: LegacyFile) -> None:
+        Op(self, lambda s, ctx, job: (legacy, plan_legacy_import(s, ctx, legacy, job=job)),
+           title="Comparing with Rollbook…").success(self._shown).failure(
+            self._unreadable).run()  # fmt: skip
 
     def _unreadable(self, error: BaseException) -> None:
         self.counts.setText(f"<b style='color:#a61b1b'>{error_text(error)}</b><br>Go Back to "
@@ -205,18 +217,26 @@ class LegacyFilePage(QWizardPage):
     def validatePage(self) -> bool:  # noqa: N802
         if self._loaded:
             return True
-        legacy = self.state.legacy
-        assert legacy is not None
+        legacy, planned = self.state.legacy, self.state.legacy_outcome
+        assert legacy is not None and planned is not None
         self._planned = False
         self.completeChanged.emit()
-        Op(self, lambda s, ctx, job: apply_legacy_import(s, ctx, legacy, job=job),
-           title="Loading memberships…", changes={"legacy_group"}).success(
+        Op(self, lambda s, ctx, job: apply_legacy_import(s, ctx, legacy, plan=planned.plan,
+                                                         job=job),
+           title="Loading memberships…").success(
             self._loaded_now).finally_(self._enable).run()  # fmt: skip
         return False  # the wizard moves on when the load has finished
 
     def _loaded_now(self, outcome: LegacyOutcome) -> None:
         self.state.legacy_outcome = outcome
         self._loaded = True
+        if outcome.stale:
+            QMessageBox.information(
+                self, "Maintenance",
+                f"{len(outcome.stale):,} memberships changed since this preview and were left "
+                "as they are: " + ", ".join(item.label for item in outcome.stale[:10])
+                + ("…" if len(outcome.stale) > 10 else "") + ". Load the file again to see them.",
+            )  # fmt: skip
         self.wizard().next()
 
     def _enable(self) -> None:
@@ -302,7 +322,7 @@ class AuditPage(QWizardPage):
         return self._done
 
     def nextId(self) -> int:  # noqa: N802
-        return PREVIEW if self.state.backfill else SUMMARY
+        return Step.PREVIEW if self.state.backfill else Step.SUMMARY
 
 
 class BackfillPreviewPage(QWizardPage):
@@ -339,18 +359,26 @@ class BackfillPreviewPage(QWizardPage):
         else:
             listed = (f" The first {len(planned.plan.items):,} are listed."
                       if planned.plan.items_truncated else "")  # fmt: skip
+            skipped = (f" <b style='color:#a61b1b'>{c.skipped:,}</b> students are not "
+                       "enrolled because they are not active (listed below)."
+                       if c.skipped else "")  # fmt: skip
             self.counts.setText(
                 f"Enrollments to create: <b>{c.enrollments_created:,}</b>; to reactivate: "
                 f"<b>{c.enrollments_reactivated:,}</b>; new courses: <b>{c.courses_created:,}</b>. "
-                f"Every enrollment gets its progress row.{listed}"
+                f"Every enrollment gets its progress row.{skipped}{listed}"
             )
             self.setButtonText(QWizard.WizardButton.NextButton, "&Apply")
-        labels = {"create_enrollment": "Enroll", "reactivate_enrollment": "Reactivate"}
-        _set_rows(self.changes, [
-            [labels.get(i.kind, i.kind), i.key, (i.after or {}).get("course", ""),
-             "inactive" if i.before else "no enrollment", "active (backfill)", i.reason]
-            for i in planned.plan.items
-        ])  # fmt: skip
+        labels = {"create_enrollment": "Enroll", "reactivate_enrollment": "Reactivate",
+                  "skip_enrollment": "Not enrolled"}  # fmt: skip
+
+        def row(i) -> list[str]:
+            if i.kind == "skip_enrollment":
+                who, _, course = i.key.partition(" → ")
+                return [labels[i.kind], who, course, "", "", i.reason]
+            return [labels.get(i.kind, i.kind), i.key, (i.after or {}).get("course", ""),
+                    "inactive" if i.before else "no enrollment", "active (backfill)", i.reason]
+
+        _set_rows(self.changes, [row(i) for i in planned.plan.items])
         self._done = True
         self.completeChanged.emit()
 
@@ -360,8 +388,8 @@ class BackfillPreviewPage(QWizardPage):
     def nextId(self) -> int:  # noqa: N802
         plan = self.state.plan
         if plan and (plan.counts.enrollments_created or plan.counts.enrollments_reactivated):
-            return APPLY
-        return SUMMARY
+            return Step.APPLY
+        return Step.SUMMARY
 
 
 class ApplyPage(BaseApplyPage):
@@ -369,12 +397,13 @@ class ApplyPage(BaseApplyPage):
         super().__init__(
             title="Applying the backfill", working="Starting…", cancel_label="&Cancel backfill",
             subtitle="All changes are applied together; Cancel leaves Rollbook exactly as it was.",
-            changes=CHANGED,
         )  # fmt: skip
         self.state = state
 
     def work(self):
-        return lambda s, ctx, job: apply_backfill(s, ctx, job=job)
+        planned = self.state.plan
+        plan = planned.plan if planned is not None else None
+        return lambda s, ctx, job: apply_backfill(s, ctx, plan=plan, job=job)
 
     def keep(self, result: RecordedRun) -> None:
         self.state.run = result
@@ -409,11 +438,18 @@ class SummaryPage(QWizardPage):
         run, plan, audit = state.run, state.plan, state.audit
         if run is not None:
             if run.succeeded and run.value is not None:
-                v = run.value
+                v = run.value.counts
+                stale = "".join(f"<li>{item.label}</li>" for item in run.value.stale[:20])
+                more = (f"<li>… and {len(run.value.stale) - 20:,} more</li>"
+                        if len(run.value.stale) > 20 else "")  # fmt: skip
                 return (f"<p><b>Backfill applied.</b> {v.enrollments_created:,} enrollments "
                         f"created, {v.enrollments_reactivated:,} reactivated, "
-                        f"{v.courses_created:,} new courses. Press Audit again to see the "
-                        "coverage now.</p>")  # fmt: skip
+                        f"{v.courses_created:,} new courses; {v.skipped:,} students not "
+                        "enrolled (not active). Press Audit again to see the coverage now.</p>"
+                        + (f"<p><b>{v.stale:,} left alone</b> because they changed since the "
+                           f"preview:</p><ul>{stale}{more}</ul>" if v.stale else "")
+                        + (f"<p>{v.new_since_plan:,} gaps appeared since the preview; run the "
+                           "backfill again for them.</p>" if v.new_since_plan else ""))  # fmt: skip
             reason = "" if run.status.value == "cancelled" else (run.error or "")
             return (f"<p><b style='color:#a61b1b'>The backfill was {run.status.value}; nothing "
                     f"was changed.</b> {reason.removesuffix(' Nothing was changed.')}</p>")  # fmt: skip
@@ -458,10 +494,10 @@ class MaintenanceWizard(QWizard):
         self.preview_page = BackfillPreviewPage(self.state)
         self.apply_page = ApplyPage(self.state)
         self.summary_page = SummaryPage(self.state)
-        for page_id, page in ((CHOOSE, self.choose_page), (LEGACY, self.legacy_page),
-                              (AUDIT, self.audit_page), (PREVIEW, self.preview_page),
-                              (APPLY, self.apply_page), (SUMMARY, self.summary_page)):  # fmt: skip
-            self.setPage(page_id, page)
+        for step, page in ((Step.CHOOSE, self.choose_page), (Step.LEGACY, self.legacy_page),
+                           (Step.AUDIT, self.audit_page), (Step.PREVIEW, self.preview_page),
+                           (Step.APPLY, self.apply_page), (Step.SUMMARY, self.summary_page)):  # fmt: skip
+            self.setPage(step, page)
 
     def reject(self) -> None:
         if ask_to_stop(self, self.apply_page, "Cancel backfill",

@@ -9,6 +9,7 @@ everything back and is recorded as a failed run.
 
 from __future__ import annotations
 
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +33,24 @@ from PySide6.QtWidgets import (
 )
 
 from app.maintenance.consistency import KINDS, Finding, plan_consistency, record_check
-from app.maintenance.plan import Plan
-from app.maintenance.repair import RepairOutcome, run_repair, write_report
-from ui.ops import Op, error_text, hub
+from app.maintenance.repair import RepairOutcome, apply_repair, write_report
+from app.runs.plan import Plan
+from ui.ops import Op, error_text
 from ui.widgets.readonly_table import readonly_table
 from ui.wizards.apply_page import ApplyPage as BaseApplyPage
 from ui.wizards.apply_page import ask_to_stop
 
-CHANGED = {"course_enrollment", "course_progress", "enrollment_request", "session_attendance",
-           "event_attendance", "event_registration", "certificate"}  # fmt: skip
 ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+class Step(IntEnum):
+    """The wizard's pages, in order."""
+
+    CHOOSE = 0
+    CHECK = 1
+    SELECT = 2
+    APPLY = 3
+    SUMMARY = 4
 
 
 class RepairState:
@@ -346,7 +355,7 @@ class ApplyPage(BaseApplyPage):
         super().__init__(
             title="Repairing", working="Repairing…", cancel_label="&Cancel repair",
             subtitle="Every chosen repair is checked again and applied together; Cancel "
-            "leaves Rollbook exactly as it was.", changes=CHANGED,
+            "leaves Rollbook exactly as it was.",
         )  # fmt: skip
         self.state = state
 
@@ -357,8 +366,8 @@ class ApplyPage(BaseApplyPage):
 
     def work(self):
         chosen = list(self.state.chosen)
-        sessions = hub().database.sessions
-        return lambda s, ctx, job: run_repair(sessions, ctx, chosen, job=job)
+        # A failure or Cancel is recorded with the run, then raised for this page to show.
+        return lambda s, ctx, job: apply_repair(s, ctx, chosen, job=job).value_or_raise()
 
     def keep(self, result: RepairOutcome) -> None:
         self.state.outcome = result
@@ -469,9 +478,10 @@ class RepairWizard(QWizard):
         self.select_page = SelectPage(self.state)
         self.apply_page = ApplyPage(self.state)
         self.summary_page = SummaryPage(self.state)
-        for page_id, page in enumerate((self.choose_page, self.check_page, self.select_page,
-                                        self.apply_page, self.summary_page)):  # fmt: skip
-            self.setPage(page_id, page)
+        for step, page in ((Step.CHOOSE, self.choose_page), (Step.CHECK, self.check_page),
+                           (Step.SELECT, self.select_page), (Step.APPLY, self.apply_page),
+                           (Step.SUMMARY, self.summary_page)):  # fmt: skip
+            self.setPage(step, page)
 
     def reject(self) -> None:
         if ask_to_stop(self, self.apply_page, "Cancel repair",

@@ -20,15 +20,16 @@ import psycopg
 from sqlalchemy.orm import Session
 
 from app.domain.context import ServiceContext
-from app.domain.enums import RunKind, RunStatus
+from app.domain.enums import RunKind
+from app.domain.student_fields import EMAIL_PATTERN
 from app.imports.mapping import normalise_header
 from app.imports.reading import FileFormat, RawTable, UnreadableFile, detect_format, read_table
-from app.imports.roster import store_rejections
-from app.imports.validation import EXCEL_SCIENTIFIC, Rejection
+from app.imports.validation import EXCEL_SCIENTIFIC
 from app.jobs import Job
-from app.maintenance.plan import MAX_LISTED_ITEMS, Plan, PlanItem, finish_run, start_run
+from app.runs.plan import MAX_LISTED_ITEMS, Fingerprint, Plan, PlanItem, StaleItem
+from app.runs.recorder import RunScope, apply_recorded, recheck
+from app.runs.rejections import Rejection, store_rejections
 from app.services.permissions import REGISTRAR_ROLES, require_role
-from app.services.students import EMAIL_PATTERN
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "student_no": ("student_no", "student number", "student_id", "enrollment_no", "pupil no"),
@@ -87,6 +88,7 @@ class LegacyOutcome:
     members_unchanged: int = 0
     merged_duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    stale: list[StaleItem] = field(default_factory=list)
     plan: Plan | None = None
     run_id: uuid.UUID | None = None
     applied: bool = False
@@ -97,6 +99,7 @@ class LegacyOutcome:
             "groups_updated": self.groups_updated, "members_created": self.members_created,
             "members_updated": self.members_updated, "members_unchanged": self.members_unchanged,
             "merged_duplicates": self.merged_duplicates, "rejected": len(self.rejected),
+            "stale": len(self.stale),
         }  # fmt: skip
 
 
@@ -335,95 +338,98 @@ def _prepare(session: Session, ctx: ServiceContext, legacy: LegacyFile, job: Job
     return conn, job, outcome
 
 
+# Every membership the file names, as it is: its key (student, course, group) and the
+# membership's version (none yet: NULL). The plan keeps them; the apply compares.
+_MEMBER_PRINTS_SQL = """
+SELECT 'legacy_group_member' AS entity,
+       l.student_id::text || chr(31) || lower(l.course) || chr(31) || lower(l.group_name) AS key,
+       m.row_version AS version, s.student_no || ' ' || l.group_name || ' (' || l.course || ')'
+FROM legacy_stage l
+JOIN student s ON s.id = l.student_id
+LEFT JOIN legacy_group_member m ON m.group_id = l.group_id AND m.student_id = l.student_id
+"""
+
+
 def plan_legacy_import(session: Session, ctx: ServiceContext, legacy: LegacyFile, *,
                        job: Job | None = None) -> LegacyOutcome:  # fmt: skip
     """The dry run: what the file would create and change. Writes nothing lasting."""
     conn, job, outcome = _prepare(session, ctx, legacy, job)
     items, truncated = _plan_items(conn)
-    outcome.plan = Plan(RunKind.IMPORT, outcome.summary(), items, truncated, legacy.params)
+    prints = [Fingerprint(entity, key, version, label)
+              for entity, key, version, label in conn.execute(_MEMBER_PRINTS_SQL)]  # fmt: skip
+    outcome.plan = Plan(RunKind.IMPORT, outcome.summary(), items, truncated, legacy.params,
+                        prints)  # fmt: skip
     conn.execute("DROP TABLE legacy_stage")
     return outcome
 
 
 _APPLY_SQL = """
-WITH created AS (
-  INSERT INTO legacy_group (id, school_id, name, team_number, course_name, course_id)
-  SELECT gen_random_uuid(), %(school)s, min(l.group_name), max(l.team_number), min(l.course),
-         (SELECT c.id FROM course c WHERE c.school_id = %(school)s AND c.deleted_at IS NULL
-            AND lower(c.name) = lower(min(l.course)))
-  FROM legacy_stage l WHERE l.group_id IS NULL
-  GROUP BY lower(l.course), lower(l.group_name)
-  RETURNING id, name, team_number, course_name
-)
-INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
-SELECT %(school)s, %(actor)s, 'create', 'legacy_group', id,
-       jsonb_build_object('before', '{}'::jsonb, 'after', jsonb_strip_nulls(jsonb_build_object(
-         'name', name, 'team_number', team_number, 'course_name', course_name))),
-       %(run)s
-FROM created;
+INSERT INTO legacy_group (id, school_id, name, team_number, course_name, course_id)
+SELECT gen_random_uuid(), %(school)s, min(l.group_name), max(l.team_number), min(l.course),
+       (SELECT c.id FROM course c WHERE c.school_id = %(school)s AND c.deleted_at IS NULL
+          AND lower(c.name) = lower(min(l.course)))
+FROM legacy_stage l WHERE l.group_id IS NULL
+GROUP BY lower(l.course), lower(l.group_name);
 
 UPDATE legacy_stage l SET group_id = g.id FROM legacy_group g
 WHERE l.group_id IS NULL AND g.school_id = %(school)s AND g.deleted_at IS NULL
   AND lower(g.course_name) = lower(l.course) AND lower(g.name) = lower(l.group_name);
 
-WITH changed AS (
-  UPDATE legacy_group g SET team_number = t.team_number
-  FROM (SELECT l.group_id, max(l.team_number) AS team_number, min(old.team_number) AS old_team
-        FROM legacy_stage l JOIN legacy_group old ON old.id = l.group_id
-        WHERE l.team_number IS NOT NULL GROUP BY l.group_id) t
-  WHERE g.id = t.group_id AND g.team_number IS DISTINCT FROM t.team_number
-  RETURNING g.id, t.team_number AS new_team, t.old_team
-)
-INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
-SELECT %(school)s, %(actor)s, 'update', 'legacy_group', id,
-       jsonb_build_object('before', jsonb_build_object('team_number', old_team),
-                          'after', jsonb_build_object('team_number', new_team)),
-       %(run)s
-FROM changed;
+UPDATE legacy_group g SET team_number = t.team_number
+FROM (SELECT l.group_id, max(l.team_number) AS team_number
+      FROM legacy_stage l WHERE l.team_number IS NOT NULL GROUP BY l.group_id) t
+WHERE g.id = t.group_id AND g.team_number IS DISTINCT FROM t.team_number;
 
-WITH inserted AS (
-  INSERT INTO legacy_group_member (id, school_id, group_id, student_id, active)
-  SELECT gen_random_uuid(), %(school)s, l.group_id, l.student_id, l.active
-  FROM legacy_stage l
-  ON CONFLICT ON CONSTRAINT uq_legacy_group_member_once DO NOTHING
-  RETURNING id, group_id, student_id, active
-)
-INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
-SELECT %(school)s, %(actor)s, 'create', 'legacy_group_member', id,
-       jsonb_build_object('before', '{}'::jsonb, 'after', jsonb_build_object(
-         'group_id', group_id, 'student_id', student_id, 'active', active)),
-       %(run)s
-FROM inserted;
+INSERT INTO legacy_group_member (id, school_id, group_id, student_id, active)
+SELECT gen_random_uuid(), %(school)s, l.group_id, l.student_id, l.active
+FROM legacy_stage l
+ON CONFLICT ON CONSTRAINT uq_legacy_group_member_once DO NOTHING;
 
-WITH updated AS (
-  UPDATE legacy_group_member m SET active = l.active, deleted_at = NULL
-  FROM legacy_stage l
-  WHERE m.group_id = l.group_id AND m.student_id = l.student_id
-    AND (m.active <> l.active OR m.deleted_at IS NOT NULL)
-  RETURNING m.id, l.active
-)
-INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes, run_id)
-SELECT %(school)s, %(actor)s, 'update', 'legacy_group_member', id,
-       jsonb_build_object('before', jsonb_build_object('active', NOT active),
-                          'after', jsonb_build_object('active', active)),
-       %(run)s
-FROM updated;
+UPDATE legacy_group_member m SET active = l.active, deleted_at = NULL
+FROM legacy_stage l
+WHERE m.group_id = l.group_id AND m.student_id = l.student_id
+  AND (m.active <> l.active OR m.deleted_at IS NOT NULL);
 """
 
 
 def apply_legacy_import(session: Session, ctx: ServiceContext, legacy: LegacyFile, *,
-                        job: Job | None = None) -> LegacyOutcome:  # fmt: skip
-    """Apply in the caller's transaction: groups and memberships are created or updated,
-    rejected rows stored with the run, the run recorded."""
-    conn, job, outcome = _prepare(session, ctx, legacy, job)
-    run_id = start_run(session, ctx, RunKind.IMPORT, dry_run=False, params=legacy.params)
-    outcome.run_id = run_id
-    job.progress(0, None, "Writing groups and memberships…")
-    with psycopg.ClientCursor(conn) as cursor:
-        cursor.execute(_APPLY_SQL, {"school": ctx.school_id, "actor": ctx.actor, "run": run_id})
-    job.check_cancel()
-    conn.execute("DROP TABLE legacy_stage")
-    store_rejections(conn, ctx, run_id, outcome.rejected)
-    outcome.applied = True
-    finish_run(session, run_id, RunStatus.SUCCEEDED, outcome.summary())
+                        plan: Plan | None = None, job: Job | None = None) -> LegacyOutcome:  # fmt: skip
+    """Apply in the caller's transaction as a recorded run: groups and memberships are
+    created or updated, rejected rows stored with the run. With ``plan`` (the preview
+    the person saw) memberships that changed since are left alone and reported."""
+    require_role(ctx, *REGISTRAR_ROLES, doing="import legacy group memberships")
+    conn = _raw_conn(session)
+    outcome = LegacyOutcome(rows=legacy.table.row_count)
+
+    def work(scope: RunScope) -> tuple[LegacyOutcome, dict[str, Any]]:
+        nonlocal outcome
+        _conn, running, outcome = _prepare(session, ctx, legacy, job)
+        outcome.run_id = scope.run_id
+        if plan is not None:
+            outcome.stale = recheck(conn, plan.fingerprints, _MEMBER_PRINTS_SQL)
+            scope.stale.extend(outcome.stale)
+            _leave_stale(conn, outcome)
+        running.progress(0, None, "Writing groups and memberships…")
+        with psycopg.ClientCursor(conn) as cursor:
+            cursor.execute(_APPLY_SQL, {"school": ctx.school_id})
+        running.check_cancel()
+        conn.execute("DROP TABLE legacy_stage")
+        outcome.applied = True
+        return outcome, outcome.summary()
+
+    run = apply_recorded(session, ctx, RunKind.IMPORT, legacy.params, work)
+    outcome.run_id = run.run_id
+    store_rejections(conn, ctx, run.run_id, outcome.rejected)
+    run.value_or_raise()
     return outcome
+
+
+def _leave_stale(conn: psycopg.Connection, outcome: LegacyOutcome) -> None:
+    """Leave out the memberships that changed since the plan; recount what is left."""
+    stale_keys = [item.key for item in outcome.stale]
+    if stale_keys:
+        conn.execute(
+            "DELETE FROM legacy_stage l WHERE l.student_id::text || chr(31) || lower(l.course) "
+            "|| chr(31) || lower(l.group_name) = ANY(%s)", (stale_keys,)
+        )  # fmt: skip
+        _classify(conn, outcome)

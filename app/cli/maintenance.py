@@ -1,9 +1,9 @@
-"""``rollbook import legacy-groups``, ``audit enrollments``, ``backfill enrollments`` and
-``runs list|show``: the maintenance runs of the Maintenance wizard, for scripts.
+"""``rollbook audit enrollments``, ``backfill enrollments`` and ``runs list|show``: the
+maintenance runs of the Maintenance wizard, for scripts.
 
 Exit codes follow the CLI's: 0 done / nothing to report, 1 findings (a coverage
-warning, a plan with changes, rejected rows, a failed apply), 2 bad input; the audit
-uses 2 for missing enrollments, as automation expects a failing check there.
+warning, a plan with changes, a failed apply), 2 bad input; the audit uses 2 for
+missing enrollments, as automation expects a failing check there.
 """
 
 from __future__ import annotations
@@ -12,57 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.cli import EXIT_FINDINGS, EXIT_OK, _print_json, _stderr_progress
+from app.cli.output import EXIT_FINDINGS, EXIT_OK, end_progress, print_json, progress_job
 from app.config import Settings
 from app.domain.enums import RunKind
-from app.jobs import Job
-
-
-def _job(as_json: bool) -> Job:
-    return Job(_stderr_progress if sys.stderr.isatty() and not as_json else None)
-
-
-def cmd_import_legacy(args: argparse.Namespace, settings: Settings) -> int:
-    from app.imports.service import write_rejected_csv
-    from app.maintenance.legacy_groups import (
-        apply_legacy_import,
-        plan_legacy_import,
-        read_legacy_file,
-    )
-    from app.runtime import open_database
-
-    legacy = read_legacy_file(Path(args.file))
-    for warning in legacy.table.format.warnings:
-        print(f"rollbook: warning: {warning}", file=sys.stderr)
-    db = open_database(settings)
-    try:
-        with db.sessions.begin() as session:
-            if args.commit:
-                outcome = apply_legacy_import(session, db.context(), legacy, job=_job(args.json))
-            else:
-                outcome = plan_legacy_import(session, db.context(), legacy, job=_job(args.json))
-                session.rollback()
-    finally:
-        db.close()
-    rejected = [{"line": r.line, "column": r.column, "message": r.message}
-                for r in outcome.rejected]  # fmt: skip
-    if args.rejected_out and outcome.rejected:
-        write_rejected_csv(Path(args.rejected_out), list(legacy.table.header), outcome.rejected)
-        print(f"Rejected rows written to {args.rejected_out}", file=sys.stderr)
-    if args.json:
-        _print_json({**outcome.summary(), "committed": outcome.applied, "run_id": outcome.run_id,
-                     "rejected": rejected})  # fmt: skip
-    else:
-        verb = "Imported" if outcome.applied else "Dry run (nothing changed; add --commit)"
-        print(f"{verb}: {outcome.rows:,} rows — {outcome.groups_created:,} groups created, "
-              f"{outcome.members_created:,} memberships created, {outcome.members_updated:,} "
-              f"updated, {outcome.members_unchanged:,} unchanged; {len(rejected):,} rows "
-              "rejected.")  # fmt: skip
-        for item in rejected[:20]:
-            print(f"  line {item['line']}, {item['column']}: {item['message']}")
-        if len(rejected) > 20:
-            print(f"  … and {len(rejected) - 20:,} more (use --rejected-out FILE)")
-    return EXIT_FINDINGS if outcome.rejected else EXIT_OK
 
 
 def cmd_audit_enrollments(args: argparse.Namespace, settings: Settings) -> int:
@@ -72,11 +24,12 @@ def cmd_audit_enrollments(args: argparse.Namespace, settings: Settings) -> int:
     db = open_database(settings)
     try:
         with db.sessions.begin() as session:
-            result = audit_enrollments(session, db.context(), job=_job(args.json))
+            result = audit_enrollments(session, db.context(), job=progress_job(args.json))
     finally:
         db.close()
+    end_progress(args.json)
     if args.json:
-        _print_json({**result.summary(list_limit=args.list), "run_id": result.run_id})
+        print_json({**result.summary(list_limit=args.list), "run_id": result.run_id})
     else:
         print(f"Coverage {result.coverage_percent}%: {result.pairs:,} student–course pairs from "
               f"{result.memberships:,} active legacy memberships; {result.covered:,} covered, "
@@ -99,41 +52,51 @@ def cmd_backfill_enrollments(args: argparse.Namespace, settings: Settings) -> in
     from app.runtime import open_database
 
     db = open_database(settings)
+    job = progress_job(args.json)
     try:
         with db.sessions.begin() as session:
             if args.commit:
-                run = apply_backfill(session, db.context(), job=_job(args.json))
+                run = apply_backfill(session, db.context(), job=job)
             else:
-                planned = plan_backfill(session, db.context(), job=_job(args.json))
+                planned = plan_backfill(session, db.context(), job=job)
     finally:
         db.close()
+    end_progress(args.json)
     if not args.commit:
         counts = planned.counts.as_dict()
         if args.json:
-            _print_json({**counts, "committed": False, "run_id": planned.run_id,
+            print_json({**counts, "committed": False, "run_id": planned.run_id,
                          "items": [item.__dict__ for item in planned.plan.items[: args.list]]})  # fmt: skip
         else:
             print(f"Dry run (nothing changed; add --commit): {counts['enrollments_created']:,} "
                   f"enrollments to create, {counts['enrollments_reactivated']:,} to reactivate, "
-                  f"{counts['courses_created']:,} new courses.")  # fmt: skip
+                  f"{counts['courses_created']:,} new courses, {counts['skipped']:,} students "
+                  "not to enrol (not active).")  # fmt: skip
             for item in planned.plan.items[: args.list]:
-                print(f"  {item.kind:<22} {item.key:<40} {(item.after or {}).get('course', '')}")
-        has_changes = any(counts.values())
+                what = (item.after or {}).get("course", "") or item.reason
+                print(f"  {item.kind:<22} {item.key:<40} {what}")
+        has_changes = counts["enrollments_created"] or counts["enrollments_reactivated"]
         return EXIT_FINDINGS if has_changes else EXIT_OK
+    result = run.value
     if args.json:
-        _print_json({**(run.value.as_dict() if run.value else {}), "committed": run.succeeded,
-                     "status": run.status.value, "run_id": run.run_id, "error": run.error})  # fmt: skip
-    elif run.succeeded and run.value is not None:
-        print(f"Backfilled: {run.value.enrollments_created:,} enrollments created, "
-              f"{run.value.enrollments_reactivated:,} reactivated, "
-              f"{run.value.courses_created:,} new courses (run {str(run.run_id)[:8]}).")  # fmt: skip
+        print_json({**(result.counts.as_dict() if result else {}), "committed": run.succeeded,
+                    "status": run.status.value, "run_id": run.run_id, "error": run.error,
+                    "skipped": result.skipped if result else []})  # fmt: skip
+    elif run.succeeded and result is not None:
+        counts = result.counts
+        print(f"Backfilled: {counts.enrollments_created:,} enrollments created, "
+              f"{counts.enrollments_reactivated:,} reactivated, "
+              f"{counts.courses_created:,} new courses, {counts.skipped:,} students not "
+              f"enrolled (run {str(run.run_id)[:8]}).")  # fmt: skip
+        for text in result.skipped[: args.list]:
+            print(f"  not enrolled: {text}")
     else:
         print(f"rollbook: backfill {run.status.value}: {run.error}", file=sys.stderr)
     return EXIT_OK if run.succeeded else EXIT_FINDINGS
 
 
 def cmd_runs_list(args: argparse.Namespace, settings: Settings) -> int:
-    from app.maintenance.runs import list_runs
+    from app.runs.history import list_runs
     from app.runtime import open_database
 
     kinds = tuple(RunKind(k) for k in args.kind or [])
@@ -144,7 +107,7 @@ def cmd_runs_list(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         db.close()
     if args.json:
-        _print_json([{**r.__dict__, "headline": r.headline} for r in runs])
+        print_json([{**r.__dict__, "headline": r.headline} for r in runs])
         return EXIT_OK
     for r in runs:
         mode = "dry run" if r.dry_run else "applied"
@@ -156,7 +119,7 @@ def cmd_runs_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_runs_show(args: argparse.Namespace, settings: Settings) -> int:
-    from app.maintenance.runs import find_run, report_lines, run_report, write_report_csv
+    from app.runs.history import find_run, report_lines, run_report, write_report_csv
     from app.runtime import open_database
 
     db = open_database(settings)
@@ -169,26 +132,16 @@ def cmd_runs_show(args: argparse.Namespace, settings: Settings) -> int:
         write_report_csv(Path(args.csv), report)
         print(f"Report written to {args.csv}", file=sys.stderr)
     if args.json:
-        _print_json({**report.run.__dict__, "change_count": report.change_count,
+        print_json({**report.run.__dict__, "change_count": report.change_count,
                      "rejected_rows": report.rejected_count,
-                     "changes": [c.__dict__ for c in report.changes]})  # fmt: skip
+                    "changes": [{**c.__dict__, "what": c.what} for c in report.changes]})  # fmt: skip
     elif not args.csv:
         for line in report_lines(report):
             print("  ".join(str(cell) for cell in line))
     return EXIT_OK
 
 
-def register(sub: argparse._SubParsersAction, import_sub: argparse._SubParsersAction) -> None:
-    legacy = import_sub.add_parser("legacy-groups",
-                                   help="group memberships from an older system (CSV)")  # fmt: skip
-    legacy.add_argument("file", help="CSV with student_no or email, group_name, team_number, "
-                        "course, active")  # fmt: skip
-    legacy.add_argument("--commit", action="store_true", help="apply the changes")
-    legacy.add_argument("--rejected-out", metavar="FILE",
-                        help="write rejected rows, with an error column, to FILE")  # fmt: skip
-    legacy.add_argument("--json", action="store_true", help="machine-readable output")
-    legacy.set_defaults(handler=cmd_import_legacy)
-
+def register(sub: argparse._SubParsersAction) -> None:
     audit = sub.add_parser("audit", help="audit enrollments against legacy memberships")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="WHAT")
     enrollments = audit_sub.add_parser(

@@ -1,83 +1,27 @@
-"""Recorded runs: applying a change as one unit that always leaves a maintenance_run
-behind, and reading the run history back.
-
-``apply_recorded`` puts the work in a savepoint inside the caller's transaction. When
-the work fails or is cancelled, the savepoint rolls every change back and the run is
-still written — marked failed or cancelled, with the reason — so the history shows that
-it was tried, and the database is exactly as before.
-"""
+"""The run history: every import, audit, backfill, repair and request decision, newest
+first, and one run's report (its parameters, summary and every change it made, as the
+database captured them)."""
 
 from __future__ import annotations
 
-import csv
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-import psycopg
-from sqlalchemy import Text, cast, func, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Text, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from app.csvfile import write_csv
 from app.db.models import AuditLog, ImportRejectedRow, MaintenanceRun
 from app.domain.context import ServiceContext
-from app.domain.enums import RunKind, RunStatus
-from app.domain.errors import Cancelled, NotFound, RollbookError
-from app.maintenance.plan import finish_run, start_run
+from app.domain.enums import RunKind
+from app.domain.errors import NotFound
+from app.runs.recorder import RUN_LOCK_SPACE
 
-T = TypeVar("T")
 REPORT_CHANGES_LIMIT = 5_000  # the report lists this many changes; the count is complete
-
-
-@dataclass(frozen=True)
-class RecordedRun(Generic[T]):
-    """What an apply ended as. ``value`` is the work's result when it succeeded."""
-
-    run_id: uuid.UUID
-    status: RunStatus
-    value: T | None = None
-    error: str | None = None
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status is RunStatus.SUCCEEDED
-
-
-def apply_recorded(
-    session: Session, ctx: ServiceContext, kind: RunKind, params: dict[str, Any],
-    work: Callable[[uuid.UUID], tuple[T, dict[str, Any]]],
-) -> RecordedRun[T]:  # fmt: skip
-    """Run ``work(run_id) -> (value, summary)`` as one all-or-nothing unit and record it."""
-    run_id = start_run(session, ctx, kind, dry_run=False, params=params)
-    try:
-        with session.begin_nested():
-            session.connection()  # SAVEPOINT now: the work may use the raw driver connection
-            value, summary = work(run_id)
-    except Cancelled as exc:
-        finish_run(session, run_id, RunStatus.CANCELLED, {"error": str(exc)})
-        return RecordedRun(run_id, RunStatus.CANCELLED, error=str(exc))
-    except (RollbookError, DBAPIError, psycopg.Error) as exc:
-        message = failure_text(exc)
-        finish_run(session, run_id, RunStatus.FAILED, {"error": message})
-        return RecordedRun(run_id, RunStatus.FAILED, error=message)
-    finish_run(session, run_id, RunStatus.SUCCEEDED, summary)
-    return RecordedRun(run_id, RunStatus.SUCCEEDED, value=value)
-
-
-def failure_text(exc: BaseException) -> str:
-    """One readable line: the database's own message, not a driver dump."""
-    original = getattr(exc, "orig", exc)
-    diag = getattr(original, "diag", None)
-    primary = getattr(diag, "message_primary", None) if diag is not None else None
-    lines = str(original).splitlines()
-    text = primary or (lines[0] if lines else type(exc).__name__)
-    return f"The database refused the change: {text}. Nothing was changed."
-
-
-# ---------------------------------------------------------------- history
+INTERRUPTED = "interrupted"  # shown, never stored: see _status below
 
 
 @dataclass(frozen=True)
@@ -86,7 +30,7 @@ class RunRow:
     kind: str
     dry_run: bool
     actor: str
-    status: str
+    status: str  # a RunStatus value, or "interrupted"
     started_at: datetime
     finished_at: datetime | None
     params: dict[str, Any]
@@ -96,6 +40,8 @@ class RunRow:
     def headline(self) -> str:
         """The run's result in a few words, for lists."""
         s = self.summary
+        if self.status == INTERRUPTED:
+            return "Interrupted before it finished (its program stopped); nothing was changed."
         if s.get("error"):
             return str(s["error"])
         if self.kind == RunKind.AUDIT:
@@ -114,12 +60,55 @@ class RunRow:
             return f"{found:,} findings" if found else "consistent: nothing to repair"
         if self.kind == RunKind.REPAIR:
             return f"{s.get('applied', 0):,} repairs applied, {s.get('skipped', 0):,} skipped"
+        if self.kind == RunKind.REQUESTS:
+            return (f"{s.get('decided', 0):,} requests {s.get('decision', 'decided')}, "
+                    f"{s.get('failed', 0):,} left pending")  # fmt: skip
         if self.params.get("kind") == "legacy-groups":
             return (f"{s.get('rows', 0):,} rows: {s.get('members_created', 0):,} memberships "
                     f"created, {s.get('members_updated', 0):,} updated, "
                     f"{s.get('rejected', 0):,} rejected")  # fmt: skip
         counts = [f"{k.replace('_', ' ')} {v:,}" for k, v in s.items() if isinstance(v, int)]
         return ", ".join(counts[:5])
+
+
+# What a captured change did, in words, by table and by the columns it changed. Entries
+# written before the database captured changes carry their own action names.
+_ENTITY_WORDS = {
+    "student": "student", "course": "course", "course_enrollment": "enrollment",
+    "course_progress": "progress record", "enrollment_request": "request",
+    "legacy_group": "legacy group", "legacy_group_member": "legacy membership",
+    "class_session": "session", "session_attendance": "attendance mark", "event": "event",
+    "event_team": "team", "event_registration": "registration",
+    "event_attendance": "event check-in", "event_feedback": "feedback",
+    "certificate": "certificate", "number_sequence": "number sequence",
+    "app_user": "account", "school": "school",
+}  # fmt: skip
+
+
+def describe_change(entity: str, action: str, changes: dict[str, Any]) -> str:
+    """ "enrolled", "re-enrolled", "progress record restored", "student changed" … """
+    noun = _ENTITY_WORDS.get(entity, entity.replace("_", " "))
+    before, after = changes.get("before") or {}, changes.get("after") or {}
+    if entity == "course_enrollment":
+        if action == "insert":
+            return "enrolled"
+        if after.get("active") is True and before.get("active") is False:
+            return "re-enrolled"
+        if after.get("active") is False and before.get("active") is True:
+            return "enrollment ended"
+    if entity == "enrollment_request" and "status" in after and action == "update":
+        return f"request {after['status']}"
+    if entity == "certificate" and after.get("revocation_flagged_at"):
+        return "certificate flagged for revocation"
+    if action == "update" and "deleted_at" in after and after["deleted_at"] is None:
+        return f"{noun} restored"
+    if action == "tombstone":
+        return f"{noun} set aside" if entity in ("course_progress", "session_attendance",
+                                                "event_attendance") else f"{noun} removed"  # fmt: skip
+    words = {"insert": "added", "update": "changed", "delete": "deleted"}
+    if action in words:
+        return f"{noun} {words[action]}"
+    return action.replace("_", " ")  # an entry from before the database captured changes
 
 
 @dataclass(frozen=True)
@@ -130,6 +119,10 @@ class ChangeRow:
     entity_id: uuid.UUID | None
     changes: dict[str, Any]
 
+    @property
+    def what(self) -> str:
+        return describe_change(self.entity, self.action, self.changes)
+
 
 @dataclass(frozen=True)
 class RunReport:
@@ -139,26 +132,53 @@ class RunReport:
     rejected_count: int = 0
 
 
-def _run_row(run: MaintenanceRun) -> RunRow:
-    return RunRow(run.id, run.kind, run.dry_run, run.actor, run.status, run.started_at,
-                  run.finished_at, dict(run.params or {}), dict(run.summary or {}))  # fmt: skip
+# A run still marked running whose transaction is gone was interrupted: its program
+# died, or its transaction was rolled back. While it lives, its transaction holds the
+# advisory lock (RUN_LOCK_SPACE, hashtext(id)) that app.runs.recorder takes.
+_STATUS = literal_column(f"""CASE WHEN maintenance_run.status = 'running' AND NOT EXISTS (
+    SELECT 1 FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+      AND l.classid = {RUN_LOCK_SPACE}::oid
+      AND l.objid = hashtext(maintenance_run.id::text)::oid)
+  THEN '{INTERRUPTED}' ELSE maintenance_run.status END""")
+
+_RUN_COLUMNS = (
+    MaintenanceRun.id, MaintenanceRun.kind, MaintenanceRun.dry_run, MaintenanceRun.actor,
+    _STATUS.label("status"), MaintenanceRun.started_at, MaintenanceRun.finished_at,
+    MaintenanceRun.params, MaintenanceRun.summary,
+)  # fmt: skip
+
+
+def _run_row(values) -> RunRow:
+    (run_id, kind, dry_run, actor, status, started, finished, params, summary) = values
+    return RunRow(run_id, kind, dry_run, actor, status, started, finished, dict(params or {}),
+                  dict(summary or {}))  # fmt: skip
 
 
 def list_runs(
     session: Session, ctx: ServiceContext, *, kinds: tuple[RunKind, ...] = (), limit: int = 200
 ) -> list[RunRow]:
     """The most recent runs first."""
-    query = select(MaintenanceRun).where(MaintenanceRun.school_id == ctx.school_id)
+    query = select(*_RUN_COLUMNS).where(MaintenanceRun.school_id == ctx.school_id)
     if kinds:
         query = query.where(MaintenanceRun.kind.in_([k.value for k in kinds]))
     query = query.order_by(MaintenanceRun.started_at.desc(), MaintenanceRun.id).limit(limit)
-    return [_run_row(run) for run in session.scalars(query)]
+    return [_run_row(values) for values in session.execute(query)]
+
+
+def get_run(session: Session, ctx: ServiceContext, run_id: uuid.UUID) -> RunRow:
+    values = session.execute(
+        select(*_RUN_COLUMNS).where(
+            MaintenanceRun.id == run_id, MaintenanceRun.school_id == ctx.school_id
+        )
+    ).first()
+    if values is None:
+        raise NotFound("That run is not in this school's history.")
+    return _run_row(values)
 
 
 def run_report(session: Session, ctx: ServiceContext, run_id: uuid.UUID) -> RunReport:
-    run = session.get(MaintenanceRun, run_id)
-    if run is None or run.school_id != ctx.school_id:
-        raise NotFound("That run is not in this school's history.")
+    run = get_run(session, ctx, run_id)
     linked = AuditLog.run_id == run_id
     count = session.scalar(select(func.count()).select_from(AuditLog).where(linked)) or 0
     entries = session.scalars(
@@ -171,7 +191,7 @@ def run_report(session: Session, ctx: ServiceContext, run_id: uuid.UUID) -> RunR
     )
     changes = [ChangeRow(e.at, e.action, e.entity, e.entity_id, dict(e.changes or {}))
                for e in entries]  # fmt: skip
-    return RunReport(_run_row(run), count, changes, rejected or 0)
+    return RunReport(run, count, changes, rejected or 0)
 
 
 def find_run(session: Session, ctx: ServiceContext, prefix: str) -> uuid.UUID:
@@ -211,8 +231,8 @@ def report_lines(report: RunReport) -> list[list[str]]:
                  for s in students]  # fmt: skip
     if report.changes:
         rows.append([])
-        rows.append(["changes", "action", "entity", "id", "before", "after"])
-        rows += [[c.at.isoformat(timespec="seconds"), c.action, c.entity, str(c.entity_id or ""),
+        rows.append(["changes", "what", "entity", "id", "before", "after"])
+        rows += [[c.at.isoformat(timespec="seconds"), c.what, c.entity, str(c.entity_id or ""),
                   flat_text(c.changes.get("before")), flat_text(c.changes.get("after"))]
                  for c in report.changes]  # fmt: skip
         if report.change_count > len(report.changes):
@@ -220,9 +240,8 @@ def report_lines(report: RunReport) -> list[list[str]]:
     return rows
 
 
-def write_report_csv(path: Path, report: RunReport) -> None:
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:
-        csv.writer(handle).writerows(report_lines(report))
+def write_report_csv(path: Path, report: RunReport) -> int:
+    return write_csv(path, report_lines(report))
 
 
 def flat_text(value: Any) -> str:

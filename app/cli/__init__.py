@@ -1,0 +1,70 @@
+"""``rollbook`` on the command line: the headless sub-commands.
+
+The program people start (``ui.launch``) opens the window when no sub-command is given
+and hands everything else to ``main`` here, so nothing in this package needs Qt. Each
+area's sub-commands live in their own module; they share ``app.cli.output``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from app.cli import consistency, database, imports, maintenance, requests, self_test, students
+from app.cli.output import EXIT_BAD_INPUT, EXIT_OK, CommandError
+from app.config import Settings, load_settings
+from app.domain.errors import RollbookError
+from app.version import app_version
+
+__all__ = ["CommandError", "build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rollbook",
+        description="Rollbook: school administration. Without a command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"rollbook {app_version()}")
+    parser.add_argument("--data-dir", help="folder for Rollbook's data (default: per-user)")
+    parser.add_argument("--database-url", help="use this PostgreSQL server instead of the "
+                        "embedded database (postgresql://user:pass@host/db)")  # fmt: skip
+    parser.add_argument("--school", help="school code to work on (default: MAIN, or "
+                        "ROLLBOOK_SCHOOL)")  # fmt: skip
+    self_test.register(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for area in (database, students, imports, maintenance, consistency, requests):
+        area.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, window_steps=None) -> int:
+    """Run one sub-command; its exit code. ``window_steps``: the self-test's steps that
+    need the window, which the desktop program hands in (see ui.launch)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace, Settings], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    if handler is self_test.cmd_self_test:
+        return self_test.cmd_self_test(window_steps)
+    settings = load_settings(
+        data_dir=args.data_dir, database_url=args.database_url, school_code=args.school
+    )
+    started = time.monotonic()
+    try:
+        return handler(args, settings)
+    except RollbookError as exc:
+        print(f"rollbook: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # The reader went away (`rollbook runs list | head`); nothing more to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print(f"rollbook: interrupted after {time.monotonic() - started:.0f} s; "
+              "nothing was changed.", file=sys.stderr)  # fmt: skip
+        return 130

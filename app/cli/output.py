@@ -1,0 +1,51 @@
+"""What every sub-command shares: exit codes, JSON output, progress on stderr, and the
+error type for bad command-line input.
+
+Exit codes: 0 success; 1 the command ran and found something to report (checks,
+rejected rows, a plan with changes); 2 bad input or the database could not be reached
+or started, with a one-line message on stderr and never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from app.domain.errors import RollbookError
+from app.domain.jsonable import to_json_value
+from app.jobs import Job, ProgressReport
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_BAD_INPUT = 2
+
+
+class CommandError(RollbookError):
+    """Bad command-line input detected by a sub-command."""
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, default=to_json_value, ensure_ascii=False, indent=2))
+
+
+def _to_stderr(report: ProgressReport) -> None:
+    fraction = f"{report.fraction:5.1%}" if report.fraction is not None else ""
+    print(f"\r{fraction} {report.text[:60]:<60}", end="", file=sys.stderr, flush=True)
+
+
+def progress_job(as_json: bool) -> Job:
+    """A job that shows progress on a terminal's stderr (never under --json or a pipe)."""
+    return Job(_to_stderr if sys.stderr.isatty() and not as_json else None)
+
+
+def end_progress(as_json: bool) -> None:
+    if sys.stderr.isatty() and not as_json:
+        print(file=sys.stderr)
+
+
+def print_rejected(rejected: list[dict[str, Any]], shown: int = 20) -> None:
+    for item in rejected[:shown]:
+        print(f"  line {item['line']}, {item['column']}: {item['message']}")
+    if len(rejected) > shown:
+        print(f"  … and {len(rejected) - shown:,} more (use --rejected-out FILE)")

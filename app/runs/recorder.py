@@ -1,0 +1,234 @@
+"""The one run recorder: every apply leaves a run in the history, whatever happens.
+
+``apply_recorded`` is how imports, legacy groups, the backfill, the repair and bulk
+request decisions apply a change:
+
+1. The run is registered at once, in a short transaction of its own, as ``running``;
+   the caller's transaction holds an advisory lock named after the run for as long as
+   it lives. A run whose lock is gone while it still says ``running`` had its process
+   die (or its transaction rolled back): the history shows it as *interrupted*.
+2. The work runs in a savepoint of the caller's transaction, with every change the
+   database captures linked to the run (app.db.capture.recording_run).
+3. Success is recorded in the caller's transaction, so the run is "succeeded" exactly
+   when its changes are committed. A failure or Cancel rolls the savepoint back (the
+   data is exactly as before) and is recorded in a transaction of its own, so the
+   history keeps it even when the caller then rolls back too.
+
+Planned runs re-check their plan first (``recheck``): rows that changed since the
+preview are left alone and reported as stale.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import psycopg
+from sqlalchemy import Engine, func, insert, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from app.db.capture import recording_run
+from app.db.models import MaintenanceRun
+from app.domain.context import ServiceContext
+from app.domain.enums import RunKind, RunStatus
+from app.domain.errors import Cancelled, RollbookError
+from app.domain.jsonable import jsonable
+from app.runs.plan import Fingerprint, StaleItem
+
+T = TypeVar("T")
+
+# The first key of the advisory locks that mark a run as alive ("Rb" in ASCII); the
+# second is hashtext() of the run id. See runs.history for the reading side.
+RUN_LOCK_SPACE = 0x5262
+
+
+@dataclass
+class RunScope:
+    """What the work of a run gets: its id, and where to report stale plan items."""
+
+    run_id: uuid.UUID
+    stale: list[StaleItem] = field(default_factory=list)
+    # What the work knew before it ended (counts, rejected rows): kept with a failed run.
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecordedRun(Generic[T]):
+    """What an apply ended as. ``value`` is the work's result when it succeeded."""
+
+    run_id: uuid.UUID
+    status: RunStatus
+    value: T | None = None
+    error: str | None = None
+    stale: list[StaleItem] = field(default_factory=list)
+    # What ended a failed or cancelled run (a typed error, Cancelled, a database error).
+    cause: BaseException | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is RunStatus.SUCCEEDED
+
+    def value_or_raise(self) -> T:
+        """The value of a run that succeeded; else what ended it, raised again for callers
+        whose failures travel as exceptions (the run is in the history either way)."""
+        if self.cause is not None:
+            if isinstance(self.cause, RollbookError):
+                raise self.cause
+            raise RunFailed(f"{self.error or 'The run failed; nothing was changed.'} The failed "
+                            "run is in the run history.") from self.cause
+        return self.value  # type: ignore[return-value]
+
+
+class RunFailed(RollbookError):
+    """A run failed for a reason the database gave; everything it did was rolled back."""
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def start_run(
+    session: Session, ctx: ServiceContext, kind: RunKind, params: dict[str, Any]
+) -> uuid.UUID:
+    """Register a run as running, visible to everyone at once, held by this transaction."""
+    run_id = uuid.uuid4()
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:space, hashtext(:run))"),
+        {"space": RUN_LOCK_SPACE, "run": str(run_id)},
+    )
+    with _engine(session).begin() as own:
+        own.execute(
+            insert(MaintenanceRun).values(
+                id=run_id, school_id=ctx.school_id, kind=kind.value, dry_run=False,
+                actor=ctx.actor, params=jsonable(params), status=RunStatus.RUNNING.value,
+            )  # fmt: skip
+        )
+    return run_id
+
+
+def _finished(run_id: uuid.UUID, status: RunStatus, summary: dict[str, Any]):
+    return (
+        update(MaintenanceRun)
+        .where(MaintenanceRun.id == run_id)
+        .values(status=status.value, summary=jsonable(summary), finished_at=func.now())
+    )
+
+
+def finish_run(
+    session: Session, run_id: uuid.UUID, status: RunStatus, summary: dict[str, Any]
+) -> None:
+    """Record the run's end in the caller's transaction (committed with its changes)."""
+    session.execute(_finished(run_id, status, summary))
+
+
+def record_failure(
+    session: Session, run_id: uuid.UUID, status: RunStatus, error: str,
+    summary: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    """Record a failed or cancelled end in a transaction of its own: it stays in the
+    history whatever the caller's transaction does next."""
+    with _engine(session).begin() as own:
+        own.execute(_finished(run_id, status, {**(summary or {}), "error": error}))
+
+
+def record_dry_run(
+    session: Session, ctx: ServiceContext, kind: RunKind, params: dict[str, Any],
+    summary: dict[str, Any],
+) -> uuid.UUID:  # fmt: skip
+    """Keep a preview or a check in the history (nothing was changed)."""
+    run_id = uuid.uuid4()
+    session.execute(
+        insert(MaintenanceRun).values(
+            id=run_id, school_id=ctx.school_id, kind=kind.value, dry_run=True, actor=ctx.actor,
+            params=jsonable(params), summary=jsonable(summary),
+            status=RunStatus.SUCCEEDED.value, finished_at=func.now(),
+        )  # fmt: skip
+    )
+    return run_id
+
+
+def apply_recorded(
+    session: Session, ctx: ServiceContext, kind: RunKind, params: dict[str, Any],
+    work: Callable[[RunScope], tuple[T, dict[str, Any]]],
+) -> RecordedRun[T]:  # fmt: skip
+    """Run ``work(scope) -> (value, summary)`` as one all-or-nothing unit and record it.
+
+    A typed error or a database error ends the run as failed (returned, not raised);
+    Cancel as cancelled. Anything else is recorded as failed and raised again."""
+    scope = RunScope(start_run(session, ctx, kind, params))
+    try:
+        with session.begin_nested():
+            session.connection()  # SAVEPOINT now: the work may use the raw driver connection
+            with recording_run(session, scope.run_id):
+                value, summary = work(scope)
+    except Cancelled as exc:
+        record_failure(session, scope.run_id, RunStatus.CANCELLED, str(exc), scope.summary)
+        return RecordedRun(scope.run_id, RunStatus.CANCELLED, error=str(exc), cause=exc)
+    except (RollbookError, DBAPIError, psycopg.Error) as exc:
+        message = failure_text(exc)
+        record_failure(session, scope.run_id, RunStatus.FAILED, message, scope.summary)
+        return RecordedRun(scope.run_id, RunStatus.FAILED, error=message, cause=exc)
+    except BaseException as exc:
+        status = RunStatus.CANCELLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
+        record_failure(session, scope.run_id, status, f"{type(exc).__name__}: {exc}",
+                       scope.summary)  # fmt: skip
+        raise
+    if scope.stale:
+        summary = {**summary, "stale": len(scope.stale)}
+    finish_run(session, scope.run_id, RunStatus.SUCCEEDED, summary)
+    return RecordedRun(scope.run_id, RunStatus.SUCCEEDED, value=value, stale=list(scope.stale))
+
+
+def failure_text(exc: BaseException) -> str:
+    """One readable line: the typed error's text or the database's own message."""
+    if isinstance(exc, RollbookError):
+        return str(exc)
+    original = getattr(exc, "orig", exc)
+    diag = getattr(original, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    lines = str(original).splitlines()
+    reason = primary or (lines[0] if lines else type(exc).__name__)
+    return f"The database refused the change: {reason}. Nothing was changed."
+
+
+# ---------------------------------------------------------------- re-checking a plan
+
+STALE_WHY = "Changed since the preview, so it was left alone; preview again to see it now."
+
+
+def recheck(
+    conn: psycopg.Connection, fingerprints: Sequence[Fingerprint], current_sql: str,
+    params: dict[str, Any] | None = None,
+) -> list[StaleItem]:  # fmt: skip
+    """The planned rows that are not as they were planned.
+
+    ``current_sql`` selects (entity, key, version) of the rows as they are now; it may
+    join ``run_fingerprint`` (entity, key, version) — the staged fingerprints — to
+    look only at the planned keys. A key it does not return no longer exists.
+    """
+    if not fingerprints:
+        return []
+    conn.execute(
+        "CREATE TEMP TABLE run_fingerprint (entity text, key text, version bigint, label text) "
+        "ON COMMIT DROP"
+    )
+    with conn.cursor().copy(
+        "COPY run_fingerprint (entity, key, version, label) FROM STDIN"
+    ) as copy:
+        for f in fingerprints:
+            copy.write_row((f.entity, f.key, f.version, f.label))
+    conn.execute("CREATE INDEX ON run_fingerprint (entity, key)")
+    conn.execute("ANALYZE run_fingerprint")
+    rows = conn.execute(
+        f"""SELECT f.entity, f.key, f.label FROM run_fingerprint f
+            LEFT JOIN ({current_sql}) now ON now.entity = f.entity AND now.key = f.key
+            WHERE now.version IS DISTINCT FROM f.version
+            ORDER BY f.label, f.key""",
+        params or {},
+    ).fetchall()
+    conn.execute("DROP TABLE run_fingerprint")
+    return [StaleItem(entity, key, label, STALE_WHY) for entity, key, label in rows]

@@ -1,0 +1,59 @@
+"""The program people start: ``rollbook`` (the console script, and the frozen build).
+
+With no sub-command it opens the desktop window (ui.app); with one it hands over to the
+headless command line (app.cli) without loading Qt, so scripts, servers and a computer
+without a screen work the same. ``--self-test`` runs there too, with the steps that
+check the window handed in from ui.self_test.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from app.cli import build_parser
+    from app.cli import main as command_line
+    from app.cli.self_test import cmd_self_test
+    from app.config import load_settings
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)  # --help and --version end here
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        from ui.app import run
+
+        settings = load_settings(
+            data_dir=args.data_dir, database_url=args.database_url, school_code=args.school
+        )
+        return run(settings)
+    if handler is cmd_self_test:
+        return command_line(argv, window_steps=_window_steps())
+    return command_line(argv)
+
+
+def _window_steps():
+    # Checked offscreen (no window flashes up; works without a display, over SSH or in
+    # CI) unless the caller chose a Qt platform.
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        from ui.self_test import window_steps
+    except Exception as exc:  # e.g. a system library Qt needs is missing
+        return _window_unavailable(str(exc))
+    return window_steps
+
+
+def _window_unavailable(reason: str):
+    from app.self_test import StepFailed
+
+    def window_steps(test, database, sample) -> None:
+        with test.step("open main window"):
+            raise StepFailed(f"the window toolkit could not be loaded ({reason})")
+
+    return window_steps
+
+
+if __name__ == "__main__":
+    sys.exit(main())
