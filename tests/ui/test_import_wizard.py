@@ -33,6 +33,16 @@ def shot(wizard: QWizard, name: str) -> None:
     wizard.grab().save(str(ARTIFACTS / f"import_{name}.png"))
 
 
+def walk_to_validation(qtbot, wizard: CsvImportWizard) -> None:
+    """File, format and columns, each page as it finishes reading."""
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.format_page, timeout=10_000)
+    wizard.next()
+    qtbot.waitUntil(wizard.mapping_page.isComplete, timeout=20_000)
+    wizard.next()
+    qtbot.waitUntil(wizard.validation_page.isComplete, timeout=20_000)
+
+
 def test_wizard_end_to_end(qtbot, ops_hub, db, tmp_path):
     path = tmp_path / "messy-roster.csv"
     path.write_bytes(MESSY.encode("windows-1252"))
@@ -42,8 +52,9 @@ def test_wizard_end_to_end(qtbot, ops_hub, db, tmp_path):
     qtbot.waitExposed(wizard)
     shot(wizard, "1_file")
 
-    wizard.next()
-    assert wizard.currentPage() is wizard.format_page
+    wizard.next()  # the file is read on the file worker; the wizard moves on when it is
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.format_page, timeout=10_000)
+    qtbot.waitUntil(lambda: wizard.format_page.columns.rowCount() > 0, timeout=10_000)
     assert wizard.format_page.encoding.currentText() == "windows-1252"
     assert wizard.format_page.delimiter.currentData() == ";"
     assert "Windows-1252" in wizard.format_page.warning.text()
@@ -52,6 +63,7 @@ def test_wizard_end_to_end(qtbot, ops_hub, db, tmp_path):
 
     wizard.next()
     assert wizard.currentPage() is wizard.mapping_page
+    qtbot.waitUntil(wizard.mapping_page.isComplete, timeout=10_000)
     chosen = [c.currentText() for c in wizard.mapping_page.combos]
     assert chosen == ["Student number", "First name", "Last name", "E-mail", "Class", "Course",
                       "Status"]  # fmt: skip
@@ -102,9 +114,7 @@ def test_cancel_during_import_changes_nothing(qtbot, ops_hub, db, tmp_path):
     wizard = CsvImportWizard(None, str(path))
     qtbot.addWidget(wizard)
     wizard.show()
-    for _ in range(3):
-        wizard.next()
-    qtbot.waitUntil(wizard.validation_page.isComplete, timeout=20_000)
+    walk_to_validation(qtbot, wizard)
     wizard.next()
     qtbot.waitUntil(wizard.plan_page.isComplete, timeout=30_000)
     wizard.next()
@@ -146,10 +156,46 @@ def test_wizard_imports_a_oneroster_zip(qtbot, ops_hub, db, tmp_path):
     qtbot.addWidget(wizard)
     wizard.show()
     wizard.next()
-    assert wizard.currentPage() is wizard.plan_page  # no format or column steps
+    # no format or column steps
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.plan_page, timeout=10_000)
     qtbot.waitUntil(wizard.plan_page.isComplete, timeout=10_000)
     assert wizard.state.plan.created == 3
     wizard.next()
     qtbot.waitUntil(lambda: wizard.currentPage() is wizard.summary_page, timeout=15_000)
     with db.sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(Student)) == 3
+
+
+def test_the_wizard_never_touches_the_file_on_the_window_thread(qtbot, ops_hub, db, tmp_path):
+    """Opening, sniffing, the format preview, reading and validating a roster all run on
+    the file worker: the window's thread never opens the file (Python's audit hook sees
+    every open, whoever makes it)."""
+    import sys
+    import threading
+
+    path = tmp_path / "watched-roster.csv"
+    path.write_bytes(MESSY.encode("windows-1252"))
+    opened: list[str] = []
+    watching = [True]
+
+    def audit(event: str, args: tuple) -> None:
+        if watching[0] and event == "open" and str(args[0]) == str(path):
+            opened.append(threading.current_thread().name)
+
+    sys.addaudithook(audit)  # hooks cannot be removed; ``watching`` switches it off
+    try:
+        wizard = CsvImportWizard(None, str(path))
+        qtbot.addWidget(wizard)
+        wizard.show()
+        walk_to_validation(qtbot, wizard)
+        wizard.format_page.encoding.setCurrentText("latin-1")  # a new preview, read again
+        wizard.back()
+        wizard.back()
+        qtbot.waitUntil(lambda: wizard.currentPage() is wizard.format_page, timeout=5000)
+        wizard.format_page.encoding.setCurrentText("utf-8")
+        qtbot.wait(300)
+    finally:
+        watching[0] = False
+    assert opened, "the roster was never read at all"
+    assert threading.main_thread().name not in opened
+    assert set(opened) == {name for name in opened if name.startswith("rollbook-files")}

@@ -7,7 +7,7 @@ import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QPushButton
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.db.models import Student
 from app.domain.errors import Cancelled, Conflict
@@ -47,25 +47,50 @@ def test_a_read_only_operation_runs_each_statement_on_its_own(qtbot, ops_hub):
     assert third == fourth  # ordinary work is one transaction
 
 
-def test_work_runs_off_the_gui_thread_and_reports_changes(qtbot, ops_hub):
+def test_work_runs_off_the_gui_thread_and_reports_the_tables_it_wrote(qtbot, ops_hub):
+    """What changed is what the transaction wrote, as the database captured it: the
+    student and the course created here, not the enrollment a rolled-back savepoint
+    tried."""
+    from app.services.courses import find_or_create_course
+
     seen = {}
 
     def work(session, ctx, job):
         seen["thread"] = threading.current_thread()
+        create_student(session, ctx, StudentInput("S-OPS", "Ops", "Test"))
+        find_or_create_course(session, ctx, "Ceramics")
+        try:
+            with session.begin_nested():
+                session.execute(text(
+                    "INSERT INTO course_enrollment (id, school_id, course_id, student_id) "
+                    "SELECT gen_random_uuid(), school_id, id, id FROM course"))  # fmt: skip
+        except Exception:
+            pass  # no such student: the savepoint is rolled back
         return 42
 
     with qtbot.waitSignal(ops_hub.changed, timeout=5000) as changed:
         results = []
-        Op(None, work, changes={"student"}).success(results.append).run()
+        Op(None, work).success(results.append).run()
     assert results == [42]
     assert seen["thread"] is not threading.main_thread()
-    assert changed.args[0] == frozenset({"student"})
+    assert changed.args[0] == frozenset({"student", "course"})
+
+
+def test_work_that_writes_nothing_announces_nothing(qtbot, ops_hub, db):
+    done = []
+    with qtbot.assertNotEmitted(ops_hub.changed, wait=300):
+        Op(None, lambda s, ctx, job: _count(s)).success(done.append).run()
+        qtbot.waitUntil(lambda: bool(done), timeout=5000)
+
+
+def _count(session) -> int:
+    return session.scalar(select(func.count()).select_from(Student))
 
 
 def test_long_operation_shows_progress_and_cancel_changes_nothing(qtbot, ops_hub, db):
     before = _students(db)
     failures: list[BaseException] = []
-    op = Op(None, slow_import, title="Importing…", changes={"student"}).failure(failures.append)
+    op = Op(None, slow_import, title="Importing…").failure(failures.append)
     op.run()
     qtbot.waitUntil(lambda: op._dialog is not None and op._dialog.isVisible(), timeout=5000)
     dialog = op._dialog

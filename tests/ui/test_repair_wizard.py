@@ -126,7 +126,8 @@ def test_failed_apply_says_nothing_changed(qtbot, ops_hub, db, ctx):
     apply_page = wizard.apply_page
     qtbot.waitUntil(lambda: not apply_page.running, timeout=15_000)
     assert wizard.currentPage() is apply_page
-    assert "rolled back; nothing was changed" in apply_page.label.text()
+    assert "Nothing was changed." in apply_page.label.text()
+    assert "The failed run is in the run history." in apply_page.label.text()
     assert "certificate table is read-only today" in apply_page.label.text()
     shot(wizard, "7_failed")
     with db.sessions.begin() as s:

@@ -18,7 +18,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 def test_the_window_needs_nothing_of_the_database_layer():
     check = (
-        "import sys, app.cli, ui.app, ui.main_window, ui.opening; app.cli.build_parser(); "
+        "import sys, app.cli, ui.launch, ui.app, ui.main_window, ui.opening; app.cli.build_parser(); "
         "heavy = sorted(m for m in ('sqlalchemy', 'psycopg', 'alembic', 'pandas') "
         "if m in sys.modules); print(heavy)"
     )
@@ -47,7 +47,7 @@ def test_window_first_then_pages(qtbot, ops_hub, database):
 def test_start_from_source_shows_the_window_then_the_list(db):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ROLLBOOK_STARTUP_PROBE": "1",
            "ROLLBOOK_DATABASE_URL": db.url, "ROLLBOOK_SCHOOL": "TEST"}  # fmt: skip
-    result = subprocess.run([sys.executable, "-m", "app.cli"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "ui.launch"], capture_output=True,
                             text=True, env=env, cwd=ROOT, timeout=120)  # fmt: skip
     lines = [line for line in result.stdout.splitlines() if line.startswith("rollbook:")]
     assert result.returncode == 0, result.stderr
@@ -61,7 +61,7 @@ def test_unreachable_server_says_so_and_exits_2(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ROLLBOOK_STARTUP_PROBE": "1",
            "ROLLBOOK_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",
            "XDG_CONFIG_HOME": str(tmp_path)}  # fmt: skip
-    result = subprocess.run([sys.executable, "-m", "app.cli"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "ui.launch"], capture_output=True,
                             text=True, env=env, cwd=ROOT, timeout=120)  # fmt: skip
     assert result.returncode == 2
     assert "main window shown" in result.stdout  # the window said so before it closed
@@ -75,7 +75,7 @@ def test_termination_closes_the_app_normally(db):
 
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ROLLBOOK_DATABASE_URL": db.url,
            "ROLLBOOK_SCHOOL": "TEST"}  # fmt: skip
-    process = subprocess.Popen([sys.executable, "-m", "app.cli"], env=env, cwd=ROOT,
+    process = subprocess.Popen([sys.executable, "-m", "ui.launch"], env=env, cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     time.sleep(3)  # on screen, with its first list loaded
     assert process.poll() is None
