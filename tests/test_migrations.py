@@ -95,3 +95,55 @@ def test_start_up_knows_the_head_without_alembic(db):
 
     assert _head_from_files() == head_revision()
     assert upgrade_if_behind(db.engine) is False  # the test database is at head
+
+
+def test_change_capture_revision_keeps_enrollment_history_up_and_down(empty_database):
+    """0004 brings back the enrollment periods the audit log still knows, starts
+    capturing changes, and steps down again without losing a row."""
+    engine = empty_database
+    migrate.upgrade(engine, "0003_student_name_search")
+    school, student, course, enrollment = (uuid.uuid4() for _ in range(4))
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO school (id, code, name) VALUES (:id, 'M', 'M')"),
+                      {"id": school})  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO student (id, school_id, student_no, first_name, last_name) "
+            "VALUES (:id, :school, 'S1', 'Zoë', 'Müller')"), {"id": student, "school": school})
+        conn.execute(text("INSERT INTO course (id, school_id, name) VALUES (:id, :s, 'Art')"),
+                     {"id": course, "s": school})  # fmt: skip
+        # Re-enrolled on 1 Dec: the old code moved enrolled_on and logged the old dates.
+        conn.execute(text(
+            "INSERT INTO course_enrollment (id, school_id, course_id, student_id, active, "
+            "enrolled_on) VALUES (:id, :s, :c, :st, true, '2026-12-01')"),
+            {"id": enrollment, "s": school, "c": course, "st": student})  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO audit_log (school_id, actor, action, entity, entity_id, changes) "
+            "VALUES (:s, 'anna', 'reactivate', 'course_enrollment', :e, jsonb_build_object("
+            "'before', jsonb_build_object('enrolled_on', '2026-08-03', 'ended_on', '2026-10-15'),"
+            "'after', jsonb_build_object('enrolled_on', '2026-12-01')))"),
+            {"s": school, "e": enrollment})  # fmt: skip
+
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        periods = conn.execute(text("SELECT periods::text FROM course_enrollment")).scalar()
+        versions = conn.execute(text("SELECT row_version FROM course_enrollment")).scalar()
+        conn.execute(text("UPDATE student SET first_name = 'Zoe'"))
+        captured = conn.execute(text(
+            "SELECT action, changes FROM audit_log WHERE entity = 'student'")).one()  # fmt: skip
+    assert periods == "{[2026-08-03,2026-10-15),[2026-12-01,)}"
+    assert versions == 1  # filling the new column is not an edit of the enrollment
+    assert captured == ("update", {"before": {"first_name": "Zoë"},
+                                   "after": {"first_name": "Zoe"}})  # fmt: skip
+
+    migrate.downgrade(engine, "0003_student_name_search")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM course_enrollment")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == 2
+        columns = {row[0] for row in conn.execute(text(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name IN ('course_enrollment', 'audit_log')"))}  # fmt: skip
+        conn.execute(text("UPDATE student SET first_name = 'Zoë'"))  # no capture any more
+        assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == 2
+    assert not {"periods", "txid", "origin"} & columns
+    migrate.upgrade(engine)
+    assert migrate.is_at_head(engine)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from app.domain.enums import UserRole
 
@@ -13,8 +13,3 @@ class ServiceContext:
     school_id: uuid.UUID
     actor: str
     role: UserRole = UserRole.ADMIN
-    # Set while a maintenance run is applying, so audit entries link to the run.
-    run_id: uuid.UUID | None = None
-
-    def for_run(self, run_id: uuid.UUID) -> ServiceContext:
-        return replace(self, run_id=run_id)

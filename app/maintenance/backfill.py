@@ -66,15 +66,24 @@ def _raw(session: Session) -> psycopg.Connection:
 _GAP_KEY = "g.student_id::text || chr(31) || lower(g.course_name)"
 
 
-def _stage_gaps(conn: psycopg.Connection, ctx: ServiceContext) -> None:
-    """The pairs that need an enrollment created or reactivated, as they are now."""
+def _stage_gaps(conn: psycopg.Connection, ctx: ServiceContext, *, all_pairs: bool = False
+                ) -> None:  # fmt: skip
+    """The pairs that need an enrollment created or reactivated, as they are now (in
+    backfill_gap); with ``all_pairs`` every pair, covered ones too, in backfill_pair, so
+    that a plan's gaps that are covered by now can be told apart."""
     pairs = PAIRS_SQL.replace(":school", "%(school)s")
+    source = "backfill_pair" if all_pairs else "backfill_gap"
+    where = "" if all_pairs else "WHERE state <> 'covered'"
     conn.execute(
-        "CREATE TEMP TABLE backfill_gap ON COMMIT DROP AS "
-        f"SELECT pair.*, NULL::text AS key FROM ({pairs}) pair WHERE state <> 'covered'",
+        f"CREATE TEMP TABLE {source} ON COMMIT DROP AS "
+        f"SELECT pair.*, NULL::text AS key FROM ({pairs}) pair {where}",
         {"school": ctx.school_id},
     )
-    conn.execute(f"UPDATE backfill_gap g SET key = {_GAP_KEY}")
+    conn.execute(f"UPDATE {source} g SET key = {_GAP_KEY}")
+    if all_pairs:
+        conn.execute("CREATE TEMP TABLE backfill_gap ON COMMIT DROP AS "
+                     "SELECT * FROM backfill_pair WHERE state <> 'covered'")  # fmt: skip
+        conn.execute("ANALYZE backfill_pair")
     conn.execute("ANALYZE backfill_gap")
 
 
@@ -86,18 +95,19 @@ FROM backfill_gap"""
 _APPLY_PAIRS = "SELECT student_id, course_id, NULL::text AS student_status FROM backfill_gap"
 
 # Every gap's enrollment as it is (none: NULL), and the students the writer skips (a
-# student set active since the preview must not be enrolled unseen).
-_GAP_PRINTS_SQL = f"""
+# student set active since the preview must not be enrolled unseen). {pairs} is
+# backfill_gap for a plan, backfill_pair (every pair, covered ones too) for the re-check.
+_PRINTS_SQL = f"""
 SELECT 'course_enrollment' AS entity, {_GAP_KEY} AS key, e.row_version AS version,
        s.student_no || ' ' || btrim(s.first_name || ' ' || s.last_name) || ' → '
          || g.course_name AS label
-FROM backfill_gap g
+FROM {{pairs}} g
 JOIN student s ON s.id = g.student_id
 LEFT JOIN course_enrollment e ON e.id = g.enrollment_id
 UNION ALL
 SELECT DISTINCT 'student', s.id::text, s.row_version,
        s.student_no || ' ' || btrim(s.first_name || ' ' || s.last_name)
-FROM backfill_gap g JOIN student s ON s.id = g.student_id
+FROM {{pairs}} g JOIN student s ON s.id = g.student_id
 WHERE s.status <> 'active'
 """
 _ACTIVE_STUDENT = "EXISTS (SELECT 1 FROM student s WHERE s.id = staged.student_id AND s.status = 'active')"
@@ -172,7 +182,7 @@ def plan_backfill(
     counts = BackfillCounts(planned.counts.created, planned.counts.reactivated,
                             int(courses[0]) if courses else 0, planned.counts.skipped)  # fmt: skip
     items, truncated = _gap_items(conn, skipped)
-    prints = [Fingerprint(*row) for row in conn.execute(_GAP_PRINTS_SQL)]
+    prints = [Fingerprint(*row) for row in conn.execute(_PRINTS_SQL.format(pairs="backfill_gap"))]
     conn.execute("DROP TABLE backfill_gap")
     plan = Plan(RunKind.BACKFILL, counts.as_dict(), items, truncated, {"source": "backfill"},
                 prints)  # fmt: skip
@@ -218,15 +228,16 @@ def apply_backfill(
     def work(scope: RunScope) -> tuple[BackfillResult, dict[str, Any]]:
         total = 4
         job.progress(0, total, "Finding memberships without an active enrollment…")
-        _stage_gaps(conn, ctx)
+        _stage_gaps(conn, ctx, all_pairs=plan is not None)
         job.check_cancel()
         stale: list[StaleItem] = []
         new_since = 0
         if plan is not None:
             job.progress(1, total, "Checking the preview against the data now…")
-            stale = recheck(conn, plan.fingerprints, _GAP_PRINTS_SQL)
+            stale = recheck(conn, plan.fingerprints, _PRINTS_SQL.format(pairs="backfill_pair"))
             scope.stale.extend(stale)
             new_since = _keep_planned(conn, plan, stale)
+            conn.execute("DROP TABLE backfill_pair")
         courses = conn.execute(
             "SELECT count(DISTINCT lower(course_name)) FROM backfill_gap staged "
             f"WHERE course_id IS NULL AND {_ACTIVE_STUDENT}"
