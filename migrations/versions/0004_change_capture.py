@@ -27,6 +27,9 @@ Create Date: 2026-12-01
   the earliest such session.
 - maintenance_run.kind gains 'requests' (approving or rejecting requests in bulk is a
   recorded run).
+- audit_log's indexes are made cheap to keep up now that every change writes an entry:
+  a row's history by entity_id alone (ids are unique across tables) instead of
+  (entity, entity_id), and the time index becomes BRIN (entries arrive in time order).
 """
 
 from __future__ import annotations
@@ -198,6 +201,10 @@ def upgrade() -> None:
     op.create_check_constraint(
         op.f("ck_audit_log_origin_valid"), "audit_log", "origin IN ('local', 'sync')"
     )
+    op.drop_index("ix_audit_log_entity", table_name="audit_log")
+    op.create_index("ix_audit_log_entity_id", "audit_log", ["entity_id"])
+    op.drop_index("ix_audit_log_at", table_name="audit_log")
+    op.create_index("ix_audit_log_at", "audit_log", ["at"], postgresql_using="brin")
     op.drop_constraint(op.f("ck_maintenance_run_kind_valid"), "maintenance_run", type_="check")
     op.create_check_constraint(
         op.f("ck_maintenance_run_kind_valid"),
@@ -242,6 +249,10 @@ def downgrade() -> None:
         "maintenance_run",
         "kind IN ('import', 'audit', 'backfill', 'consistency', 'repair', 'sync')",
     )
+    op.drop_index("ix_audit_log_at", table_name="audit_log")
+    op.create_index("ix_audit_log_at", "audit_log", ["school_id", "at"])
+    op.drop_index("ix_audit_log_entity_id", table_name="audit_log")
+    op.create_index("ix_audit_log_entity", "audit_log", ["entity", "entity_id"])
     op.drop_constraint(op.f("ck_audit_log_origin_valid"), "audit_log", type_="check")
     op.drop_column("audit_log", "origin")
     op.drop_column("audit_log", "txid")
