@@ -11,6 +11,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from app.cli.output import EXIT_FINDINGS, EXIT_OK, end_progress, print_json, progress_job
+from app.cli.session import school_session
 from app.config import Settings
 
 if TYPE_CHECKING:
@@ -54,16 +55,11 @@ def _print_plan(plan: Plan, heading: str) -> None:
 
 def cmd_sync_check(args: argparse.Namespace, settings: Settings) -> int:
     from app.maintenance.consistency import plan_consistency, record_check
-    from app.runtime import open_database
 
-    db = open_database(settings)
     job = progress_job(args.json)
-    try:
-        with db.sessions.begin() as session:
-            plan = plan_consistency(session, db.context(), kinds=args.kind, job=job)
-            run_id = record_check(session, db.context(), plan)
-    finally:
-        db.close()
+    with school_session(settings) as (session, ctx):
+        plan = plan_consistency(session, ctx, kinds=args.kind, job=job)
+        run_id = record_check(session, ctx, plan)
     end_progress(args.json)
     total = sum(plan.summary.values())
     if args.json:
@@ -81,22 +77,17 @@ def cmd_sync_repair(args: argparse.Namespace, settings: Settings) -> int:
     from app.domain.enums import RunKind
     from app.maintenance.repair import apply_repair, plan_repair
     from app.runs.recorder import record_dry_run
-    from app.runtime import open_database
 
-    db = open_database(settings)
     job = progress_job(args.json)
-    try:
-        with db.sessions.begin() as session:
-            if not args.commit:
-                plan = plan_repair(session, db.context(), kinds=args.kind, job=job)
-                run_id = record_dry_run(session, db.context(), RunKind.REPAIR, plan.params,
-                                        {**plan.summary, "total": sum(plan.summary.values())})  # fmt: skip
-            else:
-                run = apply_repair(session, db.context(), None, kinds=args.kind, job=job)
-                # Raised after the run is recorded: the CLI prints one line and exits 2.
-                outcome = run.value_or_raise()
-    finally:
-        db.close()
+    with school_session(settings) as (session, ctx):
+        if not args.commit:
+            plan = plan_repair(session, ctx, kinds=args.kind, job=job)
+            run_id = record_dry_run(session, ctx, RunKind.REPAIR, plan.params,
+                                    {**plan.summary, "total": sum(plan.summary.values())})  # fmt: skip
+        else:
+            run = apply_repair(session, ctx, None, kinds=args.kind, job=job)
+            # Raised after the run is recorded: the CLI prints one line and exits 2.
+            outcome = run.value_or_raise()
     end_progress(args.json)
     if not args.commit:
         total = sum(plan.summary.values())

@@ -16,6 +16,7 @@ from app.cli.output import (
     print_rejected,
     progress_job,
 )
+from app.cli.session import school_session
 from app.config import Settings
 
 
@@ -54,8 +55,6 @@ def cmd_import_students(args: argparse.Namespace, settings: Settings) -> int:
     from app.imports.reading import FileFormat, detect_format
     from app.imports.service import prepare, run_import, write_rejected_csv
     from app.imports.validation import DateFormat, ImportOptions
-    from app.runtime import open_database
-
     path = Path(args.file)
     fmt = detect_format(path)
     if args.encoding or args.delimiter:
@@ -67,15 +66,9 @@ def cmd_import_students(args: argparse.Namespace, settings: Settings) -> int:
         print(f"rollbook: warning: {warning}", file=sys.stderr)
     options = ImportOptions(DateFormat(args.date_format), all_or_nothing=args.all_or_nothing)
     prepared = prepare(path, fmt=fmt, options=options)
-    db = open_database(settings)
     job = progress_job(args.json)
-    try:
-        with db.sessions.begin() as session:
-            outcome = run_import(session, db.context(), prepared, commit=args.commit, job=job)
-            if not args.commit:
-                session.rollback()  # a dry run leaves nothing behind, not even temp tables
-    finally:
-        db.close()
+    with school_session(settings, dry_run=not args.commit) as (session, ctx):
+        outcome = run_import(session, ctx, prepared, commit=args.commit, job=job)
     end_progress(args.json)
     if args.rejected_out and outcome.rejected:
         write_rejected_csv(Path(args.rejected_out), list(prepared.table.header), outcome.rejected)
@@ -85,18 +78,11 @@ def cmd_import_students(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import_oneroster(args: argparse.Namespace, settings: Settings) -> int:
     from app.imports.oneroster import import_oneroster, read_oneroster
-    from app.runtime import open_database
 
     file = read_oneroster(Path(args.path))
-    db = open_database(settings)
     job = progress_job(args.json)
-    try:
-        with db.sessions.begin() as session:
-            result = import_oneroster(session, db.context(), file, commit=args.commit, job=job)
-            if not args.commit:
-                session.rollback()
-    finally:
-        db.close()
+    with school_session(settings, dry_run=not args.commit) as (session, ctx):
+        result = import_oneroster(session, ctx, file, commit=args.commit, job=job)
     end_progress(args.json)
     if not args.json:
         print(f"OneRoster: {result.students_in_file:,} students and {result.classes_in_file:,} "
@@ -112,22 +98,14 @@ def cmd_import_legacy(args: argparse.Namespace, settings: Settings) -> int:
         read_legacy_file,
     )
     from app.imports.service import write_rejected_csv
-    from app.runtime import open_database
 
     legacy = read_legacy_file(Path(args.file))
     for warning in legacy.table.format.warnings:
         print(f"rollbook: warning: {warning}", file=sys.stderr)
-    db = open_database(settings)
     job = progress_job(args.json)
-    try:
-        with db.sessions.begin() as session:
-            if args.commit:
-                outcome = apply_legacy_import(session, db.context(), legacy, job=job)
-            else:
-                outcome = plan_legacy_import(session, db.context(), legacy, job=job)
-                session.rollback()
-    finally:
-        db.close()
+    with school_session(settings, dry_run=not args.commit) as (session, ctx):
+        apply = apply_legacy_import if args.commit else plan_legacy_import
+        outcome = apply(session, ctx, legacy, job=job)
     end_progress(args.json)
     rejected = _rejected(outcome)
     if args.rejected_out and outcome.rejected:

@@ -13,20 +13,16 @@ import sys
 from pathlib import Path
 
 from app.cli.output import EXIT_FINDINGS, EXIT_OK, end_progress, print_json, progress_job
+from app.cli.session import school_session
 from app.config import Settings
 from app.domain.enums import RunKind
 
 
 def cmd_audit_enrollments(args: argparse.Namespace, settings: Settings) -> int:
     from app.maintenance.enrollment_audit import PAIR_STATES, audit_enrollments
-    from app.runtime import open_database
 
-    db = open_database(settings)
-    try:
-        with db.sessions.begin() as session:
-            result = audit_enrollments(session, db.context(), job=progress_job(args.json))
-    finally:
-        db.close()
+    with school_session(settings) as (session, ctx):
+        result = audit_enrollments(session, ctx, job=progress_job(args.json))
     end_progress(args.json)
     if args.json:
         print_json({**result.summary(list_limit=args.list), "run_id": result.run_id})
@@ -49,18 +45,13 @@ def cmd_audit_enrollments(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_backfill_enrollments(args: argparse.Namespace, settings: Settings) -> int:
     from app.maintenance.backfill import apply_backfill, plan_backfill
-    from app.runtime import open_database
 
-    db = open_database(settings)
     job = progress_job(args.json)
-    try:
-        with db.sessions.begin() as session:
-            if args.commit:
-                run = apply_backfill(session, db.context(), job=job)
-            else:
-                planned = plan_backfill(session, db.context(), job=job)
-    finally:
-        db.close()
+    with school_session(settings) as (session, ctx):
+        if args.commit:
+            run = apply_backfill(session, ctx, job=job)
+        else:
+            planned = plan_backfill(session, ctx, job=job)
     end_progress(args.json)
     if not args.commit:
         counts = planned.counts.as_dict()
@@ -97,15 +88,10 @@ def cmd_backfill_enrollments(args: argparse.Namespace, settings: Settings) -> in
 
 def cmd_runs_list(args: argparse.Namespace, settings: Settings) -> int:
     from app.runs.history import list_runs
-    from app.runtime import open_database
 
     kinds = tuple(RunKind(k) for k in args.kind or [])
-    db = open_database(settings)
-    try:
-        with db.sessions.begin() as session:
-            runs = list_runs(session, db.context(), kinds=kinds, limit=args.limit)
-    finally:
-        db.close()
+    with school_session(settings) as (session, ctx):
+        runs = list_runs(session, ctx, kinds=kinds, limit=args.limit)
     if args.json:
         print_json([{**r.__dict__, "headline": r.headline} for r in runs])
         return EXIT_OK
@@ -120,14 +106,9 @@ def cmd_runs_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_runs_show(args: argparse.Namespace, settings: Settings) -> int:
     from app.runs.history import find_run, report_lines, run_report, write_report_csv
-    from app.runtime import open_database
 
-    db = open_database(settings)
-    try:
-        with db.sessions.begin() as session:
-            report = run_report(session, db.context(), find_run(session, db.context(), args.run))
-    finally:
-        db.close()
+    with school_session(settings) as (session, ctx):
+        report = run_report(session, ctx, find_run(session, ctx, args.run))
     if args.csv:
         write_report_csv(Path(args.csv), report)
         print(f"Report written to {args.csv}", file=sys.stderr)

@@ -15,6 +15,7 @@ from app.cli.output import (
     print_json,
     progress_job,
 )
+from app.cli.session import school_session
 from app.config import Settings
 from app.domain.rows import RequestDecisions
 
@@ -29,21 +30,15 @@ def _uuids(values: list[str]) -> list[uuid.UUID]:
 
 
 def cmd_requests_list(args: argparse.Namespace, settings: Settings) -> int:
-    from app.runtime import open_database
     from app.services.courses import get_course_by_name
     from app.services.requests import RequestQuery, list_requests
 
-    db = open_database(settings)
-    try:
-        with db.sessions.begin() as session:
-            ctx = db.context()
-            course = get_course_by_name(session, ctx, args.course).id if args.course else None
-            status = None if args.status == "all" else args.status
-            page = list_requests(session, ctx, RequestQuery(status=status, course_id=course,
-                                                            search=args.search or ""),
-                                 0, args.limit)  # fmt: skip
-    finally:
-        db.close()
+    with school_session(settings) as (session, ctx):
+        course = get_course_by_name(session, ctx, args.course).id if args.course else None
+        status = None if args.status == "all" else args.status
+        page = list_requests(session, ctx, RequestQuery(status=status, course_id=course,
+                                                        search=args.search or ""),
+                             0, args.limit)  # fmt: skip
     if args.json:
         print_json([asdict(row) for row in page.rows])
         return EXIT_OK
@@ -58,22 +53,16 @@ def cmd_requests_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_requests_create(args: argparse.Namespace, settings: Settings) -> int:
-    from app.runtime import open_database
     from app.services.courses import get_course_by_name
     from app.services.requests import create_request
     from app.services.students import find_student_by_number
 
-    db = open_database(settings)
-    try:
-        with db.sessions.begin() as session:
-            ctx = db.context()
-            student = find_student_by_number(session, ctx, args.student_no)
-            if student is None:
-                raise CommandError(f"There is no student with number {args.student_no}.")
-            course = get_course_by_name(session, ctx, args.course)
-            row = create_request(session, ctx, student.id, course.id, note=args.note)
-    finally:
-        db.close()
+    with school_session(settings) as (session, ctx):
+        student = find_student_by_number(session, ctx, args.student_no)
+        if student is None:
+            raise CommandError(f"There is no student with number {args.student_no}.")
+        course = get_course_by_name(session, ctx, args.course)
+        row = create_request(session, ctx, student.id, course.id, note=args.note)
     if args.json:
         print_json(asdict(row))
     else:
@@ -93,21 +82,22 @@ def _decisions(args: argparse.Namespace, result: RequestDecisions, verb: str) ->
 
 
 def _decide(args: argparse.Namespace, settings: Settings, decision: str) -> int:
+    from app.domain.errors import NotFound
     from app.maintenance.request_decisions import decide_requests
-    from app.runtime import open_database
     from app.services.requests import get_request
 
     ids = _uuids(args.ids)
-    db = open_database(settings)
-    try:
-        with db.sessions.begin() as session:
-            ctx = db.context()
-            selected = [get_request(session, ctx, request_id) for request_id in ids]
-            run = decide_requests(session, ctx, selected, decision,  # type: ignore[arg-type]
-                                  note=getattr(args, "note", None), job=progress_job(args.json))  # fmt: skip
-            result = run.value_or_raise()
-    finally:
-        db.close()
+    with school_session(settings) as (session, ctx):
+        selected, missing = [], {}
+        for request_id in ids:
+            try:
+                selected.append(get_request(session, ctx, request_id))
+            except NotFound as exc:
+                missing[request_id] = str(exc)
+        run = decide_requests(session, ctx, selected, decision,  # type: ignore[arg-type]
+                              note=getattr(args, "note", None), job=progress_job(args.json))  # fmt: skip
+        decided = run.value_or_raise()
+    result = RequestDecisions(decided.decided, {**decided.failed, **missing})
     end_progress(args.json)
     return _decisions(args, result, "approved" if decision == "approve" else "rejected")
 

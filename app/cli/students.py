@@ -6,22 +6,18 @@ import argparse
 from dataclasses import asdict
 
 from app.cli.output import EXIT_OK, print_json
+from app.cli.session import school_session
 from app.config import Settings
 
 
 def cmd_students_list(args: argparse.Namespace, settings: Settings) -> int:
-    from app.runtime import open_database
     from app.services.students import StudentQuery, list_students
 
-    db = open_database(settings)
-    try:
-        with db.sessions.begin() as session:
-            page = list_students(session, db.context(), StudentQuery(
-                search=args.search or "", status=args.status, class_name=args.class_name,
-                limit=args.limit,
-            ))  # fmt: skip
-    finally:
-        db.close()
+    with school_session(settings) as (session, ctx):
+        page = list_students(session, ctx, StudentQuery(
+            search=args.search or "", status=args.status, class_name=args.class_name,
+            limit=args.limit,
+        ))  # fmt: skip
     if args.json:
         print_json([{**asdict(row), "full_name": row.full_name} for row in page.rows])
         return EXIT_OK

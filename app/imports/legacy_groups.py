@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.orm import Session
 
+from app.db.staging import stage_rows
 from app.domain.context import ServiceContext
 from app.domain.enums import RunKind
 from app.domain.student_fields import EMAIL_PATTERN
@@ -43,7 +44,6 @@ _ALIAS_LOOKUP = {normalise_header(a): name for name, aliases in COLUMN_ALIASES.i
                  for a in aliases}  # fmt: skip
 TRUE_WORDS = {"", "1", "true", "yes", "y", "active", "t", "x"}
 FALSE_WORDS = {"0", "false", "no", "n", "inactive", "f", "ended", "left"}
-COPY_BATCH = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,19 +225,15 @@ def _raw_conn(session: Session) -> psycopg.Connection:
 
 def _stage(conn: psycopg.Connection, ctx: ServiceContext, records: list[LegacyRecord],
            job: Job) -> None:  # fmt: skip
-    conn.execute(
-        "CREATE TEMP TABLE legacy_stage (line int, student_no text, email text, group_name text, "
-        "team_number int, course text, active bool, student_id uuid, group_id uuid) "
-        "ON COMMIT DROP"
-    )
-    with conn.cursor().copy("COPY legacy_stage (line, student_no, email, group_name, "
-                            "team_number, course, active) FROM STDIN") as copy:  # fmt: skip
-        for start in range(0, len(records), COPY_BATCH):
-            job.check_cancel()
-            for r in records[start : start + COPY_BATCH]:
-                copy.write_row((r.line, r.student_no, r.email, r.group_name, r.team_number,
-                                r.course, r.active))  # fmt: skip
-            job.progress(min(start + COPY_BATCH, len(records)), len(records), "Reading rows…")
+    stage_rows(
+        conn, "legacy_stage",
+        "line int, student_no text, email text, group_name text, team_number int, "
+        "course text, active bool",
+        ((r.line, r.student_no, r.email, r.group_name, r.team_number, r.course, r.active)
+         for r in records),
+        job=job, total=len(records),
+    )  # fmt: skip
+    conn.execute("ALTER TABLE legacy_stage ADD COLUMN student_id uuid, ADD COLUMN group_id uuid")
     school = ctx.school_id
     conn.execute(
         "UPDATE legacy_stage l SET student_id = s.id FROM student s WHERE l.student_no IS NOT NULL "

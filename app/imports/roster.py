@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.orm import Session
 
+from app.db.staging import stage_rows
 from app.domain.context import ServiceContext
 from app.domain.enums import EnrollmentSource, RunKind
 from app.domain.errors import RollbookError
@@ -36,11 +37,8 @@ from app.services.enrollment_writer import (
 )
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
-STAGE_COLUMNS = ("line", "key", "student_no", "email", "first_name", "last_name", "class_name",
-                 "grade_level", "birth_date", "status", "course", "sourced_id")  # fmt: skip
 UPDATABLE = ("first_name", "last_name", "email", "class_name", "grade_level", "birth_date",
              "status")  # fmt: skip
-COPY_BATCH = 5_000
 PAIR_KEY = "\x1f"  # between a student's key and a course name in an enrollment's key
 
 
@@ -88,32 +86,20 @@ def _raw(session: Session) -> psycopg.Connection:
 
 
 def _stage(conn: psycopg.Connection, validation: ValidationResult, job: Job) -> None:
+    stage_rows(conn, "roster_ended", "key text, course text", validation.ended)
     records = validation.records
-    conn.execute(
-        "CREATE TEMP TABLE roster_ended (key text, course text) ON COMMIT DROP"
-    )
-    if validation.ended:
-        with conn.cursor().copy("COPY roster_ended (key, course) FROM STDIN") as copy:
-            for key, course in validation.ended:
-                copy.write_row((key, course))
-    conn.execute(
-        "CREATE TEMP TABLE roster_stage (line int, key text, student_no text, email text, "
-        "first_name text, last_name text, class_name text, grade_level smallint, "
-        "birth_date date, status text, course text, sourced_id text) ON COMMIT DROP"
-    )
-    with conn.cursor().copy(f"COPY roster_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
-        for start in range(0, len(records), COPY_BATCH):
-            job.check_cancel()
-            for r in records[start : start + COPY_BATCH]:
-                copy.write_row((r.line, r.key, r.student_no, r.email, r.first_name, r.last_name,
-                                r.class_name, r.grade_level, r.birth_date, r.status, r.course,
-                                r.sourced_id))  # fmt: skip
-            job.progress(min(start + COPY_BATCH, len(records)), len(records), "Reading rows…")
+    stage_rows(
+        conn, "roster_stage",
+        "line int, key text, student_no text, email text, first_name text, last_name text, "
+        "class_name text, grade_level smallint, birth_date date, status text, course text, "
+        "sourced_id text",
+        ((r.line, r.key, r.student_no, r.email, r.first_name, r.last_name, r.class_name,
+          r.grade_level, r.birth_date, r.status, r.course, r.sourced_id) for r in records),
+        job=job, total=len(records),
+    )  # fmt: skip
 
 
 _CLASSIFY_SQL = """
-ANALYZE roster_stage;
-
 CREATE TEMP TABLE roster_student ON COMMIT DROP AS
 SELECT DISTINCT ON (key) key, line, student_no, email, first_name, last_name, class_name,
        grade_level, birth_date, status, sourced_id,
@@ -521,9 +507,7 @@ def apply_roster(
 
 
 def _leave_stale(conn: psycopg.Connection, stale: list[StaleItem]) -> None:
-    conn.execute("CREATE TEMP TABLE run_stale (entity text, key text) ON COMMIT DROP")
-    with conn.cursor().copy("COPY run_stale (entity, key) FROM STDIN") as copy:
-        for item in stale:
-            copy.write_row((item.entity, item.key))
+    stage_rows(conn, "run_stale", "entity text, key text",
+               ((item.entity, item.key) for item in stale))  # fmt: skip
     conn.execute(_LEAVE_STALE_SQL)
     conn.execute("DROP TABLE run_stale")

@@ -23,6 +23,7 @@ import psycopg
 from sqlalchemy.orm import Session
 
 from app.csvfile import write_csv
+from app.db.staging import stage_rows
 from app.domain.context import ServiceContext
 from app.domain.enums import EnrollmentSource, RunKind
 from app.jobs import Job
@@ -153,17 +154,9 @@ def plan_repair(
 
 
 def _stage(conn: psycopg.Connection, findings: list[Finding]) -> None:
-    conn.execute(
-        "CREATE TEMP TABLE repair_selected (kind text, subject_id uuid, row_version bigint, "
-        "action text) ON COMMIT DROP"
-    )
-    with conn.cursor().copy(
-        "COPY repair_selected (kind, subject_id, row_version, action) FROM STDIN"
-    ) as copy:
-        for f in findings:
-            copy.write_row((f.kind, f.subject_id, f.row_version, f.action))
-    conn.execute("CREATE INDEX ON repair_selected (subject_id)")
-    conn.execute("ANALYZE repair_selected")
+    stage_rows(conn, "repair_selected", "kind text, subject_id uuid, row_version bigint, action text",
+               ((f.kind, f.subject_id, f.row_version, f.action) for f in findings),
+               index="subject_id")  # fmt: skip
 
 
 def apply_repair(

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from app.db.capture import recording_run
 from app.db.models import MaintenanceRun
+from app.db.staging import stage_rows
 from app.domain.context import ServiceContext
 from app.domain.enums import RunKind, RunStatus
 from app.domain.errors import Cancelled, RollbookError
@@ -212,17 +213,9 @@ def recheck(
     """
     if not fingerprints:
         return []
-    conn.execute(
-        "CREATE TEMP TABLE run_fingerprint (entity text, key text, version bigint, label text) "
-        "ON COMMIT DROP"
-    )
-    with conn.cursor().copy(
-        "COPY run_fingerprint (entity, key, version, label) FROM STDIN"
-    ) as copy:
-        for f in fingerprints:
-            copy.write_row((f.entity, f.key, f.version, f.label))
-    conn.execute("CREATE INDEX ON run_fingerprint (entity, key)")
-    conn.execute("ANALYZE run_fingerprint")
+    stage_rows(conn, "run_fingerprint", "entity text, key text, version bigint, label text",
+               ((f.entity, f.key, f.version, f.label) for f in fingerprints),
+               index="entity, key")  # fmt: skip
     rows = conn.execute(
         f"""SELECT f.entity, f.key, f.label FROM run_fingerprint f
             LEFT JOIN ({current_sql}) now ON now.entity = f.entity AND now.key = f.key

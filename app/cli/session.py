@@ -1,0 +1,30 @@
+"""The one way a sub-command reaches the database: open it (starting the embedded one,
+running migrations), work in one transaction, close it again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.domain.context import ServiceContext
+
+
+@contextmanager
+def school_session(settings: Settings, *, dry_run: bool = False
+                   ) -> Iterator[tuple[Session, ServiceContext]]:  # fmt: skip
+    """(session, context) for one transaction on the settings' school, committed at the
+    end; with ``dry_run`` rolled back instead, so a preview leaves nothing behind, not
+    even temporary tables."""
+    from app.runtime import open_database
+
+    db = open_database(settings)
+    try:
+        with db.sessions.begin() as session:
+            yield session, db.context()
+            if dry_run:
+                session.rollback()
+    finally:
+        db.close()
