@@ -152,7 +152,7 @@ def test_import_leaves_alone_what_changed_since_its_preview(db, tmp_path):
         conn.execute(text("UPDATE student SET last_name = 'Nowak-Lee' WHERE student_no = 'S2'"))
     with db.sessions.begin() as s:
         done = run_import(s, db.context(), prepared, commit=True, plan=preview.plan)
-    assert [item.label for item in done.stale] == ["S2"]
+    assert [item.label for item in done.stale] == ["S2 Ben Nowak"]
     assert done.created == 1 and done.enrollments_created == 2
     with db.sessions.begin() as s:
         assert s.scalar(select(Student.last_name).where(Student.student_no == "S2")) == "Nowak-Lee"

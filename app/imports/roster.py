@@ -253,9 +253,10 @@ def _fingerprints(conn: psycopg.Connection, planned: EnrollmentPlan, names: dict
                   ) -> list[Fingerprint]:  # fmt: skip
     """Every student and enrollment the plan decided about, as they are now."""
     prints = [
-        Fingerprint("student", key, version, key.lstrip("@"))
-        for key, version in conn.execute(
-            "SELECT r.key, s.row_version FROM roster_student r "
+        Fingerprint("student", key, version, f"{key.lstrip('@')} {name}".rstrip())
+        for key, version, name in conn.execute(
+            "SELECT r.key, s.row_version, btrim(coalesce(r.first_name, s.first_name, '') || ' ' "
+            "|| coalesce(r.last_name, s.last_name, '')) FROM roster_student r "
             "LEFT JOIN student s ON s.id = r.student_id "
             "WHERE r.action IN ('create', 'update', 'unchanged')"
         )

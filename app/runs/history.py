@@ -67,6 +67,15 @@ class RunRow:
             return (f"{s.get('rows', 0):,} rows: {s.get('members_created', 0):,} memberships "
                     f"created, {s.get('members_updated', 0):,} updated, "
                     f"{s.get('rejected', 0):,} rejected")  # fmt: skip
+        if self.kind == RunKind.IMPORT and "created" in s:
+            parts = [f"{s.get('created', 0):,} students created", f"{s.get('updated', 0):,} updated",
+                     f"{s.get('enrollments_created', 0):,} enrollments created",
+                     f"{s.get('rejected', 0):,} rows rejected"]  # fmt: skip
+            if s.get("enrollments_skipped"):
+                parts.append(f"{s['enrollments_skipped']:,} not enrolled (not active)")
+            if s.get("stale"):
+                parts.append(f"{s['stale']:,} left alone (changed since the preview)")
+            return ", ".join(parts)
         counts = [f"{k.replace('_', ' ')} {v:,}" for k, v in s.items() if isinstance(v, int)]
         return ", ".join(counts[:5])
 

@@ -77,8 +77,12 @@ class StudentDetailPanel(QWidget):
         self.heading.setWordWrap(True)
         self.heading.setTextFormat(Qt.TextFormat.RichText)
 
-        self.enrollment_table = _small_table(["Course", "Active", "Progress", "Enrolled"])
+        self.enrollment_table = _small_table(["Course", "Active", "Progress"])
         self.enrollment_table.itemSelectionChanged.connect(self._update_buttons)
+        # When the selected course was taken: "enrolled 3 Aug–14 Oct, again since 1 Dec".
+        self.period_label = QLabel("")
+        self.period_label.setObjectName("enrollmentPeriods")
+        self.period_label.setWordWrap(True)
         self.course_box = QComboBox()
         self.course_box.setEditable(True)
         self.course_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
@@ -101,6 +105,7 @@ class StudentDetailPanel(QWidget):
         layout.addWidget(self.heading)
         layout.addWidget(QLabel("<b>Course enrollments</b>"))
         layout.addWidget(self.enrollment_table, 2)
+        layout.addWidget(self.period_label)
         layout.addLayout(enroll_row)
         layout.addWidget(QLabel("<b>Session attendance</b>"))
         layout.addWidget(self.attendance_table, 1)
@@ -117,6 +122,9 @@ class StudentDetailPanel(QWidget):
         row = self.enrollment_table.currentRow()
         selected = self._enrollments[row] if 0 <= row < len(self._enrollments) else None
         self.unenroll_button.setEnabled(bool(selected and selected.active))
+        self.period_label.setText(
+            f"{selected.course_name}: {selected.period_text}" if selected else ""
+        )
 
     def load_courses(self) -> None:
         Op(self, lambda s, ctx, job: courses.list_courses(s, ctx), show_progress=False).success(
@@ -162,10 +170,14 @@ class StudentDetailPanel(QWidget):
         self._enrollments = enrolled
         _fill(self.enrollment_table, [
             [e.course_name, "Yes" if e.active else "No",
-             "" if e.progress_percent is None else f"{e.progress_percent:.0f}%",
-             e.period_text.capitalize()]
+             "" if e.progress_percent is None else f"{e.progress_percent:.0f}%"]
             for e in enrolled
         ])  # fmt: skip
+        for row, enrollment in enumerate(enrolled):
+            self.enrollment_table.item(row, 0).setToolTip(enrollment.period_text.capitalize())
+        if enrolled:  # its periods show below the table
+            self.enrollment_table.setCurrentCell(0, 0)
+        self._update_buttons()
         _fill(self.attendance_table, [
             [a.course_name, str(a.sessions_marked), str(a.present), str(a.absent), str(a.late),
              str(a.excused)]

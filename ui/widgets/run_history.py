@@ -172,8 +172,9 @@ class RunHistoryDialog(QDialog):
         self.setWindowTitle("Run history")
         self.resize(900, 520)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        intro = QLabel("Every import, audit, backfill and repair is recorded here, with what "
-                       "it found and what it changed. Open a run to see its report.")  # fmt: skip
+        intro = QLabel("Every import, audit, backfill, repair and request decision is recorded "
+                       "here, with what it found and what it changed. Open a run to see its "
+                       "report.")  # fmt: skip
         intro.setWordWrap(True)
         self.view = RunHistoryView(parent=self)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
