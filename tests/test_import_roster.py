@@ -286,3 +286,20 @@ def test_unreadable_files_are_clear_errors(tmp_path):
     xlsx.write_bytes(b"PK\x03\x04\x00\x00binary")
     with pytest.raises(UnreadableFile, match="binary"):
         prepare(xlsx)
+
+
+def test_students_who_are_not_active_are_listed_not_enrolled(db, tmp_path):
+    """A withdrawn student in the file is not enrolled in either of two new courses, and
+    no course is created for nobody; each pair is listed with the reason."""
+    path = write(tmp_path, "student_no,first_name,last_name,course,status\n"
+                           "S1,Anna,Kowalska,Art,active\n"
+                           "S2,Ben,Nowak,Pottery,withdrawn\n"
+                           "S2,Ben,Nowak,Weaving,withdrawn\n")  # fmt: skip
+    preview = do_import(db, path, commit=False)
+    assert (preview.enrollments_created, preview.enrollments_skipped) == (1, 2)
+    assert preview.courses_created == 1
+    done = do_import(db, path)
+    assert sorted(done.skipped) == ["S2 → Pottery: the student is withdrawn",
+                                    "S2 → Weaving: the student is withdrawn"]  # fmt: skip
+    assert (done.enrollments_created, done.enrollments_skipped, done.courses_created) == (1, 2, 1)
+    assert count(db, Course) == 1 and count(db, CourseEnrollment) == 1

@@ -480,9 +480,11 @@ def apply_roster(
             cursor.execute(_APPLY_SQL, {"school": ctx.school_id, "prefix": prefix,
                                         "next": start})  # fmt: skip
         job.check_cancel()
-        written = write_enrollments(conn, ctx, _PAIRS_SQL.format(course="e.course_id"), {},
-                                    source=EnrollmentSource.IMPORT.value)  # fmt: skip
-        names = _pair_names(conn, "course_id")
+        # A course left uncreated (only students who are not active name it) keeps its
+        # placeholder: the writer skips those pairs, each with its own name.
+        pairs = _PAIRS_SQL.format(course="coalesce(e.course_id, e.plan_course_id)")
+        written = write_enrollments(conn, ctx, pairs, {}, source=EnrollmentSource.IMPORT.value)
+        names = _pair_names(conn, "coalesce(course_id, plan_course_id)")
         outcome.enrollments_created = written.counts.created
         outcome.enrollments_reactivated = written.counts.reactivated
         outcome.enrollments_skipped = written.counts.skipped
