@@ -442,10 +442,12 @@ class SummaryPage(QWizardPage):
                 stale = "".join(f"<li>{item.label}</li>" for item in run.value.stale[:20])
                 more = (f"<li>… and {len(run.value.stale) - 20:,} more</li>"
                         if len(run.value.stale) > 20 else "")  # fmt: skip
+                skipped = (f"; {v.skipped:,} students not enrolled because they are not "
+                           "active" if v.skipped else "")  # fmt: skip
                 return (f"<p><b>Backfill applied.</b> {v.enrollments_created:,} enrollments "
                         f"created, {v.enrollments_reactivated:,} reactivated, "
-                        f"{v.courses_created:,} new courses; {v.skipped:,} students not "
-                        "enrolled (not active). Press Audit again to see the coverage now.</p>"
+                        f"{v.courses_created:,} new courses{skipped}. Press Audit again to see "
+                        "the coverage now.</p>"
                         + (f"<p><b>{v.stale:,} left alone</b> because they changed since the "
                            f"preview:</p><ul>{stale}{more}</ul>" if v.stale else "")
                         + (f"<p>{v.new_since_plan:,} gaps appeared since the preview; run the "
