@@ -29,6 +29,7 @@ from app.runs.recorder import RunScope, apply_recorded, recheck
 from app.runs.rejections import Rejection, store_rejections
 from app.services.courses import staged_courses_sql
 from app.services.enrollment_writer import (
+    PLAN_TABLE,
     EnrollmentPlan,
     SkippedPair,
     end_enrollments,
@@ -219,53 +220,54 @@ def _classify(conn: psycopg.Connection, ctx: ServiceContext, outcome: RosterOutc
     outcome.rejected.sort(key=lambda r: r.line)
 
 
-def _pair_names(conn: psycopg.Connection, course_column: str) -> dict:
-    """(student_id, course id) -> (student key, course name) of the staged enrollments."""
-    return {
-        (student_id, course_id): (key, course)
-        for key, course, student_id, course_id in conn.execute(
-            f"SELECT key, course, student_id, {course_column} FROM roster_enrollment"
-        )
-    }
+# The writer's plan (enrollment_plan) joined back to the file's enrollments: the
+# student's key and the course as the file names it, for listing and fingerprints.
+_PLANNED_PAIRS = f"""
+FROM {PLAN_TABLE} p
+JOIN roster_enrollment e ON e.student_id = p.student_id AND e.plan_course_id = p.course_id
+"""
 
 
-def _plan_enrollments(conn: psycopg.Connection, outcome: RosterOutcome
-                      ) -> tuple[EnrollmentPlan, dict]:  # fmt: skip
+def _plan_enrollments(conn: psycopg.Connection, outcome: RosterOutcome) -> EnrollmentPlan:
     planned = plan_enrollments(conn, _PAIRS_SQL.format(course="e.plan_course_id"), {})
-    names = _pair_names(conn, "plan_course_id")
     outcome.enrollments_created = planned.counts.created
     outcome.enrollments_reactivated = planned.counts.reactivated
     outcome.enrollments_skipped = planned.counts.skipped
-    outcome.skipped = _skipped_texts(planned.skipped, names)
-    return planned, names
+    outcome.skipped = _skipped_texts(conn, planned.skipped, "e.plan_course_id")
+    return planned
 
 
-def _skipped_texts(skipped: list[SkippedPair], names: dict) -> list[str]:
-    """ "S0003 → Art: the student is withdrawn" """
-    texts = []
-    for pair in skipped:
-        key, course = names[(pair.student_id, pair.course_id)]
-        texts.append(f"{key.lstrip('@')} → {course}: {pair.reason}")
-    return texts
+def _skipped_texts(conn: psycopg.Connection, skipped: list[SkippedPair],
+                   course_column: str) -> list[str]:  # fmt: skip
+    """ "S0003 → Art: the student is withdrawn", in the file's order; ``course_column``
+    is the roster_enrollment (e) column the pairs' course ids came from."""
+    if not skipped:
+        return []
+    rows = conn.execute(
+        f"""SELECT e.key, e.course, s.reason
+            FROM unnest(%s::uuid[], %s::uuid[], %s::text[]) AS s(student_id, course_id, reason)
+            JOIN roster_enrollment e ON e.student_id = s.student_id
+                                    AND {course_column} = s.course_id
+            ORDER BY e.line""",
+        ([p.student_id for p in skipped], [p.course_id for p in skipped],
+         [p.reason for p in skipped]),
+    )  # fmt: skip
+    return [f"{key.lstrip('@')} → {course}: {reason}" for key, course, reason in rows]
 
 
-def _fingerprints(conn: psycopg.Connection, planned: EnrollmentPlan, names: dict
-                  ) -> list[Fingerprint]:  # fmt: skip
+def _fingerprints(conn: psycopg.Connection) -> list[Fingerprint]:
     """Every student and enrollment the plan decided about, as they are now."""
-    prints = [
-        Fingerprint("student", key, version, f"{key.lstrip('@')} {name}".rstrip())
-        for key, version, name in conn.execute(
-            "SELECT r.key, s.row_version, btrim(coalesce(r.first_name, s.first_name, '') || ' ' "
-            "|| coalesce(r.last_name, s.last_name, '')) FROM roster_student r "
-            "LEFT JOIN student s ON s.id = r.student_id "
-            "WHERE r.action IN ('create', 'update', 'unchanged')"
-        )
-    ]
-    for pair in planned.pairs:
-        key, course = names[(pair.student_id, pair.course_id)]
-        prints.append(Fingerprint("course_enrollment", f"{key}{PAIR_KEY}{course.lower()}",
-                                  pair.enrollment_version, f"{key.lstrip('@')} → {course}"))  # fmt: skip
-    return prints
+    return [Fingerprint(*row) for row in conn.execute(
+        f"""SELECT 'student', r.key, s.row_version,
+                   btrim(ltrim(r.key, '@') || ' ' || coalesce(r.first_name, s.first_name, '')
+                         || ' ' || coalesce(r.last_name, s.last_name, ''))
+            FROM roster_student r LEFT JOIN student s ON s.id = r.student_id
+            WHERE r.action IN ('create', 'update', 'unchanged')
+            UNION ALL
+            SELECT 'course_enrollment', e.key || '{PAIR_KEY}' || lower(e.course),
+                   p.enrollment_version, ltrim(e.key, '@') || ' → ' || e.course
+            {_PLANNED_PAIRS} WHERE p.skip_reason IS NULL"""
+    )]  # fmt: skip
 
 
 # The active enrollments the file ends (OneRoster's tobedeleted).
@@ -301,8 +303,7 @@ def _ended_prints(conn: psycopg.Connection, ctx: ServiceContext) -> list[Fingerp
     ]  # fmt: skip
 
 
-def _plan_items(conn: psycopg.Connection, planned: EnrollmentPlan, names: dict,
-                skipped: list[str]) -> tuple[list[PlanItem], bool]:  # fmt: skip
+def _plan_items(conn: psycopg.Connection, skipped: list[str]) -> tuple[list[PlanItem], bool]:
     items: list[PlanItem] = []
     fields = ", ".join(f"s.{f}" for f in UPDATABLE)
     rows = conn.execute(
@@ -324,17 +325,17 @@ def _plan_items(conn: psycopg.Connection, planned: EnrollmentPlan, names: dict,
             items.append(PlanItem("update", "student", key,
                                   {UPDATABLE[i]: before[i] for i in changed},
                                   {UPDATABLE[i]: after[i] for i in changed}, "changed in the file"))  # fmt: skip
-    for pair in planned.pairs:
-        if len(items) > MAX_LISTED_ITEMS:
-            break
-        if pair.action == "unchanged":
-            continue
-        key, course = names[(pair.student_id, pair.course_id)]
+    enrollments = conn.execute(
+        f"""SELECT p.action, ltrim(e.key, '@') || ' → ' || e.course {_PLANNED_PAIRS}
+            WHERE p.skip_reason IS NULL AND p.action <> 'unchanged'
+            ORDER BY e.line LIMIT %s""",
+        (max(0, MAX_LISTED_ITEMS + 1 - len(items)),),
+    )  # fmt: skip
+    for action, key in enrollments:
         items.append(PlanItem(
-            f"{pair.action}_enrollment", "course_enrollment", f"{key.lstrip('@')} → {course}",
-            {"active": False} if pair.action == "reactivate" else None, {"active": True},
-            "enrolled in the file" if pair.action == "create"
-            else "ended, enrolled again in the file",
+            f"{action}_enrollment", "course_enrollment", key,
+            {"active": False} if action == "reactivate" else None, {"active": True},
+            "enrolled in the file" if action == "create" else "ended, enrolled again in the file",
         ))  # fmt: skip
     for text in skipped[: max(0, MAX_LISTED_ITEMS + 1 - len(items))]:
         items.append(PlanItem("skip_enrollment", "course_enrollment", text.split(": ", 1)[0],
@@ -357,12 +358,12 @@ def plan_roster(
     job.check_cancel()
     job.progress(0, None, "Comparing with Rollbook…")
     _classify(conn, ctx, outcome, validation.records)
-    planned, names = _plan_enrollments(conn, outcome)
+    _plan_enrollments(conn, outcome)
     ended = _ended_prints(conn, ctx)
     outcome.enrollments_ended = len(ended)
-    items, truncated = _plan_items(conn, planned, names, outcome.skipped)
+    items, truncated = _plan_items(conn, outcome.skipped)
     outcome.plan = Plan(RunKind.IMPORT, outcome.summary(), items, truncated, params or {},
-                        _fingerprints(conn, planned, names) + ended)  # fmt: skip
+                        _fingerprints(conn) + ended)  # fmt: skip
     _drop_stage(conn)
     return outcome
 
@@ -376,9 +377,8 @@ def _outcome(validation: ValidationResult) -> RosterOutcome:
 
 
 def _drop_stage(conn: psycopg.Connection) -> None:
-    conn.execute(
-        "DROP TABLE IF EXISTS roster_enrollment, roster_student, roster_stage, roster_ended"
-    )
+    conn.execute(f"DROP TABLE IF EXISTS roster_enrollment, roster_student, roster_stage, "
+                 f"roster_ended, {PLAN_TABLE}")  # fmt: skip
 
 
 _LEAVE_STALE_SQL = f"""
@@ -484,11 +484,11 @@ def apply_roster(
         # placeholder: the writer skips those pairs, each with its own name.
         pairs = _PAIRS_SQL.format(course="coalesce(e.course_id, e.plan_course_id)")
         written = write_enrollments(conn, ctx, pairs, {}, source=EnrollmentSource.IMPORT.value)
-        names = _pair_names(conn, "coalesce(course_id, plan_course_id)")
         outcome.enrollments_created = written.counts.created
         outcome.enrollments_reactivated = written.counts.reactivated
         outcome.enrollments_skipped = written.counts.skipped
-        outcome.skipped = _skipped_texts(written.skipped, names)
+        outcome.skipped = _skipped_texts(conn, written.skipped,
+                                         "coalesce(e.course_id, e.plan_course_id)")  # fmt: skip
         outcome.enrollments_ended, _set_aside = end_enrollments(
             conn, "SELECT student_id, course_id FROM (" + _ENDED_SQL + ") ended",
             {"school": ctx.school_id},

@@ -26,7 +26,12 @@ from app.maintenance.enrollment_audit import PAIRS_SQL
 from app.runs.plan import MAX_LISTED_ITEMS, Fingerprint, Plan, PlanItem, StaleItem
 from app.runs.recorder import RecordedRun, RunScope, apply_recorded, recheck, record_dry_run
 from app.services.courses import staged_courses_sql
-from app.services.enrollment_writer import plan_enrollments, write_enrollments
+from app.services.enrollment_writer import (
+    PLAN_TABLE,
+    SkippedPair,
+    plan_enrollments,
+    write_enrollments,
+)
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
 
@@ -113,19 +118,24 @@ WHERE s.status <> 'active'
 _ACTIVE_STUDENT = "EXISTS (SELECT 1 FROM student s WHERE s.id = staged.student_id AND s.status = 'active')"
 
 
-def _named_skips(conn: psycopg.Connection, skipped) -> list[str]:
+def _named_skips(conn: psycopg.Connection, skipped: list[SkippedPair]) -> list[str]:
+    """ "S0003 Ana Peña → Art: the student is withdrawn" for the skipped pairs (their
+    course ids may be placeholders of courses the backfill would create)."""
     if not skipped:
         return []
-    names = {
-        (student_id, course_key): label
-        for student_id, course_key, label in conn.execute(
-            "SELECT g.student_id, coalesce(g.course_id, md5('course:' || lower(g.course_name))::uuid),"
-            " s.student_no || ' ' || btrim(s.first_name || ' ' || s.last_name) || ' → ' "
-            "|| g.course_name FROM backfill_gap g JOIN student s ON s.id = g.student_id"
-        )
-    }  # fmt: skip
-    return [f"{names.get((p.student_id, p.course_id), p.student_id)}: {p.reason}"
-            for p in skipped]  # fmt: skip
+    rows = conn.execute(
+        """SELECT DISTINCT ON (st.student_no, g.course_name)
+                  st.student_no || ' ' || btrim(st.first_name || ' ' || st.last_name) || ' → '
+                  || g.course_name, s.reason
+           FROM unnest(%s::uuid[], %s::uuid[], %s::text[]) AS s(student_id, course_id, reason)
+           JOIN backfill_gap g ON g.student_id = s.student_id
+            AND coalesce(g.course_id, md5('course:' || lower(g.course_name))::uuid) = s.course_id
+           JOIN student st ON st.id = s.student_id
+           ORDER BY st.student_no, g.course_name""",
+        ([p.student_id for p in skipped], [p.course_id for p in skipped],
+         [p.reason for p in skipped]),
+    )  # fmt: skip
+    return [f"{who}: {reason}" for who, reason in rows]
 
 
 def _gap_items(conn: psycopg.Connection, skipped: list[str]) -> tuple[list[PlanItem], bool]:
@@ -183,7 +193,7 @@ def plan_backfill(
                             int(courses[0]) if courses else 0, planned.counts.skipped)  # fmt: skip
     items, truncated = _gap_items(conn, skipped)
     prints = [Fingerprint(*row) for row in conn.execute(_PRINTS_SQL.format(pairs="backfill_gap"))]
-    conn.execute("DROP TABLE backfill_gap")
+    conn.execute(f"DROP TABLE backfill_gap, {PLAN_TABLE}")
     plan = Plan(RunKind.BACKFILL, counts.as_dict(), items, truncated, {"source": "backfill"},
                 prints)  # fmt: skip
     run_id = record_dry_run(session, ctx, RunKind.BACKFILL, plan.params, counts.as_dict()) \

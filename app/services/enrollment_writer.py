@@ -40,17 +40,6 @@ class SkippedPair:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedPair:
-    """A pair that would be written: ``action`` is create, reactivate or unchanged, and
-    ``enrollment_version`` the enrollment's row_version now (None: there is none)."""
-
-    student_id: uuid.UUID
-    course_id: uuid.UUID
-    action: str
-    enrollment_version: int | None
-
-
 @dataclass(frozen=True)
 class EnrollmentCounts:
     created: int = 0
@@ -66,8 +55,10 @@ class EnrollmentCounts:
 
 @dataclass(frozen=True)
 class EnrollmentPlan:
+    """What writing the pairs would do. Every pair's decision stays in the temporary
+    table ``enrollment_plan`` (see PLAN_TABLE) for the caller to list and fingerprint."""
+
     counts: EnrollmentCounts
-    pairs: list[PlannedPair] = field(default_factory=list)  # every pair not skipped
     skipped: list[SkippedPair] = field(default_factory=list)
 
 
@@ -116,34 +107,47 @@ _COUNTS = """
 """
 
 
+# A plan's decisions, one row per distinct pair: student_id, course_id, enrollment_id,
+# enrollment_version (its row_version now; NULL: none), skip_reason (NULL: written),
+# action (create / reactivate / unchanged) and progress_action (create / restore / NULL).
+PLAN_TABLE = "enrollment_plan"
+
+
 def plan_enrollments(
     conn: psycopg.Connection, pairs_sql: str, params: dict[str, Any]
 ) -> EnrollmentPlan:
-    """What writing these pairs would do; reads only."""
-    rows = conn.cursor(row_factory=tuple_row).execute(
-        f"""WITH {_classified(pairs_sql)}
-        SELECT student_id, course_id, enrollment_version, action, progress_action, skip_reason
-        FROM plan""",
+    """What writing these pairs would do; reads only. The decisions are left in
+    PLAN_TABLE (until the transaction ends) for the caller's listing and fingerprints:
+    a plan of a hundred thousand pairs stays in the database, not in Python."""
+    conn.execute(f"DROP TABLE IF EXISTS {PLAN_TABLE}")
+    conn.execute(
+        f"CREATE TEMP TABLE {PLAN_TABLE} ON COMMIT DROP AS "
+        f"WITH {_classified(pairs_sql)} SELECT * FROM plan",
         params,
-    ).fetchall()  # fmt: skip
-    tally = {"create": 0, "reactivate": 0, "unchanged": 0}
-    progress = {"create": 0, "restore": 0}
-    skipped: list[SkippedPair] = []
-    pairs: list[PlannedPair] = []
-    for student_id, course_id, version, action, progress_action, reason in rows:
-        if reason is not None:
-            skipped.append(SkippedPair(student_id, course_id, reason))
-            continue
-        tally[action] += 1
-        if progress_action is not None:
-            progress[progress_action] += 1
-        pairs.append(PlannedPair(student_id, course_id, action, version))
+    )
+    conn.execute(f"ANALYZE {PLAN_TABLE}")
+    row = conn.cursor(row_factory=tuple_row).execute(
+        f"""SELECT
+          count(*) FILTER (WHERE skip_reason IS NULL AND action = 'create'),
+          count(*) FILTER (WHERE skip_reason IS NULL AND action = 'reactivate'),
+          count(*) FILTER (WHERE skip_reason IS NULL AND action = 'unchanged'),
+          count(*) FILTER (WHERE skip_reason IS NOT NULL),
+          count(*) FILTER (WHERE skip_reason IS NULL AND progress_action = 'create'),
+          count(*) FILTER (WHERE skip_reason IS NULL AND progress_action = 'restore')
+        FROM {PLAN_TABLE}"""
+    ).fetchone()  # fmt: skip
+    assert row is not None
+    created, reactivated, unchanged, skipped, progress_created, progress_restored = row
+    listed = conn.cursor(row_factory=tuple_row).execute(
+        f"SELECT student_id, course_id, skip_reason FROM {PLAN_TABLE} "
+        "WHERE skip_reason IS NOT NULL ORDER BY student_id, course_id LIMIT %s",
+        (SKIPPED_LISTED,),
+    ).fetchall()
     counts = EnrollmentCounts(
-        created=tally["create"], reactivated=tally["reactivate"], unchanged=tally["unchanged"],
-        skipped=len(skipped), progress_created=progress["create"],
-        progress_restored=progress["restore"],
+        created=created, reactivated=reactivated, unchanged=unchanged, skipped=skipped,
+        progress_created=progress_created, progress_restored=progress_restored,
     )  # fmt: skip
-    return EnrollmentPlan(counts, pairs, skipped)
+    return EnrollmentPlan(counts, [SkippedPair(*pair) for pair in listed])
 
 
 def write_enrollments(
