@@ -18,12 +18,16 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from app import cli_package
-from app.config import Settings, load_settings
+from app.config import ENV_LOG_LEVEL, Settings, load_settings
 from app.domain.errors import RollbookError
+
+# As early as Rollbook's own code runs: start-up times in the log count from here.
+STARTED = time.monotonic()
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def app_version() -> str:
@@ -223,6 +227,28 @@ def cmd_import_oneroster(args: argparse.Namespace, settings: Settings) -> int:
                           {"enrollments_ended": result.enrollments_ended})  # fmt: skip
 
 
+def configure_logging(level: str | None) -> None:
+    """Send Rollbook's log records from ``level`` on to stderr (nothing to set up without
+    one: Python prints warnings and errors by itself).
+
+    The level is set on Rollbook's own loggers only, other libraries keep theirs at
+    warning: SQLAlchemy, for one, logs every statement once its logger allows info.
+    """
+    if not level:
+        return
+    if level.lower() not in LOG_LEVELS:
+        raise CommandError(f"{level!r} is not a log level; use one of {', '.join(LOG_LEVELS)} "
+                           f"(--log-level or {ENV_LOG_LEVEL}).")  # fmt: skip
+    import logging
+
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )  # fmt: skip
+    for name in ("app", "ui"):
+        logging.getLogger(name).setLevel(level.upper())
+
+
 def cmd_gui(args: argparse.Namespace, settings: Settings) -> int:
     # Imported by name at run time: app/ must not depend on the Qt layer, but the
     # console script is the one entry point people double-click or type.
@@ -244,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "embedded database (postgresql://user:pass@host/db)")  # fmt: skip
     parser.add_argument("--school", help="school code to work on (default: MAIN, or "
                         "ROLLBOOK_SCHOOL)")  # fmt: skip
+    parser.add_argument("--log-level", metavar="LEVEL",
+                        help=f"log Rollbook's work to stderr from this level on: "
+                        f"{', '.join(LOG_LEVELS)}; info includes start-up times "
+                        f"(default: warnings and errors, or {ENV_LOG_LEVEL})")  # fmt: skip
     cli_package.register(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -316,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace, Settings], int] = getattr(args, "handler", cmd_gui)
     started = time.monotonic()
     try:
+        configure_logging(args.log_level or os.environ.get(ENV_LOG_LEVEL))
         return handler(args, settings)
     except RollbookError as exc:
         print(f"rollbook: {exc}", file=sys.stderr)
