@@ -38,7 +38,22 @@ import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
+from sqlalchemy import inspect
 
+from app.db.base import Base
+from app.db.models import (
+    Certificate,
+    ClassSession,
+    Course,
+    CourseEnrollment,
+    CourseProgress,
+    EventAttendance,
+    EventFeedback,
+    EventRegistration,
+    EventTeam,
+    SessionAttendance,
+    Student,
+)
 from app.domain.errors import Conflict, ValidationError
 from app.jobs import Job
 
@@ -250,19 +265,66 @@ _NOT_EMAIL = re.compile(r"[^a-z0-9-]+")
 
 NULL = "\\N"  # COPY text format
 
-STUDENT_COLUMNS = (
-    "id, school_id, student_no, first_name, last_name, email, class_name, grade_level, "
-    "birth_date, status"
+
+def copy_into(model: type[Base], *attributes: str) -> str:
+    """``COPY table (columns) FROM STDIN`` for a model, its columns named by the model's
+    attributes in the order the rows are written.
+
+    Worked out when this module is imported, so a column renamed or dropped in the
+    models stops the import with its name, instead of a COPY that still matches the
+    table's column count filling the wrong columns.
+    """
+    table = model.__table__
+    mapped = inspect(model).column_attrs
+    names = []
+    for attribute in attributes:
+        prop = mapped.get(attribute)
+        column = prop.columns[0] if prop is not None and len(prop.columns) == 1 else None
+        if column is None or column.table is not table or column.computed is not None:
+            raise AttributeError(
+                f"demo data writes {model.__name__}.{attribute}, which is not a stored "
+                f"column of table {table.name}"
+            )
+        names.append(column.name)
+    return f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+
+
+# Attribute order = the order of the values in each row written below.
+STUDENT_COPY = copy_into(
+    Student, "id", "school_id", "student_no", "first_name", "last_name", "email",
+    "class_name", "grade_level", "birth_date", "status",
+)  # fmt: skip
+ENROLLMENT_COPY = copy_into(
+    CourseEnrollment, "id", "school_id", "course_id", "student_id", "active", "enrolled_on",
+    "ended_on", "source",
+)  # fmt: skip
+PROGRESS_COPY = copy_into(
+    CourseProgress, "id", "school_id", "student_id", "course_id", "percent", "last_activity_at"
 )
-ENROLLMENT_COLUMNS = "id, school_id, course_id, student_id, active, enrolled_on, ended_on, source"
-PROGRESS_COLUMNS = "id, school_id, student_id, course_id, percent, last_activity_at"
-ATTENDANCE_COLUMNS = "id, school_id, session_id, enrollment_id, status, marked_at, marked_by"
-SESSION_COLUMNS = (
-    "id, school_id, course_id, session_date, start_time, end_time, session_mode, location, "
-    "topics, topics_covered, teacher_attendance_status, priority_level, is_recurring, "
-    "session_frequency, recurring_pattern, series_id, notification_enabled, alarm_enabled, "
-    "alarm_before_minutes, is_featured, status"
+ATTENDANCE_COPY = copy_into(
+    SessionAttendance, "id", "school_id", "session_id", "enrollment_id", "status", "marked_at",
+    "marked_by",
+)  # fmt: skip
+SESSION_COPY = copy_into(
+    ClassSession, "id", "school_id", "course_id", "session_date", "start_time", "end_time",
+    "session_mode", "location", "topics", "topics_covered", "teacher_attendance_status",
+    "priority_level", "is_recurring", "session_frequency", "recurring_pattern", "series_id",
+    "notification_enabled", "alarm_enabled", "alarm_before_minutes", "is_featured", "status",
+)  # fmt: skip
+COURSE_COPY = copy_into(Course, "id", "school_id", "code", "name", "term", "active")
+TEAM_COPY = copy_into(EventTeam, "id", "school_id", "event_id", "name")
+REGISTRATION_COPY = copy_into(
+    EventRegistration, "id", "school_id", "event_id", "student_id", "team_id",
+    "registration_no", "status", "created_at",
+)  # fmt: skip
+EVENT_ATTENDANCE_COPY = copy_into(
+    EventAttendance, "id", "school_id", "registration_id", "attended_on", "checked_in_at"
 )
+FEEDBACK_COPY = copy_into(EventFeedback, "id", "school_id", "registration_id", "rating", "comments")
+CERTIFICATE_COPY = copy_into(
+    Certificate, "id", "school_id", "registration_id", "kind", "certificate_no", "issued_at",
+    "issued_by", "revoked_at", "revoke_reason",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -415,16 +477,15 @@ class _Run:
 
     def copy(
         self,
-        table: str,
-        columns: str,
+        statement: str,
         lines: Iterable[str],
         tick: Callable[[], None] | None = None,
     ) -> int:
-        """COPY pre-formatted text lines in batches; returns the number of rows."""
+        """COPY pre-formatted text lines in batches (``statement`` from copy_into);
+        returns the number of rows."""
         rows = 0
         batch: list[str] = []
         cursor = self.conn.cursor()
-        statement = f"COPY {table} ({columns}) FROM STDIN"
         # The queued writer sends from a thread, so building the next batch overlaps
         # with the server digesting this one (~10% faster than writing inline).
         with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
@@ -724,9 +785,7 @@ def _set_local(run: _Run, settings: dict[str, str]) -> dict[str, str]:
 def _insert_courses(run: _Run) -> list[_Course]:
     courses = [_Course(run.ids.take_uuid(), spec) for spec in COURSES]
     term = term_label(run.today)
-    with run.conn.cursor().copy(
-        "COPY course (id, school_id, code, name, term, active) FROM STDIN"
-    ) as copy:
+    with run.conn.cursor().copy(COURSE_COPY) as copy:
         for course in courses:
             spec = course.spec
             copy.write_row((course.id, run.school_id, spec.code, spec.name, term, True))
@@ -748,7 +807,7 @@ def _insert_class_sessions(run: _Run, courses: Sequence[_Course], students: int)
     rng = run.rng("sessions")
     completed: list[list[_Attended]] = [[] for _ in courses]
     rows = 0
-    with run.conn.cursor().copy(f"COPY class_session ({SESSION_COLUMNS}) FROM STDIN") as copy:
+    with run.conn.cursor().copy(SESSION_COPY) as copy:
         for index, course in enumerate(courses):
             for row in _course_sessions(run, rng, index, course):
                 copy.write_row(row)
@@ -816,7 +875,7 @@ def _course_sessions(
         if is_past:
             teacher = "absent" if cancelled else rng.choices(("present", "late"), (95, 5))[0]
         priority = rng.choices(("low", "medium", "high", "urgent"), (15, 65, 17, 3))[0]
-        # Column order as in SESSION_COLUMNS; status last (read back by the caller).
+        # Column order as in SESSION_COPY; status last (read back by the caller).
         yield (
             run.ids.take_uuid(), run.school_id, course.id, day, start, end, mode, location,
             Jsonb(topics), Jsonb(topics if status == "completed" else []), teacher, priority,
@@ -854,15 +913,13 @@ def _insert_students_and_classes(
             run.progress.report(start / count, f"Creating students ({start:,} of {count:,})")
 
         tick()
-        run.copy("student", STUDENT_COLUMNS, students.lines(book, start, stop), tick)
+        run.copy(STUDENT_COPY, students.lines(book, start, stop), tick)
         slice_: list[_Enrollment] = []
         counts.enrollments += run.copy(
-            "course_enrollment", ENROLLMENT_COLUMNS, enrollments.lines(book, start, stop, slice_)
+            ENROLLMENT_COPY, enrollments.lines(book, start, stop, slice_)
         )
-        run.copy("course_progress", PROGRESS_COLUMNS, progress.lines(slice_))
-        counts.attendance += run.copy(
-            "session_attendance", ATTENDANCE_COLUMNS, attendance.lines(slice_), tick
-        )
+        run.copy(PROGRESS_COPY, progress.lines(slice_))
+        counts.attendance += run.copy(ATTENDANCE_COPY, attendance.lines(slice_), tick)
     run.progress.report(1.0, f"Created {count:,} students")
     return counts
 
@@ -1307,9 +1364,7 @@ def _team_names(rng: random.Random) -> Iterator[str]:
 
 def _copy_teams(run: _Run, event_id: uuid.UUID, teams: Sequence[str]) -> list[uuid.UUID]:
     ids = [run.ids.take_uuid() for _ in teams]
-    with run.conn.cursor().copy(
-        "COPY event_team (id, school_id, event_id, name) FROM STDIN"
-    ) as copy:
+    with run.conn.cursor().copy(TEAM_COPY) as copy:
         for team_id, name in zip(ids, teams, strict=True):
             copy.write_row((team_id, run.school_id, event_id, name))
     return ids
@@ -1323,8 +1378,7 @@ def _copy_registrations(
     team_ids: Sequence[uuid.UUID],
     numbers: _Numbers,
 ) -> None:
-    columns = "id, school_id, event_id, student_id, team_id, registration_no, status, created_at"
-    with run.conn.cursor().copy(f"COPY event_registration ({columns}) FROM STDIN") as copy:
+    with run.conn.cursor().copy(REGISTRATION_COPY) as copy:
         for r in registrations:
             team = team_ids[r.team] if r.team is not None else None
             copy.write_row(
@@ -1360,10 +1414,7 @@ def _copy_event_attendance(
     run: _Run, rng: random.Random, registrations: Sequence[_Registration]
 ) -> int:
     written = 0
-    with run.conn.cursor().copy(
-        "COPY event_attendance (id, school_id, registration_id, attended_on, checked_in_at) "
-        "FROM STDIN"
-    ) as copy:
+    with run.conn.cursor().copy(EVENT_ATTENDANCE_COPY) as copy:
         for r in registrations:
             for day in r.days_attended:
                 # Doors open at 8:00; check-ins spread over the first hour and a bit.
@@ -1377,9 +1428,7 @@ def _copy_event_attendance(
 
 def _copy_feedback(run: _Run, rng: random.Random, registrations: Sequence[_Registration]) -> int:
     written = 0
-    with run.conn.cursor().copy(
-        "COPY event_feedback (id, school_id, registration_id, rating, comments) FROM STDIN"
-    ) as copy:
+    with run.conn.cursor().copy(FEEDBACK_COPY) as copy:
         for r in registrations:
             if not r.days_attended or rng.random() >= 0.55:
                 continue
@@ -1416,11 +1465,7 @@ def _copy_certificates(
             rows.append((r, "merit"))
         if r.id in winners:
             rows.append((r, "winner"))
-    columns = (
-        "id, school_id, registration_id, kind, certificate_no, issued_at, issued_by, "
-        "revoked_at, revoke_reason"
-    )
-    with run.conn.cursor().copy(f"COPY certificate ({columns}) FROM STDIN") as copy:
+    with run.conn.cursor().copy(CERTIFICATE_COPY) as copy:
 
         def write(r: _Registration, kind: str, issued: datetime, revoked: datetime | None) -> None:
             reason = "Name misspelled; reissued" if revoked else None

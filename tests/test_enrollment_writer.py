@@ -98,7 +98,7 @@ def written(db, student_no: str) -> dict:
 @pytest.fixture
 def students(db):
     with db.sessions.begin() as s:
-        for n, path in enumerate(PATHS):
+        for n in range(len(PATHS)):
             create_student(s, db.context(), StudentInput(f"S{n}", f"First{n}", f"Last{n}"))
     return {path: f"S{n}" for n, path in enumerate(PATHS)}
 

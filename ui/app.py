@@ -4,11 +4,14 @@ The main window is put on screen first, saying what is happening, and the databa
 opened (and its layer imported) on a background thread meanwhile; the window builds
 its pages when the database is ready. On a computer with no database yet, the
 first-start window creates it instead.
+
+With logging at info (``--log-level info``) it logs how long the start took: when the
+main window is on screen and when its first list shows rows.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import signal
 import sys
 import time
@@ -18,11 +21,11 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.config import Settings, needs_first_run
 
-# Benchmarks (tests/benchmarks/bench_startup.py) set this: print a line once the main
-# window is on screen and another once its first list has rows, then quit as if the
-# person closed it.
-ENV_STARTUP_PROBE = "ROLLBOOK_STARTUP_PROBE"
+log = logging.getLogger(__name__)
+
 EXIT_CANNOT_START = 2
+MILESTONE_SHOWN = "main window shown"
+MILESTONE_LISTED = "first list ready"
 
 
 def run(settings: Settings) -> int:
@@ -43,9 +46,7 @@ def run(settings: Settings) -> int:
     window = MainWindow()
     window.show_opening(_starting(settings))
     window.show()
-    if os.environ.get(ENV_STARTUP_PROBE):
-        QTimer.singleShot(0, lambda: _report("main window shown"))
-        window.ready.connect(lambda: _report_when_listed(window))
+    _log_start_milestones(window)
     opened: list = []  # the Database, once open
     failure: list[str] = []
     opener = DatabaseOpener(settings)
@@ -63,7 +64,7 @@ def run(settings: Settings) -> int:
         failure.append(message)
         print(f"rollbook: {message}", file=sys.stderr)
         window.show_failure(message)
-        if not os.environ.get(ENV_STARTUP_PROBE):  # automation has nobody to read it
+        if QApplication.platformName() != "offscreen":  # nobody could read or close it
             QMessageBox.critical(window, "Rollbook cannot start", message)
         window.close()
 
@@ -88,9 +89,7 @@ def _first_start(app: QApplication, settings: Settings) -> int:
         return EXIT_CANNOT_START if failed else 0
     window = MainWindow(database)
     window.show()
-    if os.environ.get(ENV_STARTUP_PROBE):
-        QTimer.singleShot(0, lambda: _report("main window shown"))
-        QTimer.singleShot(0, lambda: _report_when_listed(window))
+    _log_start_milestones(window)
     try:
         return app.exec()
     finally:
@@ -125,24 +124,37 @@ def _close(opened: list) -> None:
         database.close()
 
 
-def _report(what: str) -> None:
-    print(f"rollbook: {what} ({time.process_time():.2f} s CPU)", flush=True)
+def _log_start_milestones(window) -> None:
+    """Log (at info) when the window is on screen and when its first list shows rows,
+    in seconds since Rollbook started: what a slow start is looked into with, and what
+    tests/benchmarks/bench_startup.py measures."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    # After the event loop has run once: the window is then painted, not just asked to be.
+    QTimer.singleShot(0, lambda: _milestone(MILESTONE_SHOWN))
+    if window.pages:  # built at once (after the first-start window)
+        QTimer.singleShot(0, lambda: _log_when_listed(window))
+    else:
+        window.ready.connect(lambda: _log_when_listed(window))
 
 
-def _report_when_listed(window) -> None:
-    """The probe's second line: the first page's rows are on screen; then quit."""
+def _milestone(what: str) -> None:
+    from app.cli import STARTED
+
+    log.info("%s (%.2f s after start, %.2f s CPU)",
+             what, time.monotonic() - STARTED, time.process_time())  # fmt: skip
+
+
+def _log_when_listed(window) -> None:
     page = window.pages[0] if window.pages else None
     if page is None:
-        window.close()
         return
-
-    reported: list[bool] = []
+    logged: list[bool] = []
 
     def listed() -> None:
-        if not reported:
-            reported.append(True)
-            _report("main window ready")
-            window.close()
+        if not logged:
+            logged.append(True)
+            _milestone(MILESTONE_LISTED)
 
     if page.model.rowCount() and not page.model.is_loading:
         listed()

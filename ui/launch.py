@@ -16,13 +16,20 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     from app.cli import build_parser
     from app.cli import main as command_line
+    from app.cli.output import EXIT_BAD_INPUT, configure_logging
     from app.cli.self_test import cmd_self_test
-    from app.config import load_settings
+    from app.config import ENV_LOG_LEVEL, load_settings
+    from app.domain.errors import RollbookError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)  # --help and --version end here
     handler = getattr(args, "handler", None)
     if handler is None:
+        try:
+            configure_logging(args.log_level or os.environ.get(ENV_LOG_LEVEL))
+        except RollbookError as exc:
+            print(f"rollbook: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         from ui.app import run
 
         settings = load_settings(

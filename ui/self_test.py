@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.runtime import Database
 from app.self_test import SampleStudent, SelfTest, StepFailed
-from ui.actions.export_list import export_model
+from ui.actions.export_list import describe_export, write_export
 from ui.ops import Op, install_hub
 
 WAIT_S = 60.0
@@ -102,10 +102,10 @@ def _wait_until(condition: Callable[[], bool], what: str) -> None:
 
 def _export(window, page, path: Path) -> None:
     outcome: dict[str, object] = {}
-    query = page.model.query
+    export = describe_export(page.model)
     Op(
         window,
-        lambda s, ctx, job: export_model(s, ctx, job, page.model, query, path),
+        lambda s, ctx, job: write_export(s, ctx, job, export, path),
         title="Exporting…",
     ).success(lambda count: outcome.setdefault("rows", count)).failure(
         lambda error: outcome.setdefault("error", error)

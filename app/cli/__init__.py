@@ -14,12 +14,21 @@ import time
 from collections.abc import Callable, Sequence
 
 from app.cli import consistency, database, imports, maintenance, requests, self_test, students
-from app.cli.output import EXIT_BAD_INPUT, EXIT_OK, CommandError
-from app.config import Settings, load_settings
+from app.cli.output import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    LOG_LEVELS,
+    CommandError,
+    configure_logging,
+)
+from app.config import ENV_LOG_LEVEL, Settings, load_settings
 from app.domain.errors import RollbookError
 from app.version import app_version
 
-__all__ = ["CommandError", "build_parser", "main"]
+__all__ = ["CommandError", "STARTED", "build_parser", "main"]
+
+# As early as Rollbook's own code runs: start-up times in the log count from here.
+STARTED = time.monotonic()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "embedded database (postgresql://user:pass@host/db)")  # fmt: skip
     parser.add_argument("--school", help="school code to work on (default: MAIN, or "
                         "ROLLBOOK_SCHOOL)")  # fmt: skip
+    parser.add_argument("--log-level", metavar="LEVEL",
+                        help=f"log Rollbook's work to stderr from this level on: "
+                        f"{', '.join(LOG_LEVELS)}; info includes start-up times "
+                        f"(default: warnings and errors, or {ENV_LOG_LEVEL})")  # fmt: skip
     self_test.register(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for area in (database, students, imports, maintenance, consistency, requests):
@@ -56,6 +69,7 @@ def main(argv: Sequence[str] | None = None, *, window_steps=None) -> int:
     )
     started = time.monotonic()
     try:
+        configure_logging(args.log_level or os.environ.get(ENV_LOG_LEVEL))
         return handler(args, settings)
     except RollbookError as exc:
         print(f"rollbook: {exc}", file=sys.stderr)

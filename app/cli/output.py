@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from app.config import ENV_LOG_LEVEL
 from app.domain.errors import RollbookError
 from app.domain.jsonable import to_json_value
 from app.jobs import Job, ProgressReport
@@ -19,6 +20,7 @@ from app.jobs import Job, ProgressReport
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class CommandError(RollbookError):
@@ -49,3 +51,25 @@ def print_rejected(rejected: list[dict[str, Any]], shown: int = 20) -> None:
         print(f"  line {item['line']}, {item['column']}: {item['message']}")
     if len(rejected) > shown:
         print(f"  … and {len(rejected) - shown:,} more (use --rejected-out FILE)")
+
+
+def configure_logging(level: str | None) -> None:
+    """Send Rollbook's log records from ``level`` on to stderr (nothing to set up without
+    one: Python prints warnings and errors by itself).
+
+    The level is set on Rollbook's own loggers only, other libraries keep theirs at
+    warning: SQLAlchemy, for one, logs every statement once its logger allows info.
+    """
+    if not level:
+        return
+    if level.lower() not in LOG_LEVELS:
+        raise CommandError(f"{level!r} is not a log level; use one of {', '.join(LOG_LEVELS)} "
+                           f"(--log-level or {ENV_LOG_LEVEL}).")  # fmt: skip
+    import logging
+
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )  # fmt: skip
+    for name in ("app", "ui"):
+        logging.getLogger(name).setLevel(level.upper())

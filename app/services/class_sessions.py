@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any, Literal
@@ -16,7 +16,7 @@ from app.domain.context import ServiceContext
 from app.domain.enums import SessionMode, SessionStatus, UserRole
 from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.rows import AttendanceSummaryRow, Page, SessionListRow
-from app.services.paging import count_rows, fetch_page, order_by
+from app.services.paging import STREAM_BATCH, count_rows, fetch_page, order_by, stream_batches
 from app.services.permissions import require_role
 
 SessionSort = Literal["course", "date", "duration", "mode", "location", "status"]
@@ -97,11 +97,9 @@ def _session_filters(stmt: Select, query: SessionQuery) -> Select:
     return stmt
 
 
-def list_sessions(
-    session: Session, ctx: ServiceContext, query: SessionQuery, offset: int = 0, limit: int = 200
-) -> Page[SessionListRow]:
+def _sorted_sessions(ctx: ServiceContext, query: SessionQuery) -> Select:
     when = [ClassSession.session_date, ClassSession.start_time]
-    stmt = order_by(
+    return order_by(
         _session_list_select(ctx, query), query.sort, query.descending,
         {
             "course": [func.lower(Course.name), *when],
@@ -113,7 +111,22 @@ def list_sessions(
         },
         ClassSession.id,
     )  # fmt: skip
+
+
+def list_sessions(
+    session: Session, ctx: ServiceContext, query: SessionQuery, offset: int = 0, limit: int = 200
+) -> Page[SessionListRow]:
+    stmt = _sorted_sessions(ctx, query)
     return fetch_page(session, stmt, offset, limit, lambda r: SessionListRow(*r))
+
+
+def stream_sessions(
+    session: Session, ctx: ServiceContext, query: SessionQuery, batch_size: int = STREAM_BATCH
+) -> Iterator[list[SessionListRow]]:
+    """Every session of the list, in list order, in batches (File > Export)."""
+    stmt = _sorted_sessions(ctx, query)
+    return stream_batches(session, stmt, lambda rows: [SessionListRow(*r) for r in rows],
+                          batch_size)  # fmt: skip
 
 
 def count_sessions(session: Session, ctx: ServiceContext, query: SessionQuery) -> int:

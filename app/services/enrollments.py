@@ -10,6 +10,7 @@ with the earlier period kept.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,7 +31,7 @@ from app.domain.rows import (
 )
 from app.services.courses import find_or_create_course, get_course_by_name
 from app.services.enrollment_writer import end_enrollments, write_enrollments
-from app.services.paging import count_rows, fetch_page, order_by
+from app.services.paging import STREAM_BATCH, count_rows, fetch_page, order_by, stream_batches
 from app.services.permissions import REGISTRAR_ROLES, require_role
 from app.services.students import get_student, student_search_predicate
 
@@ -229,14 +230,10 @@ def _enrollment_list_select(ctx: ServiceContext, query: EnrollmentQuery) -> Sele
     return stmt
 
 
-def list_enrollments(
-    session: Session, ctx: ServiceContext, query: EnrollmentQuery, offset: int = 0,
-    limit: int = 200,
-) -> Page[EnrollmentListRow]:  # fmt: skip
-    """One page of enrollments with student, course and progress, sorted in SQL."""
+def _sorted_enrollments(ctx: ServiceContext, query: EnrollmentQuery) -> Select:
     name = Student.sort_name
     course = func.lower(Course.name)
-    stmt = order_by(
+    return order_by(
         _enrollment_list_select(ctx, query), query.sort, query.descending,
         {
             "student": [name, course],
@@ -247,7 +244,24 @@ def list_enrollments(
         },
         CourseEnrollment.id,
     )  # fmt: skip
+
+
+def list_enrollments(
+    session: Session, ctx: ServiceContext, query: EnrollmentQuery, offset: int = 0,
+    limit: int = 200,
+) -> Page[EnrollmentListRow]:  # fmt: skip
+    """One page of enrollments with student, course and progress, sorted in SQL."""
+    stmt = _sorted_enrollments(ctx, query)
     return fetch_page(session, stmt, offset, limit, lambda r: EnrollmentListRow(*r))
+
+
+def stream_enrollments(
+    session: Session, ctx: ServiceContext, query: EnrollmentQuery, batch_size: int = STREAM_BATCH
+) -> Iterator[list[EnrollmentListRow]]:
+    """Every enrollment of the list, in list order, in batches (File > Export)."""
+    stmt = _sorted_enrollments(ctx, query)
+    return stream_batches(session, stmt, lambda rows: [EnrollmentListRow(*r) for r in rows],
+                          batch_size)  # fmt: skip
 
 
 def count_enrollments(session: Session, ctx: ServiceContext, query: EnrollmentQuery) -> int:

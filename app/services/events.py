@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,7 +23,7 @@ from app.domain.context import ServiceContext
 from app.domain.enums import RegistrationStatus, UserRole
 from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.rows import EventRow, Page, RegistrationListRow
-from app.services.paging import count_rows, fetch_page, order_by
+from app.services.paging import STREAM_BATCH, count_rows, fetch_page, order_by, stream_batches
 from app.services.permissions import require_role
 from app.services.students import student_search_predicate
 
@@ -122,12 +123,9 @@ def _registration_list_select(
     return stmt
 
 
-def list_registrations(
-    session: Session, ctx: ServiceContext, query: RegistrationQuery, offset: int = 0,
-    limit: int = 200,
-) -> Page[RegistrationListRow]:  # fmt: skip
+def _sorted_registrations(ctx: ServiceContext, query: RegistrationQuery) -> Select:
     name = Student.sort_name
-    stmt = order_by(
+    return order_by(
         _registration_list_select(ctx, query), query.sort, query.descending,
         {
             "event": [Event.starts_on, func.lower(Event.name), EventRegistration.registration_no],
@@ -139,7 +137,24 @@ def list_registrations(
         },
         EventRegistration.id,
     )  # fmt: skip
+
+
+def list_registrations(
+    session: Session, ctx: ServiceContext, query: RegistrationQuery, offset: int = 0,
+    limit: int = 200,
+) -> Page[RegistrationListRow]:  # fmt: skip
+    stmt = _sorted_registrations(ctx, query)
     return fetch_page(session, stmt, offset, limit, lambda r: RegistrationListRow(*r))
+
+
+def stream_registrations(
+    session: Session, ctx: ServiceContext, query: RegistrationQuery,
+    batch_size: int = STREAM_BATCH,
+) -> Iterator[list[RegistrationListRow]]:  # fmt: skip
+    """Every registration of the list, in list order, in batches (File > Export)."""
+    stmt = _sorted_registrations(ctx, query)
+    return stream_batches(session, stmt, lambda rows: [RegistrationListRow(*r) for r in rows],
+                          batch_size)  # fmt: skip
 
 
 def count_registrations(session: Session, ctx: ServiceContext, query: RegistrationQuery) -> int:

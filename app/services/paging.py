@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
@@ -42,3 +42,28 @@ def fetch_page(
 
 def count_rows(session: Session, filtered: Select) -> int:
     return session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
+
+
+STREAM_BATCH = 1000
+
+
+def stream_batches(
+    session: Session,
+    stmt: Select,
+    build: Callable[[Sequence[Any]], list[RowT]],
+    batch_size: int = STREAM_BATCH,
+) -> Iterator[list[RowT]]:
+    """Every row of a sorted statement, in batches, through one server-side cursor.
+
+    A whole list (an export of a million students) is read in a single pass: paging it
+    with OFFSET would walk all earlier rows again for every page. The cursor needs the
+    caller's transaction (a read outside one has no cursor to keep open).
+    """
+    result = session.execute(
+        stmt, execution_options={"stream_results": True, "yield_per": max(1, batch_size)}
+    )
+    try:
+        for batch in result.partitions():
+            yield build(batch)
+    finally:
+        result.close()

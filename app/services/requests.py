@@ -11,6 +11,7 @@ without an enrollment.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,7 +36,7 @@ from app.domain.rows import Page, RequestDecisions, RequestListRow
 from app.jobs import Job
 from app.services.courses import get_course
 from app.services.enrollments import enroll
-from app.services.paging import count_rows, fetch_page, order_by
+from app.services.paging import STREAM_BATCH, count_rows, fetch_page, order_by, stream_batches
 from app.services.permissions import REGISTRAR_ROLES, require_role
 from app.services.students import get_student, student_search_predicate
 
@@ -100,8 +101,22 @@ def list_requests(
     limit: int = 200,
 ) -> Page[RequestListRow]:  # fmt: skip
     """One page of requests with student and course, sorted and filtered in SQL."""
+    stmt = _sorted_requests(ctx, query)
+    return fetch_page(session, stmt, offset, limit, lambda r: RequestListRow(*r))
+
+
+def stream_requests(
+    session: Session, ctx: ServiceContext, query: RequestQuery, batch_size: int = STREAM_BATCH
+) -> Iterator[list[RequestListRow]]:
+    """Every request of the list, in list order, in batches (File > Export)."""
+    stmt = _sorted_requests(ctx, query)
+    return stream_batches(session, stmt, lambda rows: [RequestListRow(*r) for r in rows],
+                          batch_size)  # fmt: skip
+
+
+def _sorted_requests(ctx: ServiceContext, query: RequestQuery) -> Select:
     name, course = Student.sort_name, func.lower(Course.name)
-    stmt = order_by(
+    return order_by(
         _filtered(ctx, query), query.sort, query.descending,
         {
             "requested_at": [EnrollmentRequest.requested_at],
@@ -112,7 +127,6 @@ def list_requests(
         },
         EnrollmentRequest.id,
     )  # fmt: skip
-    return fetch_page(session, stmt, offset, limit, lambda r: RequestListRow(*r))
 
 
 def count_requests(session: Session, ctx: ServiceContext, query: RequestQuery) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Any, Literal
@@ -18,6 +18,7 @@ from app.domain.enums import StudentStatus
 from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.rows import StudentPage, StudentRow, rows_from_values
 from app.domain.student_fields import normalise_student
+from app.services.paging import STREAM_BATCH, stream_batches
 from app.services.permissions import REGISTRAR_ROLES, require_role
 from app.services.search import quote_prefix, search_terms
 
@@ -444,6 +445,20 @@ def list_students(session: Session, ctx: ServiceContext, query: StudentQuery) ->
         result = _run_cached(session, (path, *_shape(query)), build, _values(ctx, query, limit))
     rows = rows_from_values(StudentRow, result[:limit])
     return StudentPage(rows=rows, offset=query.offset, limit=limit, has_more=len(result) > limit)
+
+
+def stream_students(
+    session: Session, ctx: ServiceContext, query: StudentQuery, batch_size: int = STREAM_BATCH
+) -> Iterator[list[StudentRow]]:
+    """Every student matching the query, in list order, in batches (File > Export).
+
+    The plain filtered and sorted statement: the search paths above find one page fast,
+    while an export reads every match anyway. ``offset`` and ``limit`` are ignored.
+    """
+    count_column = _active_course_count().label("active_course_count")
+    stmt = _filtered(query, ctx, select(*ROW_COLUMNS, count_column)).order_by(*_list_order(query))
+    return stream_batches(session, stmt, lambda rows: rows_from_values(StudentRow, rows),
+                          batch_size)  # fmt: skip
 
 
 def count_students(session: Session, ctx: ServiceContext, query: StudentQuery) -> int:

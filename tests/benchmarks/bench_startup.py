@@ -5,7 +5,7 @@
 Measured in one run, each as a fresh process on the offscreen Qt platform, with the
 database cluster stopped before every launch (as when a person opens the app):
 
-- rollbook from source (``python -m app.cli``) on a data dir with a demo school;
+- rollbook from source (``python -m ui.launch``) on a data dir with a demo school;
 - the frozen one-folder build ``dist/rollbook/rollbook`` on the same data dir
   (``--build`` builds it first when missing; otherwise its figures are null);
 - the baseline: a minimal PySide6 script showing an empty window plus a bare pgserver
@@ -13,13 +13,14 @@ database cluster stopped before every launch (as when a person opens the app):
 
 "Cold" is each program's first launch in the run (nothing of it loaded by this run
 yet; the OS file cache is not dropped, that would need root and disturb the machine);
-"warm" is the median of the following launches. With ROLLBOOK_STARTUP_PROBE set,
-Rollbook prints a line once its main window is on screen (saying that it is starting
-the database, which it opens on a background thread meanwhile) and another once the
-Students list shows its first rows; the time to the first line is what the goals count
-(``*_start_s``), the second is reported as ``*_ready_s``. The baseline prints the
-first kind of line. Goals: warm start <= 1.5x the baseline, frozen start <= 1.2x the
-start from source.
+"warm" is the median of the following launches. With ROLLBOOK_LOG_LEVEL=info Rollbook
+logs to stderr when its main window is on screen (saying that it is starting the
+database, which it opens on a background thread meanwhile) and when the Students list
+shows its first rows; the time until the first line is read is what the goals count
+(``*_start_s``), the second is reported as ``*_ready_s``. Then it is ended as a logout
+ends it (SIGTERM: it closes its windows and stops its database). The baseline prints
+the first kind of line and quits. Goals: warm start <= 1.5x the baseline, frozen start
+<= 1.2x the start from source.
 
 Prints one JSON line.
 """
@@ -30,17 +31,21 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FROZEN = ROOT / "dist" / "rollbook" / "rollbook"
+# The start-up milestones ui/app.py logs at info.
 SHOWN_MARK = "main window shown"
-READY_MARK = "main window ready"
+READY_MARK = "first list ready"
+EXIT_WAIT_S = 120
 
 BASELINE = """
 import sys
@@ -53,30 +58,44 @@ app = QApplication(sys.argv[:1])
 window = QWidget()
 window.resize(1280, 760)
 window.show()
-QTimer.singleShot(0, lambda: (print("baseline: main window shown", flush=True), window.close()))
+QTimer.singleShot(0, lambda: (print("baseline: main window shown", file=sys.stderr, flush=True),
+                              window.close()))
 app.exec()
 """
 
 
-def launch(command: list[str], env: dict[str, str]) -> tuple[float, float | None]:
-    """Seconds from start to the 'shown' line and to the 'ready' line (None for a program
-    that prints none); then waits for a clean exit."""
+def launch(
+    command: list[str], env: dict[str, str], *, lists: bool
+) -> tuple[float, float | None]:
+    """Seconds from start to the 'shown' line and, for a program that ``lists`` (Rollbook),
+    to the 'ready' line, read from its stderr; then ends Rollbook with SIGTERM (the
+    baseline quits by itself) and waits for a clean exit."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                text=True, env=env, cwd=ROOT)  # fmt: skip
-    assert process.stdout is not None
+    assert process.stderr is not None
+    # A program that never says it is ready must not hang the benchmark.
+    watchdog = threading.Timer(EXIT_WAIT_S, process.kill)
+    watchdog.start()
     shown_at = ready_at = None
-    for line in process.stdout:
-        if SHOWN_MARK in line and shown_at is None:
-            shown_at = time.perf_counter() - started
-        if READY_MARK in line:
-            ready_at = time.perf_counter() - started
-            break
-    _out, err = process.communicate(timeout=120)
-    if shown_at is None or process.returncode != 0:
-        raise SystemExit(
-            f"{command[0]} did not show its window (exit {process.returncode}):\n{err}"
-        )
+    seen: list[str] = []
+    try:
+        for line in process.stderr:
+            seen.append(line)
+            if SHOWN_MARK in line and shown_at is None:
+                shown_at = time.perf_counter() - started
+                if not lists:
+                    break
+            if READY_MARK in line:
+                ready_at = time.perf_counter() - started
+                process.send_signal(signal.SIGTERM)
+                break
+        _out, err = process.communicate(timeout=EXIT_WAIT_S)
+    finally:
+        watchdog.cancel()
+    if shown_at is None or (lists and ready_at is None) or process.returncode != 0:
+        raise SystemExit(f"{command[0]} did not show its window and list (exit "
+                         f"{process.returncode}):\n{''.join(seen)}{err}")  # fmt: skip
     return shown_at, ready_at
 
 
@@ -98,7 +117,7 @@ def main() -> int:
     # A short path: PostgreSQL's socket lives in the data dir and has a length limit.
     work = Path(tempfile.mkdtemp(prefix="rb-bench-"))
     try:
-        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ROLLBOOK_STARTUP_PROBE": "1",
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
                "ROLLBOOK_DATA_DIR": str(work / "data")}  # fmt: skip
         env.pop("ROLLBOOK_DATABASE_URL", None)
         env.pop("ROLLBOOK_SERVER_URL", None)
@@ -108,13 +127,15 @@ def main() -> int:
         (work / "baseline").mkdir()
         # Settings the window saves go to the throwaway folder.
         env["XDG_CONFIG_HOME"] = str(work / "config")
+        # The start-up milestones the launches are timed by.
+        env["ROLLBOOK_LOG_LEVEL"] = "info"
         # Bytecode caches as an installed app has them (the first launch writes them),
         # kept in the throwaway folder rather than beside the sources.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
 
         programs = {
-            "source": [sys.executable, "-m", "app.cli"],
+            "source": [sys.executable, "-m", "ui.launch"],
             "baseline": [sys.executable, "-c", BASELINE, str(work / "baseline" / "pgdata")],
         }
         if frozen:
@@ -124,7 +145,7 @@ def main() -> int:
         # Interleaved, so a busy moment on the machine hits all of them alike.
         for _ in range(args.runs + 1):
             for name, command in programs.items():
-                shown_at, ready_at = launch(command, env)
+                shown_at, ready_at = launch(command, env, lists=name != "baseline")
                 times[name].append(shown_at)
                 if ready_at is not None:
                     ready[name].append(ready_at)

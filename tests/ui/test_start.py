@@ -4,8 +4,12 @@ loaded, says what it is doing, and builds its pages once the database is open.""
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from PySide6.QtWidgets import QProgressBar
@@ -44,41 +48,62 @@ def test_window_first_then_pages(qtbot, ops_hub, database):
     assert window.current_page is window.pages[1]
 
 
-def test_start_from_source_shows_the_window_then_the_list(db):
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ROLLBOOK_STARTUP_PROBE": "1",
-           "ROLLBOOK_DATABASE_URL": db.url, "ROLLBOOK_SCHOOL": "TEST"}  # fmt: skip
-    result = subprocess.run([sys.executable, "-m", "ui.launch"], capture_output=True,
-                            text=True, env=env, cwd=ROOT, timeout=120)  # fmt: skip
-    lines = [line for line in result.stdout.splitlines() if line.startswith("rollbook:")]
-    assert result.returncode == 0, result.stderr
-    assert [line.split(" (")[0] for line in lines] == [
-        "rollbook: main window shown",
-        "rollbook: main window ready",
-    ]
+def test_start_logs_the_window_then_the_list_and_ends_on_sigterm(db, tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ROLLBOOK_DATABASE_URL": db.url,
+           "ROLLBOOK_SCHOOL": "TEST", "XDG_CONFIG_HOME": str(tmp_path)}  # fmt: skip
+    process = subprocess.Popen([sys.executable, "-m", "ui.launch", "--log-level", "info"],
+                               env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert process.stderr is not None
+    timer = threading.Timer(120, process.kill)  # a start that never gets there fails, not hangs
+    timer.start()
+    milestones = []
+    try:
+        for line in process.stderr:
+            if "INFO ui.app: " in line:
+                milestones.append(line.split("INFO ui.app: ", 1)[1])
+            if "first list ready" in line:
+                process.send_signal(signal.SIGTERM)
+                break
+        out, err = process.communicate(timeout=60)
+    finally:
+        timer.cancel()
+    assert process.returncode == 0, err
+    assert [m.split(" (")[0] for m in milestones] == ["main window shown", "first list ready"]
+    assert all(re.search(r"\(\d+\.\d\d s after start, \d+\.\d\d s CPU\)", m)
+               for m in milestones)  # fmt: skip
+    assert out == ""  # the log goes to stderr, nothing to stdout
+
+
+def test_a_log_level_that_does_not_exist_is_refused(tmp_path):
+    env = {**os.environ, "ROLLBOOK_LOG_LEVEL": "loud", "ROLLBOOK_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "app.cli", "db", "current"],
+                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)  # fmt: skip
+    assert result.returncode == 2
+    assert "'loud' is not a log level" in result.stderr and "ROLLBOOK_LOG_LEVEL" in result.stderr
 
 
 def test_unreachable_server_says_so_and_exits_2(tmp_path):
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ROLLBOOK_STARTUP_PROBE": "1",
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ROLLBOOK_LOG_LEVEL": "info",
            "ROLLBOOK_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",
            "XDG_CONFIG_HOME": str(tmp_path)}  # fmt: skip
     result = subprocess.run([sys.executable, "-m", "ui.launch"], capture_output=True,
                             text=True, env=env, cwd=ROOT, timeout=120)  # fmt: skip
     assert result.returncode == 2
-    assert "main window shown" in result.stdout  # the window said so before it closed
+    assert "main window shown" in result.stderr  # the window was up before it closed
     assert "rollbook:" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_termination_closes_the_app_normally(db):
     """Logging out sends SIGTERM: the app closes as if the window were closed."""
-    import signal
-    import time
-
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "ROLLBOOK_DATABASE_URL": db.url,
            "ROLLBOOK_SCHOOL": "TEST"}  # fmt: skip
+    env.pop("ROLLBOOK_LOG_LEVEL", None)
     process = subprocess.Popen([sys.executable, "-m", "ui.launch"], env=env, cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     time.sleep(3)  # on screen, with its first list loaded
     assert process.poll() is None
     process.send_signal(signal.SIGTERM)
-    _out, err = process.communicate(timeout=30)
+    out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
+    assert out == "" and "main window shown" not in err  # no log unless asked for

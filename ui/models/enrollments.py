@@ -10,7 +10,7 @@ from app.domain.context import ServiceContext
 from app.domain.rows import EnrollmentListRow, Page
 from app.services import enrollments as enrollment_service
 from app.services.enrollments import EnrollmentQuery
-from ui.models.paged import Column, Editor, PagedTableModel
+from ui.models.paged import Column, Editor, ListSource, PagedTableModel
 
 
 def enrollment_columns() -> list[Column[EnrollmentListRow]]:
@@ -27,6 +27,7 @@ def enrollment_columns() -> list[Column[EnrollmentListRow]]:
 
 class EnrollmentTableModel(PagedTableModel[EnrollmentListRow, EnrollmentQuery]):
     entities = frozenset({"course_enrollment", "student", "course"})
+    source = ListSource(enrollment_service.count_enrollments, enrollment_service.stream_enrollments)
 
     def __init__(self, parent=None) -> None:
         super().__init__(enrollment_columns(), EnrollmentQuery(), parent)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, time
 from decimal import Decimal
@@ -67,6 +67,16 @@ class Column(Generic[RowT]):
     width: int = 120
 
 
+@dataclass(frozen=True)
+class ListSource(Generic[RowT, QueryT]):
+    """The service functions that read a whole list (File > Export). Plain functions of
+    a session, not model methods: the database worker calls them while the model, a
+    QObject, stays on the GUI thread."""
+
+    count: Callable[[Session, ServiceContext, QueryT], int]
+    stream: Callable[[Session, ServiceContext, QueryT, int], Iterator[list[RowT]]]
+
+
 @dataclass
 class _CellError:
     row_id: uuid.UUID
@@ -91,6 +101,8 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
     PAGE_SIZE: ClassVar[int] = 200
     MAX_CACHED_PAGES: ClassVar[int] = 40  # ~8,000 rows, whatever the table size
     entities: ClassVar[frozenset[str]] = frozenset()
+    #: how File > Export reads the whole list; None for a list that cannot be exported
+    source: ClassVar[ListSource | None] = None
 
     #: (row count, whether it is final) after every count or first page
     row_count_changed = Signal(int, bool)

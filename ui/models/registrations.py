@@ -11,7 +11,7 @@ from app.domain.enums import RegistrationStatus
 from app.domain.rows import Page, RegistrationListRow
 from app.services import events as event_service
 from app.services.events import RegistrationQuery
-from ui.models.paged import Column, Editor, PagedTableModel
+from ui.models.paged import Column, Editor, ListSource, PagedTableModel
 
 
 def registration_columns() -> list[Column[RegistrationListRow]]:
@@ -29,6 +29,7 @@ def registration_columns() -> list[Column[RegistrationListRow]]:
 
 class RegistrationTableModel(PagedTableModel[RegistrationListRow, RegistrationQuery]):
     entities = frozenset({"event_registration", "event_attendance", "certificate", "student"})
+    source = ListSource(event_service.count_registrations, event_service.stream_registrations)
 
     def __init__(self, parent=None) -> None:
         super().__init__(registration_columns(), RegistrationQuery(), parent)

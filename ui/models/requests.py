@@ -8,7 +8,7 @@ from app.domain.context import ServiceContext
 from app.domain.rows import Page, RequestListRow
 from app.services import requests as request_service
 from app.services.requests import RequestQuery
-from ui.models.paged import Column, PagedTableModel
+from ui.models.paged import Column, ListSource, PagedTableModel
 
 
 def _decided(row: RequestListRow) -> str:
@@ -30,6 +30,7 @@ def request_columns() -> list[Column[RequestListRow]]:
 
 class RequestTableModel(PagedTableModel[RequestListRow, RequestQuery]):
     entities = frozenset({"enrollment_request", "student", "course"})
+    source = ListSource(request_service.count_requests, request_service.stream_requests)
 
     def __init__(self, parent=None) -> None:
         super().__init__(request_columns(), RequestQuery(), parent)

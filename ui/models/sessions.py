@@ -11,7 +11,7 @@ from app.domain.enums import SessionMode, SessionStatus
 from app.domain.rows import Page, SessionListRow
 from app.services import class_sessions as session_service
 from app.services.class_sessions import SessionQuery
-from ui.models.paged import Column, Editor, PagedTableModel
+from ui.models.paged import Column, Editor, ListSource, PagedTableModel
 
 
 def session_columns() -> list[Column[SessionListRow]]:
@@ -32,6 +32,7 @@ def session_columns() -> list[Column[SessionListRow]]:
 
 class SessionTableModel(PagedTableModel[SessionListRow, SessionQuery]):
     entities = frozenset({"class_session", "session_attendance", "course"})
+    source = ListSource(session_service.count_sessions, session_service.stream_sessions)
 
     def __init__(self, parent=None) -> None:
         super().__init__(session_columns(), SessionQuery(), parent)

@@ -11,7 +11,7 @@ from app.domain.enums import StudentStatus
 from app.domain.rows import Page, StudentRow
 from app.services import students as student_service
 from app.services.students import StudentQuery
-from ui.models.paged import Column, Editor, PagedTableModel
+from ui.models.paged import Column, Editor, ListSource, PagedTableModel
 
 GRADE_NAMES = {-1: "PK", 0: "K"}
 
@@ -36,6 +36,7 @@ def student_columns() -> list[Column[StudentRow]]:
 
 class StudentTableModel(PagedTableModel[StudentRow, StudentQuery]):
     entities = frozenset({"student", "course_enrollment"})
+    source = ListSource(student_service.count_students, student_service.stream_students)
 
     def __init__(self, parent=None) -> None:
         super().__init__(student_columns(), StudentQuery(limit=self.PAGE_SIZE), parent)
