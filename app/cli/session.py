@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from app.config import Settings
-from app.domain.context import ServiceContext
+
+if TYPE_CHECKING:  # building the parser at every start must not load the database layer
+    from sqlalchemy.orm import Session
+
+    from app.domain.context import ServiceContext
 
 
 @contextmanager
