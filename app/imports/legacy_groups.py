@@ -11,7 +11,6 @@ removes memberships it does not mention.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,11 @@ from app.domain.context import ServiceContext
 from app.domain.enums import RunKind
 from app.domain.student_fields import EMAIL_PATTERN
 from app.imports.mapping import normalise_header
+from app.imports.outcome import ImportOutcome
 from app.imports.reading import FileFormat, RawTable, UnreadableFile, detect_format, read_table
 from app.imports.validation import EXCEL_SCIENTIFIC
 from app.jobs import Job
-from app.runs.plan import MAX_LISTED_ITEMS, Fingerprint, Plan, PlanItem, StaleItem
+from app.runs.plan import MAX_LISTED_ITEMS, Fingerprint, Plan, PlanItem
 from app.runs.recorder import RunScope, apply_recorded, recheck
 from app.runs.rejections import Rejection, store_rejections
 from app.services.permissions import REGISTRAR_ROLES, require_role
@@ -79,27 +79,18 @@ class LegacyFile:
 
 
 @dataclass
-class LegacyOutcome:
-    rows: int
+class LegacyOutcome(ImportOutcome):
     groups_created: int = 0
     groups_updated: int = 0
     members_created: int = 0
     members_updated: int = 0
     members_unchanged: int = 0
-    merged_duplicates: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-    stale: list[StaleItem] = field(default_factory=list)
-    plan: Plan | None = None
-    run_id: uuid.UUID | None = None
-    applied: bool = False
 
     def summary(self) -> dict[str, int]:
         return {
-            "rows": self.rows, "groups_created": self.groups_created,
+            **self.common_summary(), "groups_created": self.groups_created,
             "groups_updated": self.groups_updated, "members_created": self.members_created,
             "members_updated": self.members_updated, "members_unchanged": self.members_unchanged,
-            "merged_duplicates": self.merged_duplicates, "rejected": len(self.rejected),
-            "stale": len(self.stale),
         }  # fmt: skip
 
 

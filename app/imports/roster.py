@@ -11,7 +11,6 @@ writes the rest in a recorded run (app.runs.recorder) in the caller's transactio
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,6 +21,7 @@ from app.db.staging import stage_rows
 from app.domain.context import ServiceContext
 from app.domain.enums import EnrollmentSource, RunKind
 from app.domain.errors import RollbookError
+from app.imports.outcome import ImportOutcome
 from app.imports.validation import RosterRecord, ValidationResult
 from app.jobs import Job
 from app.runs.plan import MAX_LISTED_ITEMS, Fingerprint, Plan, PlanItem, StaleItem
@@ -48,10 +48,9 @@ class AllOrNothingRefused(RollbookError):
 
 
 @dataclass
-class RosterOutcome:
+class RosterOutcome(ImportOutcome):
     """What a plan or an apply found; the counts of the CLI's --json."""
 
-    rows: int
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -60,25 +59,17 @@ class RosterOutcome:
     enrollments_reactivated: int = 0
     enrollments_skipped: int = 0
     enrollments_ended: int = 0
-    merged_duplicates: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
     # Enrollments the writer will not make, in words ("S0003 → Art: the student is withdrawn").
     skipped: list[str] = field(default_factory=list)
-    stale: list[StaleItem] = field(default_factory=list)
-    plan: Plan | None = None
-    run_id: uuid.UUID | None = None
-    applied: bool = False
 
     def summary(self) -> dict[str, int]:
         return {
-            "rows": self.rows, "created": self.created, "updated": self.updated,
+            **self.common_summary(), "created": self.created, "updated": self.updated,
             "unchanged": self.unchanged, "courses_created": self.courses_created,
             "enrollments_created": self.enrollments_created,
             "enrollments_reactivated": self.enrollments_reactivated,
             "enrollments_skipped": self.enrollments_skipped,
             "enrollments_ended": self.enrollments_ended,
-            "merged_duplicates": self.merged_duplicates, "rejected": len(self.rejected),
-            "stale": len(self.stale),
         }  # fmt: skip
 
 
