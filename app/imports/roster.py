@@ -30,7 +30,7 @@ from app.runs.rejections import Rejection, store_rejections
 from app.services.courses import staged_courses_sql
 from app.services.enrollment_writer import (
     PLAN_TABLE,
-    EnrollmentPlan,
+    EnrollmentReport,
     SkippedPair,
     end_enrollments,
     plan_enrollments,
@@ -219,7 +219,7 @@ JOIN roster_enrollment e ON e.student_id = p.student_id AND e.plan_course_id = p
 """
 
 
-def _plan_enrollments(conn: psycopg.Connection, outcome: RosterOutcome) -> EnrollmentPlan:
+def _plan_enrollments(conn: psycopg.Connection, outcome: RosterOutcome) -> EnrollmentReport:
     planned = plan_enrollments(conn, _PAIRS_SQL.format(course="e.plan_course_id"), {})
     outcome.enrollments_created = planned.counts.created
     outcome.enrollments_reactivated = planned.counts.reactivated

@@ -54,16 +54,9 @@ class EnrollmentCounts:
 
 
 @dataclass(frozen=True)
-class EnrollmentPlan:
-    """What writing the pairs would do. Every pair's decision stays in the temporary
-    table ``enrollment_plan`` (see PLAN_TABLE) for the caller to list and fingerprint."""
+class EnrollmentReport:
+    """What writing the pairs did (or, for a plan, would do), and the pairs skipped."""
 
-    counts: EnrollmentCounts
-    skipped: list[SkippedPair] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class EnrollmentWrite:
     counts: EnrollmentCounts
     skipped: list[SkippedPair] = field(default_factory=list)
 
@@ -115,7 +108,7 @@ PLAN_TABLE = "enrollment_plan"
 
 def plan_enrollments(
     conn: psycopg.Connection, pairs_sql: str, params: dict[str, Any]
-) -> EnrollmentPlan:
+) -> EnrollmentReport:
     """What writing these pairs would do; reads only. The decisions are left in
     PLAN_TABLE (until the transaction ends) for the caller's listing and fingerprints:
     a plan of a hundred thousand pairs stays in the database, not in Python."""
@@ -147,13 +140,13 @@ def plan_enrollments(
         created=created, reactivated=reactivated, unchanged=unchanged, skipped=skipped,
         progress_created=progress_created, progress_restored=progress_restored,
     )  # fmt: skip
-    return EnrollmentPlan(counts, [SkippedPair(*pair) for pair in listed])
+    return EnrollmentReport(counts, [SkippedPair(*pair) for pair in listed])
 
 
 def write_enrollments(
     conn: psycopg.Connection, ctx: ServiceContext, pairs_sql: str, params: dict[str, Any],
     *, source: str,
-) -> EnrollmentWrite:  # fmt: skip
+) -> EnrollmentReport:  # fmt: skip
     """Enroll every pair ``pairs_sql`` selects, in one statement, in the caller's
     transaction. Returns what was done and the pairs skipped, with their reasons."""
     row = conn.cursor(row_factory=tuple_row).execute(
@@ -192,7 +185,7 @@ SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM reactivated),
         created=created, reactivated=reactivated, unchanged=unchanged, skipped=skipped,
         progress_created=progress_created, progress_restored=progress_restored,
     )  # fmt: skip
-    return EnrollmentWrite(counts, [
+    return EnrollmentReport(counts, [
         SkippedPair(uuid.UUID(student), uuid.UUID(course), reason)
         for student, course, reason in listed
     ])  # fmt: skip
