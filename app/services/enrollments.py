@@ -32,7 +32,8 @@ from app.services import audit
 from app.services.courses import find_or_create_course, get_course_by_name
 from app.services.paging import count_rows, fetch_page, order_by
 from app.services.permissions import REGISTRAR_ROLES, require_role
-from app.services.students import get_student, student_search_predicate
+from app.services.student_search import student_search_predicate
+from app.services.students import get_student
 
 
 def _row(session: Session, enrollment: CourseEnrollment) -> EnrollmentRow:
