@@ -1,9 +1,9 @@
 """A table model that pages rows in lazily from a service query.
 
 The model never holds the whole table: it knows the row count (asked for separately,
-after the first page, so the first paint does not wait for it) and keeps a bounded
-cache of pages. A row that is not loaded yet shows a placeholder and its page is
-requested from the database worker; when the page arrives the view repaints it.
+shortly after the first page, so the first paint does not wait for it) and keeps a
+bounded cache of pages. A row that is not loaded yet shows a placeholder and its page
+is requested from the database worker; when the page arrives the view repaints it.
 Sorting and filtering change the query and run in SQL; the rows on screen stay until
 the new query's first page arrives, so a search goes from the old rows straight to
 the new ones. After any operation that changed this model's entities the cache is
@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QModelRoleDataSpan,
     QPersistentModelIndex,
     Qt,
     QTimer,
@@ -42,7 +43,10 @@ QueryT = TypeVar("QueryT")
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 PLACEHOLDER = "…"
-COUNT_WITHOUT_PAINT_MS = 100
+# The row count is asked for this long after the first page has arrived: the view
+# paints the new rows first, without the count's work on the worker competing for the
+# interpreter.
+COUNT_DELAY_MS = 30
 ERROR_BRUSH = QBrush(QColor("#f8d7da"))
 
 
@@ -83,7 +87,6 @@ class _State(Generic[QueryT]):
     pages: OrderedDict[int, list[Any]] = field(default_factory=OrderedDict)
     last_read_page: int = -1
     count_pending: bool = False
-    count_waits_for_paint: bool = False
     pending: set[int] = field(default_factory=set)
 
 
@@ -109,8 +112,8 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         super().__init__(parent)
         self.columns = columns
         self._column_flags = [self._flags_for(column) for column in columns]
-        self._text_columns = [(column, column.editor is Editor.CHECK) for column in columns]
-        self._placeholder_row = [None if check else PLACEHOLDER for _c, check in self._text_columns]
+        self._alignments = [_RIGHT if column.align_right else None for column in columns]
+        self._checkable = [column.editor is Editor.CHECK for column in columns]
         self._generations = itertools.count(1)
         self._state: _State[QueryT] = _State(query)
         # A new query whose first page is on its way; until it arrives the table keeps
@@ -168,7 +171,6 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         # The old total may be wrong now; a page fetched meanwhile must not be read
         # from the far end by it (a mirrored read of a stale total misses rows).
         state.count_known = False
-        state.count_waits_for_paint = False  # asked for now, not after the next paint
         self._request_count()
         if state.row_count:
             self.dataChanged.emit(
@@ -245,23 +247,10 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         page = self.fetch_page(session, ctx, mirrored, total - end, end - offset)
         return Page(list(reversed(page.rows)), offset, limit, end < total)
 
-    def rows_painted(self) -> None:
-        """A view has painted this model's rows (called from its paint event)."""
-        state = self._state
-        if state.count_waits_for_paint:
-            generation = state.generation
-            # After the paint has finished, not inside it.
-            QTimer.singleShot(0, lambda: self._request_waiting_count(generation))
-
-    def _request_waiting_count(self, generation: int) -> None:
-        state = self._state
-        if generation == state.generation and state.count_waits_for_paint:
-            state.count_waits_for_paint = False
-            self._request_count()
-
     def _request_count(self) -> None:
-        self._state.count_pending = True
-        generation, query = self._state.generation, self._state.query
+        state = self._state
+        state.count_pending = True
+        generation, query = state.generation, state.query
         Op(
             None, lambda s, ctx, job: self.count(s, ctx, query), show_progress=False, read_only=True
         ).success(lambda total: self._count_arrived(generation, total)).run()
@@ -285,7 +274,7 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
                 self._resize(loaded_end)
             if page_no == 0:
                 if page.has_more and not state.count_pending:
-                    self._count_after_paint(state)
+                    self._request_count_soon(state)
                 self.row_count_changed.emit(state.row_count, state.count_known)
         first = page_no * self.PAGE_SIZE
         last = min(first + len(page.rows), state.row_count) - 1
@@ -314,21 +303,27 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         if first_page is None:
             return
         if first_page.has_more:
-            self._count_after_paint(incoming)
+            self._request_count_soon(incoming)
         self.row_count_changed.emit(incoming.row_count, incoming.count_known)
         self.page_loaded.emit(0)
 
-    def _count_after_paint(self, state: _State[QueryT]) -> None:
-        """Ask for the row count once a view has painted the first page.
+    def _request_count_soon(self, state: _State[QueryT]) -> None:
+        """Ask for the row count a moment after the first page arrived.
 
-        Asked at once, the worker thread building the count statement would take the
-        GIL from the GUI thread while it paints (for up to the interpreter's switch
-        interval each time). A model no view paints (a hidden page, a test) asks a
-        moment later all the same.
+        Asked at once, the worker thread running the count would take the GIL from the
+        GUI thread while it lays out and paints the new rows (for up to the
+        interpreter's switch interval each time). The status line can wait that long.
         """
-        state.count_pending = state.count_waits_for_paint = True
+        state.count_pending = True
         generation = state.generation
-        QTimer.singleShot(COUNT_WITHOUT_PAINT_MS, lambda: self._request_waiting_count(generation))
+
+        def request() -> None:
+            # Not for rows that are no longer shown, nor for rows a new query is about
+            # to replace (it asks for its own count).
+            if state is self._state and generation == state.generation and self._incoming is None:
+                self._request_count()
+
+        QTimer.singleShot(COUNT_DELAY_MS, request)
 
     def _count_arrived(self, generation: int, total: int) -> None:
         state = self._state
@@ -397,52 +392,55 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         return flags
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        # Called for every visible cell and role on each repaint (some 1,500 calls for
-        # one screen of rows), so the common cases come first and stay cheap.
-        if role not in _ROLES_SERVED:
+        row_no = index.row()
+        if not (0 <= row_no < self._state.row_count) or role not in _ROLES_SERVED:
             return None
+        return self._cell_value(self.row_at(row_no), index.column(), role)
+
+    def multiData(self, index: ModelIndex, roles: QModelRoleDataSpan) -> None:  # noqa: N802
+        # The delegate asks for seven roles of every visible cell on every paint; in
+        # one call they cost one crossing into Python instead of seven, and the row
+        # is looked up once.
         row_no = index.row()
         if not (0 <= row_no < self._state.row_count):
-            return None
-        number = index.column()
-        if role == _ALIGNMENT:
-            return _RIGHT if self.columns[number].align_right else None
-        row = self.row_at(row_no)
-        if row is None:
-            return PLACEHOLDER if role == _DISPLAY else None
-        if role in (_BACKGROUND, _TOOLTIP):
-            if not self._is_refused_cell(row, number):
-                return None
-            return ERROR_BRUSH if role == _BACKGROUND else self._cell_error.message
-        column = self.columns[number]
-        value = column.value(row)
-        if column.editor is Editor.CHECK:
-            if role == _CHECK:
-                return Qt.CheckState.Checked if value else Qt.CheckState.Unchecked
-            if role == _DISPLAY:
-                return "Yes" if value else "No"
-            return None
-        if role == _DISPLAY:
-            return display_text(value)
-        if role == _EDIT:
-            return value
-        return None
+            for role_data in roles:
+                role_data.clearData()
+            return
+        row, number = self.row_at(row_no), index.column()
+        for role_data in roles:
+            role = role_data.role()
+            if role in _ROLES_SERVED:
+                role_data.setData(self._cell_value(row, number, role))
+            else:
+                role_data.clearData()
 
-    def plain_row(self, row_no: int) -> list[str | None]:
-        """The texts of a row's cells as data() would show them, for the table's own
-        painting; None for a cell that is more than text (a check box, the cell of a
-        refused edit), which the delegate must paint."""
-        row = self.row_at(row_no)
+    def _cell_value(self, row: RowT | None, number: int, role: int) -> Any:
+        """What data() answers for a cell of ``row`` (None: not loaded yet)."""
+        if role == _DISPLAY:
+            if row is None:
+                return PLACEHOLDER
+            value = self.columns[number].value(row)
+            if self._checkable[number]:
+                return "Yes" if value else "No"
+            return display_text(value)
+        if role == _ALIGNMENT:
+            return self._alignments[number]
         if row is None:
-            return list(self._placeholder_row)
-        texts = [
-            None if check else display_text(column.value(row))
-            for column, check in self._text_columns
-        ]
-        error = self._cell_error
-        if error is not None and self._is_refused_cell(row, error.column):
-            texts[error.column] = None
-        return texts
+            return None
+        if role == _CHECK:
+            if not self._checkable[number]:
+                return None
+            return (
+                Qt.CheckState.Checked
+                if self.columns[number].value(row)
+                else Qt.CheckState.Unchecked
+            )
+        if role == _EDIT:
+            return None if self._checkable[number] else self.columns[number].value(row)
+        if not self._is_refused_cell(row, number):
+            return None  # background and tooltip: only the cell whose edit was refused
+        assert self._cell_error is not None
+        return ERROR_BRUSH if role == _BACKGROUND else self._cell_error.message
 
     def _is_refused_cell(self, row: RowT, number: int) -> bool:
         """The cell whose edit was just refused (shown with its message)."""
@@ -514,12 +512,13 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         return -1
 
 
-_DISPLAY = Qt.ItemDataRole.DisplayRole
-_EDIT = Qt.ItemDataRole.EditRole
-_CHECK = Qt.ItemDataRole.CheckStateRole
-_TOOLTIP = Qt.ItemDataRole.ToolTipRole
-_BACKGROUND = Qt.ItemDataRole.BackgroundRole
-_ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
+# Plain ints: QModelRoleData.role() hands out ints, and comparing those is cheapest.
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_EDIT = int(Qt.ItemDataRole.EditRole)
+_CHECK = int(Qt.ItemDataRole.CheckStateRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 _ROLES_SERVED = frozenset({_DISPLAY, _EDIT, _CHECK, _TOOLTIP, _BACKGROUND, _ALIGNMENT})
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
