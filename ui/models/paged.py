@@ -6,8 +6,9 @@ bounded cache of pages. A row that is not loaded yet shows a placeholder and its
 is requested from the database worker; when the page arrives the view repaints it.
 Sorting and filtering change the query and run in SQL; the rows on screen stay until
 the new query's first page arrives, so a search goes from the old rows straight to
-the new ones. After any operation that changed this model's entities the cache is
-marked stale and visible rows refetched, keeping the scroll position and selection.
+the new ones, and a new query drops the fetches still queued for the one it replaces.
+After any operation that changed this model's entities the cache is marked stale and
+visible rows refetched, keeping the scroll position and selection.
 """
 
 from __future__ import annotations
@@ -88,6 +89,16 @@ class _State(Generic[QueryT]):
     last_read_page: int = -1
     count_pending: bool = False
     pending: set[int] = field(default_factory=set)
+    # The page and count fetches queued or running for this state, so that a state
+    # that is replaced can drop those nobody will read.
+    fetches: set[Op[Any]] = field(default_factory=set)
+
+    def cancel_fetches(self) -> None:
+        for fetch in list(self.fetches):
+            fetch.cancel()
+        self.fetches.clear()
+        self.pending.clear()
+        self.count_pending = False
 
 
 class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
@@ -146,8 +157,14 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         """New filter or sort: start over from the first page.
 
         The model resets when that page arrives, not now: clearing the table at once
-        would paint it empty while the database works, then paint it again.
+        would paint it empty while the database works, then paint it again. The
+        fetches still queued for the query it replaces are dropped (typing a search
+        queues one query per pause): the previous new query's first page, and the
+        pages and count of the rows on screen, which this query's rows replace.
         """
+        if self._incoming is not None:
+            self._incoming.cancel_fetches()
+        self._state.cancel_fetches()
         self._incoming = _State(query, generation=next(self._generations))
         self._request_page(0, self._incoming)
         self.query_started.emit()
@@ -165,9 +182,9 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
             self.set_query(self._incoming.query)  # what is shown is about to be replaced
             return
         state = self._state
+        state.cancel_fetches()  # answers of the old generation would be dropped anyway
         state.generation = next(self._generations)
         state.pages.clear()
-        state.pending.clear()
         # The old total may be wrong now; a page fetched meanwhile must not be read
         # from the far end by it (a mirrored read of a stale total misses rows).
         state.count_known = False
@@ -199,13 +216,15 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
 
     # ------------------------------------------------------------ paging
     def row_at(self, row: int) -> RowT | None:
-        """The loaded row, or None (and its page is requested)."""
+        """The loaded row, or None (and its page is requested, unless a new query's
+        rows are about to replace these)."""
         if row < 0 or row >= self._state.row_count:
             return None
         page_no, offset = divmod(row, self.PAGE_SIZE)
         page = self._state.pages.get(page_no)
         if page is None:
-            self._request_page(page_no)
+            if self._incoming is None:
+                self._request_page(page_no)
             return None
         if page_no != self._state.last_read_page:
             self._state.pages.move_to_end(page_no)  # least recently read pages go first
@@ -220,14 +239,17 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         generation, query = state.generation, state.query
         offset = page_no * self.PAGE_SIZE
         total = state.row_count if state.count_known else None
-        Op(
+        fetch = Op(
             None,
             lambda s, ctx, job: self._fetch(s, ctx, query, offset, self.PAGE_SIZE, total),
             show_progress=False,
             read_only=True,
-        ).success(lambda page: self._page_arrived(generation, page_no, page)).failure(
+        )
+        fetch.success(lambda page: self._page_arrived(generation, page_no, page)).failure(
             lambda error: self._fetch_failed(generation, page_no, error)
-        ).run()
+        ).finally_(lambda: state.fetches.discard(fetch))
+        state.fetches.add(fetch)
+        fetch.run()
 
     def _fetch(
         self, session: Session, ctx: ServiceContext, query: QueryT, offset: int, limit: int,
@@ -251,9 +273,14 @@ class PagedTableModel(QAbstractTableModel, Generic[RowT, QueryT]):
         state = self._state
         state.count_pending = True
         generation, query = state.generation, state.query
-        Op(
+        fetch = Op(
             None, lambda s, ctx, job: self.count(s, ctx, query), show_progress=False, read_only=True
-        ).success(lambda total: self._count_arrived(generation, total)).run()
+        )
+        fetch.success(lambda total: self._count_arrived(generation, total)).finally_(
+            lambda: state.fetches.discard(fetch)
+        )
+        state.fetches.add(fetch)
+        fetch.run()
 
     def _page_arrived(self, generation: int, page_no: int, page: Page[RowT]) -> None:
         incoming = self._incoming
