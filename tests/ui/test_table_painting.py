@@ -3,8 +3,10 @@ cells: a style sheet's colours and a right-to-left layout."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from conftest import wait_loaded
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QEvent, QObject, QRect, Qt
 from PySide6.QtGui import QImage
 
 from app.services.students import StudentInput, create_student
@@ -114,3 +116,37 @@ def test_in_a_right_to_left_layout_names_start_at_the_right(qtbot, ops_hub, db, 
     assert ink, "the name is not painted"
     gap_right, gap_left = inside.right() - max(ink), min(ink) - inside.left()
     assert gap_right < 10 < gap_left
+
+
+def test_a_search_paints_its_rows_once(qtbot, ops_hub, demo_school):
+    # Painting every visible cell costs more than the rest of showing a search; a
+    # second full paint of the same rows (the scroll bar's range settling after the
+    # first) would double it.
+    page = open_page(qtbot)
+    page.resize(1300, 300)  # a few rows on screen, fewer than the search finds
+    loaded = [page.model.row_at(row) for row in range(200)]
+    # A surname prefix many share: more rows than the screen shows (the scroll bar
+    # stays), fewer than a page (no row count to wait for).
+    prefix = Counter(row.last_name[:2] for row in loaded).most_common(1)[0][0]
+    qtbot.wait(100)
+    paints = []
+    watch = _PaintCounter(paints)
+    page.table.viewport().installEventFilter(watch)
+    page.search.setText(prefix)
+    page.apply_filters()
+    wait_loaded(qtbot, page.model)
+    qtbot.wait(300)  # time for any late repaint
+    rows_on_screen = page.table.viewport().height() // page.table.rowHeight(0)
+    assert rows_on_screen < page.model.rowCount() < 200
+    assert len(paints) == 1
+
+
+class _PaintCounter(QObject):
+    def __init__(self, paints: list) -> None:
+        super().__init__()
+        self.paints = paints
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Paint:
+            self.paints.append(event.rect())
+        return False

@@ -65,6 +65,10 @@ class DataTableView(QTableView):
         self._save_timer = QTimer(self, singleShot=True, interval=400)
         self._save_timer.timeout.connect(self.save_state)
         header.sectionResized.connect(lambda *_: self._save_timer.start())
+        # Lay out a new set of rows at once. Left to the first paint, the layout changes
+        # the scroll bar's range during it, and the scroll area's queued answer to that
+        # paints every cell a second time.
+        model.modelReset.connect(self.executeDelayedItemsLayout)
         model.edit_failed.connect(self._show_refused_edit)
         model.edit_saved.connect(lambda _index: self.status_message.emit("Saved."))
 
