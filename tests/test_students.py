@@ -9,10 +9,10 @@ from app.db.models import AuditLog, Student
 from app.domain.context import ServiceContext
 from app.domain.enums import StudentStatus, UserRole
 from app.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.services.student_search import _filtered
 from app.services.students import (
     StudentInput,
     StudentQuery,
-    _filtered,
     count_students,
     create_student,
     deactivate_student,
@@ -251,12 +251,12 @@ def test_a_search_tried_in_list_order_gives_the_same_page(
     for i in range(120):
         add(session, ctx, f"S{i:04d}", first[i % 8], last[i % 6] + ("an" if i % 5 == 0 else ""),
             class_name=f"{7 + i % 2}{'AB'[i % 3 % 2]}")  # fmt: skip
-    from app.services import students as service
+    from app.services import student_search as planner
 
-    monkeypatch.setattr(service, "MATCHES_SORTED_DIRECTLY", 10**9)  # never try the list order
+    monkeypatch.setattr(planner, "MATCHES_SORTED_DIRECTLY", 10**9)  # never try the list order
     collected = [r.id for r in list_students(session, ctx, query).rows]
-    monkeypatch.setattr(service, "MATCHES_SORTED_DIRECTLY", 0)  # always try it first
-    monkeypatch.setattr(service, "ORDERED_PROBE_ROWS", probe_rows)
+    monkeypatch.setattr(planner, "MATCHES_SORTED_DIRECTLY", 0)  # always try it first
+    monkeypatch.setattr(planner, "ORDERED_PROBE_ROWS", probe_rows)
     tried_first = [r.id for r in list_students(session, ctx, query).rows]
     assert tried_first == collected
     assert len(collected) == query.limit

@@ -68,7 +68,7 @@ class OpsHub(QObject):
     def context(self) -> ServiceContext:
         return self.database.context()
 
-    def submit(self, op: Op[Any]) -> None:
+    def submit(self, op: Op[Any]) -> Future:
         self._running += 1
         if self._running == 1:
             self.busy_changed.emit(True)
@@ -76,7 +76,10 @@ class OpsHub(QObject):
             future = self._files.submit(self._read, op)
         else:
             future = self._executor.submit(self._execute, op)
+        # Also called when the future is cancelled before it ran (then at once, on the
+        # thread that cancelled it): a dropped op is counted off like any other.
         future.add_done_callback(lambda f, op=op: self._finished.emit(op, f))
+        return future
 
     def _read(self, op: Op[T]) -> tuple[T, frozenset[str]]:
         return op.work(op.job), frozenset()  # type: ignore[call-arg]
@@ -101,7 +104,7 @@ class OpsHub(QObject):
         if self._running == 0:
             self.busy_changed.emit(False)
         op._done(future)
-        if future.exception() is None and future.result()[1]:
+        if not future.cancelled() and future.exception() is None and future.result()[1]:
             self.changed.emit(future.result()[1])
 
     def shutdown(self) -> None:
@@ -159,6 +162,7 @@ class Op(Generic[T]):
         self._dialog: QProgressDialog | None = None
         self._timer: QTimer | None = None
         self._last_report: ProgressReport | None = None
+        self._future: Future | None = None
 
     def success(self, callback: Callable[[T], None]) -> Op[T]:
         self._success = callback
@@ -183,8 +187,18 @@ class Op(Generic[T]):
             self._timer = QTimer(singleShot=True, interval=PROGRESS_DELAY_MS)
             self._timer.timeout.connect(self._open_dialog)
             self._timer.start()
-        hub().submit(self)
+        self._future = hub().submit(self)
         return self
+
+    def cancel(self) -> None:
+        """Nobody needs the answer any more: drop the work if it is still queued (it
+        then never runs, and neither its success nor its failure callback is called;
+        its finally_ callback still is); if it is running, set its job's cancel flag,
+        which long work checks between batches (its outcome, Cancelled or not, is
+        reported as usual)."""
+        self.job.cancel()
+        if self._future is not None:
+            self._future.cancel()
 
     # -- worker thread
     def _report_from_worker(self, report: ProgressReport) -> None:
@@ -241,6 +255,8 @@ class Op(Generic[T]):
         if self.parent is not None and not shiboken6.isValid(self.parent):
             return  # the window that asked was closed meanwhile; nobody to tell
         try:
+            if future.cancelled():
+                return  # dropped before it ran: no outcome to report
             error = future.exception()
             if error is None:
                 if self._success is not None:

@@ -33,7 +33,8 @@ from app.services.courses import find_or_create_course, get_course_by_name
 from app.services.enrollment_writer import end_enrollments, write_enrollments
 from app.services.paging import STREAM_BATCH, count_rows, fetch_page, order_by, stream_batches
 from app.services.permissions import REGISTRAR_ROLES, require_role
-from app.services.students import get_student, student_search_predicate
+from app.services.student_search import student_search_predicate
+from app.services.students import get_student
 
 ONE_PAIR = "SELECT %(student)s::uuid AS student_id, %(course)s::uuid AS course_id, NULL::text AS student_status"
 

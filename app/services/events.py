@@ -25,7 +25,7 @@ from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.rows import EventRow, Page, RegistrationListRow
 from app.services.paging import STREAM_BATCH, count_rows, fetch_page, order_by, stream_batches
 from app.services.permissions import require_role
-from app.services.students import student_search_predicate
+from app.services.student_search import student_search_predicate
 
 RegistrationSort = Literal["event", "registration_no", "student", "team", "status", "days"]
 

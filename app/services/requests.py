@@ -38,7 +38,8 @@ from app.services.courses import get_course
 from app.services.enrollments import enroll
 from app.services.paging import STREAM_BATCH, count_rows, fetch_page, order_by, stream_batches
 from app.services.permissions import REGISTRAR_ROLES, require_role
-from app.services.students import get_student, student_search_predicate
+from app.services.student_search import student_search_predicate
+from app.services.students import get_student
 
 ANY_STAFF = (UserRole.ADMIN, UserRole.REGISTRAR, UserRole.STAFF)
 

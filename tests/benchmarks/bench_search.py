@@ -39,7 +39,7 @@ from app.cli import main as rollbook  # noqa: E402
 from app.config import load_settings  # noqa: E402
 from app.db.models import Student  # noqa: E402
 from app.runtime import open_database  # noqa: E402
-from app.services import students as student_service  # noqa: E402
+from app.services import student_search as planner  # noqa: E402
 from app.services.students import StudentQuery, list_students  # noqa: E402
 
 SEARCHES = 200
@@ -121,11 +121,9 @@ def main() -> int:
             list_students(s, ctx, query)
             timings.append((time.perf_counter() - started) * 1000)
 
-            count_column = student_service._active_course_count().label("active_course_count")
-            stmt = student_service._filtered(
-                query, ctx, select(*student_service.ROW_COLUMNS, count_column)
-            )
-            order = student_service._sort_columns(query.sort, count_column) + [Student.id]
+            count_column = planner.active_course_count_subquery().label("active_course_count")
+            stmt = planner._filtered(query, ctx, select(*planner.ROW_COLUMNS, count_column))
+            order = planner._sort_columns(query.sort, count_column) + [Student.id]
             compiled = (
                 stmt.order_by(*order)
                 .offset(0)

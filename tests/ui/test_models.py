@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 from conftest import wait_loaded
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelRoleData, QModelRoleDataSpan, Qt
 from sqlalchemy import select
 
 from app.db.models import ClassSession, CourseEnrollment, Student
@@ -197,3 +197,21 @@ def test_refresh_after_rows_were_added_shows_every_row(qtbot, ops_hub, db, ctx):
                     and model.row_count_is_final, timeout=10_000)  # fmt: skip
     qtbot.waitUntil(lambda: all(model.row_at(r) is not None for r in range(5)), timeout=10_000)
     assert [model.row_at(r).student_no for r in range(5)] == ["S0", "S1", "S2", "S3", "S4"]
+
+
+@pytest.mark.parametrize("model_class", MODELS, ids=lambda m: m.__name__)
+def test_the_painting_path_answers_as_data_does(qtbot, ops_hub, demo_school, model_class):
+    # The delegate asks through multiData; anything else (tests, accessibility, copy)
+    # through data(). A cell must look the same either way, loaded or not yet.
+    model = model_class()
+    model.PAGE_SIZE = 20
+    model.reload()
+    wait_loaded(qtbot, model)
+    roles = [int(role) for role in Qt.ItemDataRole if role < Qt.ItemDataRole.UserRole]
+    for row in (0, 1, 7, model.rowCount() - 1, model.rowCount()):
+        for column in range(model.columnCount()):
+            index = model.index(row, column)
+            for role in roles:
+                asked = QModelRoleData(role)
+                model.multiData(index, QModelRoleDataSpan(asked))
+                assert asked.data() == model.data(index, role), (row, column, role)

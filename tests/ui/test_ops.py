@@ -130,3 +130,33 @@ def test_failure_shows_the_typed_error_text_not_a_traceback(qtbot, ops_hub):
     assert boxes and boxes[-1].text() == "Student number S1 is already used by Anna Kowalska."
     for box in boxes:
         box.close()
+
+
+def test_a_cancelled_operation_that_has_not_started_never_runs(qtbot, ops_hub):
+    released = threading.Event()
+    Op(None, lambda s, ctx, job: released.wait(20), show_progress=False).run()  # the worker is busy
+    ran, answers = [], []
+    queued = Op(None, lambda s, ctx, job: ran.append("ran"), show_progress=False)
+    queued.success(answers.append).failure(answers.append).run()
+    queued.cancel()
+    released.set()
+    qtbot.waitUntil(lambda: not ops_hub.busy, timeout=5000)  # the dropped one counted off too
+    assert ran == [] and answers == []  # never ran, and nobody is told it did
+
+
+def test_cancelling_a_running_operation_sets_its_cancel_flag(qtbot, ops_hub):
+    started = threading.Event()
+
+    def work(session, ctx, job):
+        started.set()
+        while True:
+            job.check_cancel()
+            time.sleep(0.01)
+
+    failures = []
+    running = Op(None, work, show_progress=False).failure(failures.append).run()
+    assert started.wait(5)
+    running.cancel()
+    qtbot.waitUntil(lambda: bool(failures), timeout=5000)
+    assert isinstance(failures[0], Cancelled)
+    qtbot.waitUntil(lambda: not ops_hub.busy, timeout=5000)

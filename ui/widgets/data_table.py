@@ -1,5 +1,10 @@
 """The table view every page uses: fixed row height, SQL-side sorting, inline editors,
-column widths and sort order remembered per table, refused edits shown at the cell."""
+column widths and sort order remembered per table, refused edits shown at the cell.
+
+Cells are painted by Qt's own view painting through the item delegate, so style
+sheets, right-to-left layouts, hover and selection look as the desktop's style draws
+them; the model keeps that cheap (one multiData call per cell, flags worked out once
+per column)."""
 
 from __future__ import annotations
 
@@ -11,7 +16,6 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QToolT
 
 from ui.delegates import ColumnEditorDelegate
 from ui.models.paged import PagedTableModel
-from ui.widgets.plain_cells import paint_plain_cells
 
 ROW_HEIGHT = 24
 
@@ -61,14 +65,12 @@ class DataTableView(QTableView):
         self._save_timer = QTimer(self, singleShot=True, interval=400)
         self._save_timer.timeout.connect(self.save_state)
         header.sectionResized.connect(lambda *_: self._save_timer.start())
+        # Lay out a new set of rows at once. Left to the first paint, the layout changes
+        # the scroll bar's range during it, and the scroll area's queued answer to that
+        # paints every cell a second time.
+        model.modelReset.connect(self.executeDelayedItemsLayout)
         model.edit_failed.connect(self._show_refused_edit)
         model.edit_saved.connect(lambda _index: self.status_message.emit("Saved."))
-
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        # One pass over the visible cells instead of Qt's seven model calls per cell:
-        # repainting after a search took longer than the search itself.
-        paint_plain_cells(self, self.paged_model, event.rect())
-        self.paged_model.rows_painted()
 
     @property
     def paged_model(self) -> PagedTableModel:
