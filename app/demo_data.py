@@ -614,6 +614,10 @@ def create_demo_data(
         book = _Students()
         body = _insert_students_and_classes(run, students, courses, schedule, book)
         run.progress.start("events")
+        # Requests and events are chosen by queries over what was just loaded: without
+        # statistics the planner takes a million-student table for an empty one, and the
+        # requests query ran for most of an hour instead of seconds.
+        run.conn.execute("ANALYZE student, course_enrollment")
         requests = _insert_requests(run, courses)
         events = _insert_events(run, book)
         run.progress.start("verify")
