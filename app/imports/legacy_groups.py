@@ -342,8 +342,7 @@ def plan_legacy_import(session: Session, ctx: ServiceContext, legacy: LegacyFile
     """The dry run: what the file would create and change. Writes nothing lasting."""
     conn, job, outcome = _prepare(session, ctx, legacy, job)
     items, truncated = _plan_items(conn)
-    prints = [Fingerprint(entity, key, version, label)
-              for entity, key, version, label in conn.execute(_MEMBER_PRINTS_SQL)]  # fmt: skip
+    prints = list(map(Fingerprint._make, conn.execute(_MEMBER_PRINTS_SQL).fetchall()))
     outcome.plan = Plan(RunKind.IMPORT, outcome.summary(), items, truncated, legacy.params,
                         prints)  # fmt: skip
     conn.execute("DROP TABLE legacy_stage")

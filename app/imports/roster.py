@@ -162,6 +162,9 @@ LEFT JOIN course c ON c.school_id = %(school)s AND c.deleted_at IS NULL
 WHERE st.course IS NOT NULL
 ORDER BY st.key, lower(st.course), st.line;
 
+-- The actions were set after the first ANALYZE: without fresh statistics the planner
+-- takes every student for rejected and joins the file's enrollments row by row.
+ANALYZE roster_student;
 ANALYZE roster_enrollment;
 """
 
@@ -248,7 +251,7 @@ def _skipped_texts(conn: psycopg.Connection, skipped: list[SkippedPair],
 
 def _fingerprints(conn: psycopg.Connection) -> list[Fingerprint]:
     """Every student and enrollment the plan decided about, as they are now."""
-    return [Fingerprint(*row) for row in conn.execute(
+    return list(map(Fingerprint._make, conn.execute(
         f"""SELECT 'student', r.key, s.row_version,
                    btrim(ltrim(r.key, '@') || ' ' || coalesce(r.first_name, s.first_name, '')
                          || ' ' || coalesce(r.last_name, s.last_name, ''))
@@ -258,7 +261,7 @@ def _fingerprints(conn: psycopg.Connection) -> list[Fingerprint]:
             SELECT 'course_enrollment', e.key || '{PAIR_KEY}' || lower(e.course),
                    p.enrollment_version, ltrim(e.key, '@') || ' → ' || e.course
             {_PLANNED_PAIRS} WHERE p.skip_reason IS NULL"""
-    )]  # fmt: skip
+    ).fetchall()))  # fmt: skip
 
 
 # The active enrollments the file ends (OneRoster's tobedeleted).

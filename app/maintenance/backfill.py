@@ -192,7 +192,8 @@ def plan_backfill(
     counts = BackfillCounts(planned.counts.created, planned.counts.reactivated,
                             int(courses[0]) if courses else 0, planned.counts.skipped)  # fmt: skip
     items, truncated = _gap_items(conn, skipped)
-    prints = [Fingerprint(*row) for row in conn.execute(_PRINTS_SQL.format(pairs="backfill_gap"))]
+    prints = list(map(Fingerprint._make,
+                      conn.execute(_PRINTS_SQL.format(pairs="backfill_gap")).fetchall()))  # fmt: skip
     conn.execute(f"DROP TABLE backfill_gap, {PLAN_TABLE}")
     plan = Plan(RunKind.BACKFILL, counts.as_dict(), items, truncated, {"source": "backfill"},
                 prints)  # fmt: skip

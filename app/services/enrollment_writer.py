@@ -152,8 +152,9 @@ def write_enrollments(
     row = conn.cursor(row_factory=tuple_row).execute(
         f"""WITH {_classified(pairs_sql)},
 created AS (
-  INSERT INTO course_enrollment (id, school_id, course_id, student_id, source)
-  SELECT gen_random_uuid(), %(writer_school)s, course_id, student_id, %(writer_source)s
+  INSERT INTO course_enrollment (id, school_id, course_id, student_id, source, periods)
+  SELECT gen_random_uuid(), %(writer_school)s, course_id, student_id, %(writer_source)s,
+         datemultirange(daterange(current_date, NULL))
   FROM plan WHERE skip_reason IS NULL AND action = 'create'
   -- two desktops enrolling the same student at once end up with one row, never two
   ON CONFLICT ON CONSTRAINT uq_course_enrollment_once DO NOTHING
