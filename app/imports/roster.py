@@ -250,18 +250,30 @@ def _skipped_texts(conn: psycopg.Connection, skipped: list[SkippedPair],
 
 
 def _fingerprints(conn: psycopg.Connection) -> list[Fingerprint]:
-    """Every student and enrollment the plan decided about, as they are now."""
+    """Every student and enrollment the plan decided about, as they are now (named only
+    when one turns out stale: see _LABELS_SQL)."""
     return list(map(Fingerprint._make, conn.execute(
-        f"""SELECT 'student', r.key, s.row_version,
-                   btrim(ltrim(r.key, '@') || ' ' || coalesce(r.first_name, s.first_name, '')
-                         || ' ' || coalesce(r.last_name, s.last_name, ''))
+        f"""SELECT 'student', r.key, s.row_version, ''
             FROM roster_student r LEFT JOIN student s ON s.id = r.student_id
             WHERE r.action IN ('create', 'update', 'unchanged')
             UNION ALL
             SELECT 'course_enrollment', e.key || '{PAIR_KEY}' || lower(e.course),
-                   p.enrollment_version, ltrim(e.key, '@') || ' → ' || e.course
+                   p.enrollment_version, ''
             {_PLANNED_PAIRS} WHERE p.skip_reason IS NULL"""
     ).fetchall()))  # fmt: skip
+
+
+# How a report names the file's students and enrollments: "S0002 Ben Nowak", "S0002 → Art".
+_LABELS_SQL = f"""
+SELECT 'student' AS entity, r.key,
+       btrim(ltrim(r.key, '@') || ' ' || coalesce(r.first_name, s.first_name, '') || ' '
+             || coalesce(r.last_name, s.last_name, '')) AS label
+FROM roster_student r LEFT JOIN student s ON s.id = r.student_id
+UNION ALL
+SELECT 'course_enrollment', e.key || '{PAIR_KEY}' || lower(e.course),
+       ltrim(e.key, '@') || ' → ' || e.course
+FROM roster_enrollment e
+"""
 
 
 # The active enrollments the file ends (OneRoster's tobedeleted).
@@ -456,7 +468,7 @@ def apply_roster(
         _classify(conn, ctx, outcome, validation.records)
         if plan is not None:
             outcome.stale = recheck(conn, plan.fingerprints, _CURRENT_SQL,
-                                    {"school": ctx.school_id})  # fmt: skip
+                                    {"school": ctx.school_id}, label_sql=_LABELS_SQL)  # fmt: skip
             scope.stale.extend(outcome.stale)
             _leave_stale(conn, outcome.stale)
         job.check_cancel()

@@ -203,13 +203,15 @@ STALE_WHY = "Changed since the preview, so it was left alone; preview again to s
 
 def recheck(
     conn: psycopg.Connection, fingerprints: Sequence[Fingerprint], current_sql: str,
-    params: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None, *, label_sql: str | None = None,
 ) -> list[StaleItem]:  # fmt: skip
     """The planned rows that are not as they were planned.
 
     ``current_sql`` selects (entity, key, version) of the rows as they are now; it may
     join ``run_fingerprint`` (entity, key, version) — the staged fingerprints — to
     look only at the planned keys. A key it does not return no longer exists.
+    ``label_sql`` (entity, key, label) names the stale ones for the report, so that a
+    plan of a hundred thousand rows need not carry a label for each.
     """
     if not fingerprints:
         return []
@@ -219,9 +221,18 @@ def recheck(
     rows = conn.execute(
         f"""SELECT f.entity, f.key, f.label FROM run_fingerprint f
             LEFT JOIN ({current_sql}) now ON now.entity = f.entity AND now.key = f.key
-            WHERE now.version IS DISTINCT FROM f.version
-            ORDER BY f.label, f.key""",
+            WHERE now.version IS DISTINCT FROM f.version""",
         params or {},
     ).fetchall()
     conn.execute("DROP TABLE run_fingerprint")
+    unnamed = [(entity, key) for entity, key, label in rows if not label]
+    if label_sql and unnamed:
+        names = dict(((entity, key), label) for entity, key, label in conn.execute(
+            f"""SELECT named.entity, named.key, named.label FROM ({label_sql}) named
+                WHERE (named.entity, named.key) IN (SELECT * FROM unnest(%(entities)s::text[],
+                                                                         %(keys)s::text[]))""",
+            {**(params or {}), "entities": [e for e, _ in unnamed], "keys": [k for _, k in unnamed]},
+        ))  # fmt: skip
+        rows = [(entity, key, label or names.get((entity, key), key)) for entity, key, label in rows]
+    rows.sort(key=lambda row: (row[2], row[1]))
     return [StaleItem(entity, key, label, STALE_WHY) for entity, key, label in rows]
