@@ -283,4 +283,8 @@ def test_runs_are_listed_with_reports(db, tmp_path):
     # the course, the group mapped to it, the enrollment and its progress record
     assert report.change_count == 4
     assert {c.entity for c in report.changes} == {
-        "course", "legacy_group", "course_enrollment", "course_progress"}
+        "course",
+        "legacy_group",
+        "course_enrollment",
+        "course_progress",
+    }

@@ -105,7 +105,9 @@ def test_every_school_data_table_has_the_capture_triggers(db):
         triggers.setdefault(table, set()).add(trigger)
     for table in CAPTURED_TABLES:
         assert triggers.get(table) == {
-            f"{table}_capture_insert", f"{table}_capture_update", f"{table}_capture_delete"
+            f"{table}_capture_insert",
+            f"{table}_capture_update",
+            f"{table}_capture_delete",
         }, table
     assert set(triggers) == set(CAPTURED_TABLES)
 

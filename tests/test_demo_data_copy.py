@@ -27,4 +27,3 @@ def test_the_column_list_follows_the_attributes_given():
 def test_a_name_that_is_not_a_stored_column_is_refused(model, name):
     with pytest.raises(AttributeError, match=f"{model.__name__}.{name}"):
         demo_data.copy_into(model, "id", name)
-

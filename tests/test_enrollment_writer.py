@@ -88,8 +88,14 @@ def written(db, student_no: str) -> dict:
         "enrollment": tuple(enrollment[1:]),
         "progress": tuple(progress[1:]),
         "audit": [
-            (entity, action, {side: {k: v for k, v in values.items() if k not in IGNORED}
-                              for side, values in changes.items()})
+            (
+                entity,
+                action,
+                {
+                    side: {k: v for k, v in values.items() if k not in IGNORED}
+                    for side, values in changes.items()
+                },
+            )
             for entity, action, changes in entries
         ],  # fmt: skip
     }
@@ -122,9 +128,13 @@ def test_every_path_reenrolls_keeping_the_earlier_period(db, students, tmp_path)
     for student_no in students.values():  # enrolled in the autumn, ended since
         enroll_by("panel", db, student_no, tmp_path)
     with db.engine.begin() as conn:
-        conn.execute(text(
-            "UPDATE course_enrollment SET active = false, enrolled_on = :start, ended_on = :end, "
-            "periods = datemultirange(daterange(:start, :end))"), {"start": started, "end": ended})
+        conn.execute(
+            text(
+                "UPDATE course_enrollment SET active = false, enrolled_on = :start, ended_on = :end, "
+                "periods = datemultirange(daterange(:start, :end))"
+            ),
+            {"start": started, "end": ended},
+        )
         conn.execute(text("UPDATE course_progress SET deleted_at = now(), percent = 40"))
     results = {}
     for path, student_no in students.items():

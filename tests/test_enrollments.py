@@ -93,9 +93,10 @@ def test_reenrolling_keeps_the_earlier_period(session, ctx, student):
     assert back.enrollment.enrolled_on == started
     assert back.enrollment.periods == ((started, ended), (today, None))
     last_day = ended - timedelta(days=1)
-    assert back.enrollment.period_text.startswith(
-        f"enrolled {started.day} {started:%b}"
-    ) and f"{last_day.day} {last_day:%b}" in back.enrollment.period_text
+    assert (
+        back.enrollment.period_text.startswith(f"enrolled {started.day} {started:%b}")
+        and f"{last_day.day} {last_day:%b}" in back.enrollment.period_text
+    )
     assert back.enrollment.period_text.endswith(f"again since {today.day} {today:%b}")
     in_between = started + timedelta(days=30)
     assert session.scalar(

@@ -106,9 +106,13 @@ def test_change_capture_revision_keeps_enrollment_history_up_and_down(empty_data
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO school (id, code, name) VALUES (:id, 'M', 'M')"),
                       {"id": school})  # fmt: skip
-        conn.execute(text(
-            "INSERT INTO student (id, school_id, student_no, first_name, last_name) "
-            "VALUES (:id, :school, 'S1', 'Zoë', 'Müller')"), {"id": student, "school": school})
+        conn.execute(
+            text(
+                "INSERT INTO student (id, school_id, student_no, first_name, last_name) "
+                "VALUES (:id, :school, 'S1', 'Zoë', 'Müller')"
+            ),
+            {"id": student, "school": school},
+        )
         conn.execute(text("INSERT INTO course (id, school_id, name) VALUES (:id, :s, 'Art')"),
                      {"id": course, "s": school})  # fmt: skip
         # Re-enrolled on 1 Dec: the old code moved enrolled_on and logged the old dates.

@@ -34,7 +34,7 @@ def _roster_report(outcome, as_json: bool, extra: dict | None = None) -> int:
         })  # fmt: skip
     else:
         verb = "Imported" if outcome.applied else "Dry run (nothing changed; add --commit)"
-        ended = (f", {outcome.enrollments_ended:,} ended" if outcome.enrollments_ended else "")
+        ended = f", {outcome.enrollments_ended:,} ended" if outcome.enrollments_ended else ""
         print(
             f"{verb}: {outcome.rows:,} rows — {outcome.created:,} students created, "
             f"{outcome.updated:,} updated, {outcome.unchanged:,} unchanged; "
@@ -55,6 +55,7 @@ def cmd_import_students(args: argparse.Namespace, settings: Settings) -> int:
     from app.imports.reading import FileFormat, detect_format
     from app.imports.service import prepare, run_import, write_rejected_csv
     from app.imports.validation import DateFormat, ImportOptions
+
     path = Path(args.file)
     fmt = detect_format(path)
     if args.encoding or args.delimiter:

@@ -46,9 +46,7 @@ def _stamp(session: Session, _transaction: SessionTransaction, connection) -> No
 def written_entities(session: Session) -> frozenset[str]:
     """The tables whose rows this transaction has changed so far (its committed
     savepoints included, rolled-back ones not)."""
-    noted = session.execute(
-        text(f"SELECT current_setting('{CHANGED_SETTING}', true)")
-    ).scalar()
+    noted = session.execute(text(f"SELECT current_setting('{CHANGED_SETTING}', true)")).scalar()
     return frozenset(name for name in (noted or "").split(",") if name)
 
 

@@ -115,7 +115,9 @@ SELECT DISTINCT 'student', s.id::text, s.row_version,
 FROM {{pairs}} g JOIN student s ON s.id = g.student_id
 WHERE s.status <> 'active'
 """
-_ACTIVE_STUDENT = "EXISTS (SELECT 1 FROM student s WHERE s.id = staged.student_id AND s.status = 'active')"
+_ACTIVE_STUDENT = (
+    "EXISTS (SELECT 1 FROM student s WHERE s.id = staged.student_id AND s.status = 'active')"
+)
 
 
 def _named_skips(conn: psycopg.Connection, skipped: list[SkippedPair]) -> list[str]:
@@ -203,11 +205,14 @@ def plan_backfill(
 
 
 # Courses only for the students the writer will enroll.
-_MAP_COURSES = staged_courses_sql("backfill_gap", "course_name", _ACTIVE_STUDENT) + """
+_MAP_COURSES = (
+    staged_courses_sql("backfill_gap", "course_name", _ACTIVE_STUDENT)
+    + """
 UPDATE legacy_group lg SET course_id = c.id FROM course c
 WHERE lg.school_id = %(school)s AND lg.course_id IS NULL AND lg.deleted_at IS NULL
   AND c.school_id = %(school)s AND c.deleted_at IS NULL AND lower(c.name) = lower(lg.course_name);
 """
+)
 
 
 def _keep_planned(conn: psycopg.Connection, plan: Plan, stale: list[StaleItem]) -> int:

@@ -57,5 +57,6 @@ def decide_requests(
         return result, {"decision": verb, "decided": len(result.decided),
                         "failed": len(result.failed), "selected": len(selected)}  # fmt: skip
 
-    return apply_recorded(session, ctx, RunKind.REQUESTS, {"decision": decision,
-                                                           "requests": len(selected)}, work)
+    return apply_recorded(
+        session, ctx, RunKind.REQUESTS, {"decision": decision, "requests": len(selected)}, work
+    )

@@ -95,7 +95,7 @@ _ENTITY_WORDS = {
 
 
 def describe_change(entity: str, action: str, changes: dict[str, Any]) -> str:
-    """ "enrolled", "re-enrolled", "progress record restored", "student changed" … """
+    """ "enrolled", "re-enrolled", "progress record restored", "student changed" …"""
     noun = _ENTITY_WORDS.get(entity, entity.replace("_", " "))
     before, after = changes.get("before") or {}, changes.get("after") or {}
     if entity == "course_enrollment":

@@ -78,8 +78,10 @@ class RecordedRun(Generic[T]):
         if self.cause is not None:
             if isinstance(self.cause, RollbookError):
                 raise self.cause
-            raise RunFailed(f"{self.error or 'The run failed; nothing was changed.'} The failed "
-                            "run is in the run history.") from self.cause
+            raise RunFailed(
+                f"{self.error or 'The run failed; nothing was changed.'} The failed "
+                "run is in the run history."
+            ) from self.cause
         return self.value  # type: ignore[return-value]
 
 
@@ -104,8 +106,13 @@ def start_run(
     with _engine(session).begin() as own:
         own.execute(
             insert(MaintenanceRun).values(
-                id=run_id, school_id=ctx.school_id, kind=kind.value, dry_run=False,
-                actor=ctx.actor, params=jsonable(params), status=RunStatus.RUNNING.value,
+                id=run_id,
+                school_id=ctx.school_id,
+                kind=kind.value,
+                dry_run=False,
+                actor=ctx.actor,
+                params=jsonable(params),
+                status=RunStatus.RUNNING.value,
             )  # fmt: skip
         )
     return run_id
@@ -144,9 +151,15 @@ def record_dry_run(
     run_id = uuid.uuid4()
     session.execute(
         insert(MaintenanceRun).values(
-            id=run_id, school_id=ctx.school_id, kind=kind.value, dry_run=True, actor=ctx.actor,
-            params=jsonable(params), summary=jsonable(summary),
-            status=RunStatus.SUCCEEDED.value, finished_at=func.now(),
+            id=run_id,
+            school_id=ctx.school_id,
+            kind=kind.value,
+            dry_run=True,
+            actor=ctx.actor,
+            params=jsonable(params),
+            summary=jsonable(summary),
+            status=RunStatus.SUCCEEDED.value,
+            finished_at=func.now(),
         )  # fmt: skip
     )
     return run_id
@@ -233,6 +246,8 @@ def recheck(
                                                                          %(keys)s::text[]))""",
             {**(params or {}), "entities": [e for e, _ in unnamed], "keys": [k for _, k in unnamed]},
         ))  # fmt: skip
-        rows = [(entity, key, label or names.get((entity, key), key)) for entity, key, label in rows]
+        rows = [
+            (entity, key, label or names.get((entity, key), key)) for entity, key, label in rows
+        ]
     rows.sort(key=lambda row: (row[2], row[1]))
     return [StaleItem(entity, key, label, STALE_WHY) for entity, key, label in rows]

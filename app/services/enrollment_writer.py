@@ -131,11 +131,15 @@ def plan_enrollments(
     ).fetchone()  # fmt: skip
     assert row is not None
     created, reactivated, unchanged, skipped, progress_created, progress_restored = row
-    listed = conn.cursor(row_factory=tuple_row).execute(
-        f"SELECT student_id, course_id, skip_reason FROM {PLAN_TABLE} "
-        "WHERE skip_reason IS NOT NULL ORDER BY student_id, course_id LIMIT %s",
-        (SKIPPED_LISTED,),
-    ).fetchall()
+    listed = (
+        conn.cursor(row_factory=tuple_row)
+        .execute(
+            f"SELECT student_id, course_id, skip_reason FROM {PLAN_TABLE} "
+            "WHERE skip_reason IS NOT NULL ORDER BY student_id, course_id LIMIT %s",
+            (SKIPPED_LISTED,),
+        )
+        .fetchall()
+    )
     counts = EnrollmentCounts(
         created=created, reactivated=reactivated, unchanged=unchanged, skipped=skipped,
         progress_created=progress_created, progress_restored=progress_restored,

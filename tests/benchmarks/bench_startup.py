@@ -64,9 +64,7 @@ app.exec()
 """
 
 
-def launch(
-    command: list[str], env: dict[str, str], *, lists: bool
-) -> tuple[float, float | None]:
+def launch(command: list[str], env: dict[str, str], *, lists: bool) -> tuple[float, float | None]:
     """Seconds from start to the 'shown' line and, for a program that ``lists`` (Rollbook),
     to the 'ready' line, read from its stderr; then ends Rollbook with SIGTERM (the
     baseline quits by itself) and waits for a clean exit."""

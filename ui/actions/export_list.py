@@ -82,8 +82,9 @@ def start_export(parent: QWidget | None, export: ListExport, path: Path,
                  on_done: Callable[[str], None]) -> Op[int]:  # fmt: skip
     """Run the export on the database worker; ``on_done`` gets the status-bar text."""
     return (
-        Op(parent, lambda s, ctx, job: write_export(s, ctx, job, export, path),
-           title="Exporting…")  # fmt: skip
+        Op(
+            parent, lambda s, ctx, job: write_export(s, ctx, job, export, path), title="Exporting…"
+        )  # fmt: skip
         .success(lambda count: on_done(f"Exported {count:,} rows to {path.name}."))
         .run()
     )

@@ -60,6 +60,7 @@ class Step(IntEnum):
     APPLY = 4
     SUMMARY = 5
 
+
 STATE_LABELS = {"missing": "No enrollment", "inactive": "Inactive enrollment",
                 "covered": "Covered"}  # fmt: skip
 
@@ -375,8 +376,14 @@ class BackfillPreviewPage(QWizardPage):
             if i.kind == "skip_enrollment":
                 who, _, course = i.key.partition(" → ")
                 return [labels[i.kind], who, course, "", "", i.reason]
-            return [labels.get(i.kind, i.kind), i.key, (i.after or {}).get("course", ""),
-                    "inactive" if i.before else "no enrollment", "active (backfill)", i.reason]
+            return [
+                labels.get(i.kind, i.kind),
+                i.key,
+                (i.after or {}).get("course", ""),
+                "inactive" if i.before else "no enrollment",
+                "active (backfill)",
+                i.reason,
+            ]
 
         _set_rows(self.changes, [row(i) for i in planned.plan.items])
         self._done = True
