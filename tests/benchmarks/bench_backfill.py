@@ -184,8 +184,8 @@ def main() -> None:
         "backfill_baseline_s": round(backfill_baseline_s, 3),
         "backfill_ratio": round(backfill_s / backfill_baseline_s, 2),
         "pairs": audit.pairs, "missing": audit.missing, "inactive": audit.inactive,
-        "enrollments_created": run.value.enrollments_created,
-        "enrollments_reactivated": run.value.enrollments_reactivated,
+        "enrollments_created": run.value.counts.enrollments_created,
+        "enrollments_reactivated": run.value.counts.enrollments_reactivated,
         "second_plan_changes": again.enrollments_created + again.enrollments_reactivated,
         "build_s": round(build_s, 1),
     }))  # fmt: skip
