@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -34,6 +33,7 @@ from pathlib import Path
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from scratch import scratch_folder  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from app.config import load_settings  # noqa: E402
@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=200_000)
     parser.add_argument("--data-dir", help="embedded database folder (default: a temp dir)")
     args = parser.parse_args()
-    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="rollbook-bench-backfill-"))
+    data_dir = Path(args.data_dir) if args.data_dir else scratch_folder("rollbook-bench-backfill-")
     db = open_database(load_settings(data_dir=data_dir))
     code = f"BF{int(time.time())}"
     with db.sessions.begin() as session:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -33,6 +32,8 @@ from pathlib import Path
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from scratch import scratch_folder  # noqa: E402
 
 from app.config import load_settings  # noqa: E402
 from app.maintenance.consistency import plan_consistency  # noqa: E402
@@ -216,7 +217,9 @@ def main() -> int:
     parser.add_argument("--enrollments", type=int, default=1_000_000)
     parser.add_argument("--data-dir", help="keep the generated school here (reused if present)")
     args = parser.parse_args()
-    data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="rb-bench-"))
+    data_dir = (
+        Path(args.data_dir) if args.data_dir else scratch_folder("rollbook-bench-consistency-")
+    )
     db = open_database(load_settings(data_dir=str(data_dir), school_code="BENCH"))
     try:
         build(db, args.enrollments)

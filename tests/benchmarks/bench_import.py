@@ -22,7 +22,6 @@ import json
 import random
 import resource
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from scratch import scratch_folder  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from app.config import load_settings  # noqa: E402
@@ -145,7 +145,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--orm-sample", type=int, default=5_000)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="rollbook-bench-import-"))
+    work = scratch_folder("rollbook-bench-import-")
     roster = work / "roster.csv"
     write_roster(roster, args.rows)
     db = open_database(load_settings(data_dir=work / "data"))

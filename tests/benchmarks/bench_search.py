@@ -24,7 +24,6 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -33,6 +32,7 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from scratch import scratch_folder  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from app.cli import main as rollbook  # noqa: E402
@@ -89,7 +89,7 @@ def main() -> int:
                         help="searches (another seed) run before measuring; 0 = cold")  # fmt: skip
     args = parser.parse_args()
 
-    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="rollbook-bench-search-"))
+    data_dir = args.data_dir or scratch_folder("rollbook-bench-search-")
     settings = load_settings(data_dir=data_dir)
     db = open_database(settings)
     with db.sessions.begin() as s:

@@ -29,9 +29,10 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from scratch import scratch_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 SEARCHES = ["jos", "mül", "anna kow", "s00012", "zoe", "dvo", "chlo mar", "lee"]
@@ -258,8 +259,8 @@ def main() -> int:
     if args.measure:
         print(json.dumps(measure(args.measure)))
         return 0
-    small_dir = args.data_dir_1k or Path(tempfile.mkdtemp(prefix="rollbook-bench-1k-"))
-    big_dir = args.data_dir_1m or Path(tempfile.mkdtemp(prefix="rollbook-bench-1m-"))
+    small_dir = args.data_dir_1k or scratch_folder("rollbook-bench-1k-")
+    big_dir = args.data_dir_1m or scratch_folder("rollbook-bench-1m-")
     ensure_school(small_dir, 1_000)
     ensure_school(big_dir, args.students)
     small, big = run_child(small_dir), run_child(big_dir)
