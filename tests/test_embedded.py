@@ -85,3 +85,29 @@ def test_embedded_cluster_is_sized_for_rollbook(db):
         work_mem = conn.execute(text("SHOW work_mem")).scalar()
     assert {k: written.get(k) for k in EMBEDDED_SETTINGS} == EMBEDDED_SETTINGS
     assert work_mem == EMBEDDED_SETTINGS["work_mem"]
+
+
+def test_a_fresh_data_folder_runs_with_its_sizing_from_the_first_start(tmp_path):
+    """shared_buffers only takes effect at a start: the first run of a new data folder
+    (demo data or a first roster, then searches) used to run on PostgreSQL's 128 MB."""
+    env = _env(tmp_path / "fresh")
+    probe = textwrap.dedent(
+        """
+        from sqlalchemy import text
+        from app.config import load_settings
+        from app.runtime import open_database
+        db = open_database(load_settings())
+        with db.engine.connect() as c:
+            print(c.execute(text("SHOW shared_buffers")).scalar(), flush=True)
+        db.close()
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "512MB"
+    # It stopped what it started: nothing is left running, nothing left in the handle list.
+    pgdata = tmp_path / "fresh" / "pgdata"
+    assert not (pgdata / "postmaster.pid").exists()
+    assert json.loads((pgdata / ".handle_pids.json").read_text()) == []

@@ -7,7 +7,9 @@ on the same data dir share one server and the last one to exit stops it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import os
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -100,7 +102,8 @@ def start_embedded(pgdata: Path) -> str:
         import pgserver
 
         server = pgserver.get_server(pgdata, cleanup_mode="stop")
-        _tune_embedded_cluster(server.get_uri())
+        if _tune_embedded_cluster(server.get_uri()):
+            server = _restarted_if_alone(pgdata, server)
         _ensure_database(server.get_uri())
         admin_uri = server.get_uri(EMBEDDED_DATABASE)
     except DatabaseUnavailable:
@@ -116,16 +119,34 @@ def start_embedded(pgdata: Path) -> str:
 # The embedded cluster is Rollbook's own, so it is sized for Rollbook rather than for
 # PostgreSQL's 128 MB minimum: at a million students the student table and its search
 # index are about 550 MB, and a search that reads them from shared buffers instead of
-# the operating system's cache answers in half the time. shared_buffers takes effect the
-# next time the cluster starts; the others at once.
+# the operating system's cache answers in half the time. shared_buffers takes effect
+# when the cluster starts (see _restarted_if_alone); the others at once.
 EMBEDDED_SETTINGS = {
     "shared_buffers": "512MB",
     "work_mem": "16MB",
     "maintenance_work_mem": "256MB",
 }
+SETTINGS_NEEDING_RESTART = {"shared_buffers"}
 
 
-def _tune_embedded_cluster(maintenance_uri: str) -> None:
+def _restarted_if_alone(pgdata: Path, server):
+    """Stop and start the cluster so settings that wait for a restart hold at once.
+
+    Only a fresh data folder gets here. Its first run is typically a bulk load (demo
+    data, a first roster) followed by searches, and with 128 MB of shared buffers those
+    searches took twice as long until the next start. When another program already
+    uses the cluster, it is left running and the settings wait for the next start."""
+    import pgserver
+
+    if server.global_process_id_list.get() != [os.getpid()]:
+        return server
+    atexit.unregister(server._cleanup)
+    server.cleanup()  # this process is the only user: stops the server
+    return pgserver.get_server(pgdata, cleanup_mode="stop")
+
+
+def _tune_embedded_cluster(maintenance_uri: str) -> bool:
+    """Write the missing settings; True when one of them waits for a restart."""
     with psycopg.connect(maintenance_uri, autocommit=True) as conn:
         configured = {
             name for (name,) in conn.execute(
@@ -138,6 +159,7 @@ def _tune_embedded_cluster(maintenance_uri: str) -> None:
             conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
         if missing:
             conn.execute("SELECT pg_reload_conf()")
+    return bool(SETTINGS_NEEDING_RESTART & missing.keys())
 
 
 def stop_embedded(pgdata: Path) -> bool:

@@ -104,18 +104,18 @@ def start_run(
         {"space": RUN_LOCK_SPACE, "run": str(run_id)},
     )
     with _engine(session).begin() as own:
-        own.execute(
-            insert(MaintenanceRun).values(
-                id=run_id,
-                school_id=ctx.school_id,
-                kind=kind.value,
-                dry_run=False,
-                actor=ctx.actor,
-                params=jsonable(params),
-                status=RunStatus.RUNNING.value,
-            )  # fmt: skip
-        )
+        own.execute(_new_run(run_id, ctx, kind, params, dry_run=False, status=RunStatus.RUNNING))
     return run_id
+
+
+def _new_run(
+    run_id: uuid.UUID, ctx: ServiceContext, kind: RunKind, params: dict[str, Any], *,
+    dry_run: bool, status: RunStatus, **columns: Any,
+):  # fmt: skip
+    return insert(MaintenanceRun).values(
+        id=run_id, school_id=ctx.school_id, kind=kind.value, dry_run=dry_run,
+        actor=ctx.actor, params=jsonable(params), status=status.value, **columns,
+    )  # fmt: skip
 
 
 def _finished(run_id: uuid.UUID, status: RunStatus, summary: dict[str, Any]):
@@ -150,18 +150,9 @@ def record_dry_run(
     """Keep a preview or a check in the history (nothing was changed)."""
     run_id = uuid.uuid4()
     session.execute(
-        insert(MaintenanceRun).values(
-            id=run_id,
-            school_id=ctx.school_id,
-            kind=kind.value,
-            dry_run=True,
-            actor=ctx.actor,
-            params=jsonable(params),
-            summary=jsonable(summary),
-            status=RunStatus.SUCCEEDED.value,
-            finished_at=func.now(),
-        )  # fmt: skip
-    )
+        _new_run(run_id, ctx, kind, params, dry_run=True, status=RunStatus.SUCCEEDED,
+                 summary=jsonable(summary), finished_at=func.now())
+    )  # fmt: skip
     return run_id
 
 

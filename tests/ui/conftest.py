@@ -52,3 +52,16 @@ def demo_school(db):
 def wait_loaded(qtbot, model, timeout: int = 10_000) -> None:
     """Until the model has its first page and its final row count."""
     qtbot.waitUntil(lambda: not model.is_loading and model.row_count_is_final, timeout=timeout)
+
+
+def open_students_page(qtbot, height: int = 760):
+    """The Students page shown at a desktop size, with its first page loaded."""
+    from ui.pages.students import StudentsPage
+
+    page = StudentsPage()
+    qtbot.addWidget(page)
+    page.resize(1300, height)
+    page.show()
+    qtbot.waitExposed(page)
+    wait_loaded(qtbot, page.model)
+    return page

@@ -4,30 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import wait_loaded
+from conftest import open_students_page, wait_loaded
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from sqlalchemy import select
 
 from app.db.models import CourseEnrollment, Student
 from ui.dialogs.student_dialog import StudentDialog
-from ui.pages.students import StudentsPage
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def open_page(qtbot) -> StudentsPage:
-    page = StudentsPage()
-    qtbot.addWidget(page)
-    page.resize(1300, 760)
-    page.show()
-    qtbot.waitExposed(page)
-    wait_loaded(qtbot, page.model)
-    return page
-
-
 def test_typing_a_name_finds_the_student(qtbot, ops_hub, demo_school):
-    page = open_page(qtbot)
+    page = open_students_page(qtbot)
     target = page.model.row_at(7)
     page.search.setFocus()
     qtbot.keyClicks(page.search, f"{target.first_name[:3]} {target.last_name[:4]}")
@@ -65,7 +54,7 @@ def test_new_student_dialog_refuses_bad_email_then_saves(qtbot, ops_hub, demo_sc
 
 
 def test_delete_key_deactivates_after_confirmation(qtbot, ops_hub, demo_school, db, monkeypatch):
-    page = open_page(qtbot)
+    page = open_students_page(qtbot)
     asked = []
     monkeypatch.setattr(
         QMessageBox,
@@ -84,7 +73,7 @@ def test_delete_key_deactivates_after_confirmation(qtbot, ops_hub, demo_school, 
 
 
 def test_enroll_and_unenroll_from_the_detail_panel(qtbot, ops_hub, demo_school, db):
-    page = open_page(qtbot)
+    page = open_students_page(qtbot)
     page.table.setFocus()
     page.table.selectRow(0)
     student = page.model.row_at(0)
@@ -116,7 +105,7 @@ def test_enroll_and_unenroll_from_the_detail_panel(qtbot, ops_hub, demo_school, 
 
 
 def test_ctrl_n_opens_the_new_student_dialog(qtbot, ops_hub, demo_school):
-    page = open_page(qtbot)
+    page = open_students_page(qtbot)
     page.table.setFocus()
     seen = []
 
@@ -142,7 +131,7 @@ def _hold_the_database(seconds: float) -> None:
 
 
 def test_the_rows_on_screen_stay_until_a_new_search_has_its_rows(qtbot, ops_hub, demo_school):
-    page = open_page(qtbot)
+    page = open_students_page(qtbot)
     first_before = page.model.data(page.model.index(0, 1))
     resets, removals = [], []
     page.model.modelReset.connect(lambda: resets.append(page.model.rowCount()))
@@ -174,7 +163,7 @@ def test_a_search_that_cannot_be_read_empties_the_table_and_says_so(
 ):
     from app.domain.errors import DatabaseUnavailable
 
-    page = open_page(qtbot)
+    page = open_students_page(qtbot)
     boxes = []
     monkeypatch.setattr("ui.models.paged.show_error", lambda parent, error: boxes.append(error))
 

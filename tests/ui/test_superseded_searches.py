@@ -6,14 +6,13 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from conftest import wait_loaded
+from conftest import open_students_page, wait_loaded
 from sqlalchemy import event
 
 from app.services.search import prefix_tsquery
 from app.services.students import StudentQuery, list_students
 from ui.ops import Op
 from ui.pages.list_page import SEARCH_DEBOUNCE_MS
-from ui.pages.students import StudentsPage
 
 
 def _hold_the_worker() -> threading.Event:
@@ -26,12 +25,7 @@ def _hold_the_worker() -> threading.Event:
 def test_a_new_search_drops_the_fetches_of_the_searches_it_replaces(
     qtbot, ops_hub, demo_school, db
 ):
-    page = StudentsPage()
-    qtbot.addWidget(page)
-    page.resize(1300, 700)
-    page.show()
-    qtbot.waitExposed(page)
-    wait_loaded(qtbot, page.model)
+    page = open_students_page(qtbot, height=700)
     # A surname many students share, so the search has more than a page and asks for
     # its count.
     loaded = [page.model.row_at(row) for row in range(200)]

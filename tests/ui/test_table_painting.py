@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from conftest import wait_loaded
+from conftest import open_students_page, wait_loaded
 from PySide6.QtCore import QEvent, QObject, QRect, Qt
 from PySide6.QtGui import QImage
 
@@ -16,16 +16,6 @@ ITEM_STYLE = """
 QTableView::item { color: rgb(200, 0, 0); }
 QTableView::item:selected { background-color: rgb(0, 160, 0); color: rgb(255, 255, 255); }
 """
-
-
-def open_page(qtbot) -> StudentsPage:
-    page = StudentsPage()
-    qtbot.addWidget(page)
-    page.resize(1300, 600)
-    page.show()
-    qtbot.waitExposed(page)
-    wait_loaded(qtbot, page.model)
-    return page
 
 
 def _share(image: QImage, rect: QRect, wanted) -> float:
@@ -54,7 +44,7 @@ def _row_rect(table, row: int) -> QRect:
 
 
 def test_a_style_sheet_colours_the_cells_and_the_selection(qtbot, ops_hub, demo_school):
-    page = open_page(qtbot)
+    page = open_students_page(qtbot, height=600)
     table = page.table
     table.setStyleSheet(ITEM_STYLE)
     table.selectRow(2)
@@ -122,7 +112,7 @@ def test_a_search_paints_its_rows_once(qtbot, ops_hub, demo_school):
     # Painting every visible cell costs more than the rest of showing a search; a
     # second full paint of the same rows (the scroll bar's range settling after the
     # first) would double it.
-    page = open_page(qtbot)
+    page = open_students_page(qtbot, height=600)
     page.resize(1300, 300)  # a few rows on screen, fewer than the search finds
     loaded = [page.model.row_at(row) for row in range(200)]
     # A surname prefix many share: more rows than the screen shows (the scroll bar
