@@ -87,6 +87,37 @@ def test_an_update_that_changes_nothing_writes_no_entry(db, ctx):
         assert [e.action for e in _entries(conn, anna.id)] == ["insert"]
 
 
+def test_a_column_added_or_renamed_later_is_captured_by_the_same_session(db, ctx):
+    """The capture keeps the statement it builds for a table for the session; a change
+    of the table's columns makes it build the statement again. A table wider than one
+    jsonb_build_object call (50 columns) is captured whole."""
+    with db.engine.connect() as conn:
+        course = lambda name: {"id": uuid.uuid4(), "school": ctx.school_id, "name": name}  # noqa: E731
+        insert = text("INSERT INTO course (id, school_id, name) VALUES (:id, :school, :name)")
+        first = course("Art")
+        conn.execute(insert, first)
+        conn.execute(text("UPDATE course SET name = 'Fine Art' WHERE id = :id"), first)
+        conn.commit()
+        wide = ", ".join(f"ADD COLUMN extra_{n} int" for n in range(1, 46))
+        conn.execute(text(f"ALTER TABLE course ADD COLUMN room text, {wide}"))
+        second = course("Music")
+        conn.execute(text("INSERT INTO course (id, school_id, name, room, extra_45) "
+                          "VALUES (:id, :school, :name, 'Lab 1', 45)"), second)  # fmt: skip
+        conn.execute(text("ALTER TABLE course RENAME COLUMN room TO location_note"))
+        conn.execute(text("UPDATE course SET location_note = 'Hall' WHERE id = :id"), second)
+        added = _entries(conn, second["id"])
+        conn.rollback()
+    assert [e.action for e in added] == ["insert", "update"]
+    assert added[0].changes["after"] == {
+        "name": "Music",
+        "active": True,
+        "room": "Lab 1",
+        "extra_45": 45,
+    }
+    assert added[1].changes == {"before": {"location_note": "Lab 1"},
+                                "after": {"location_note": "Hall"}}  # fmt: skip
+
+
 def test_every_school_data_table_has_the_capture_triggers(db):
     """Listed from the models: a new table of school data without the triggers fails."""
     school_data = {

@@ -151,3 +151,60 @@ def test_change_capture_revision_keeps_enrollment_history_up_and_down(empty_data
     assert not {"periods", "txid", "origin"} & columns
     migrate.upgrade(engine)
     assert migrate.is_at_head(engine)
+
+
+def _captured_entries(engine, code: str) -> list[tuple]:
+    """Write the same rows through every kind of change; the entries captured."""
+    school, student, course, enrollment = (uuid.uuid4() for _ in range(4))
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO school (id, code, name) VALUES (:id, :code, 'M')"),
+                     {"id": school, "code": code})  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO student (id, school_id, student_no, first_name, last_name, email, "
+            "birth_date) VALUES (:id, :s, 'S1', 'Zoë', 'Müller', 'z@example.org', '2012-03-04')"),
+            {"id": student, "s": school})  # fmt: skip
+        conn.execute(text("INSERT INTO course (id, school_id, name) VALUES (:id, :s, 'Art')"),
+                     {"id": course, "s": school})  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO course_enrollment (id, school_id, course_id, student_id, source) "
+            "VALUES (:id, :s, :c, :st, 'import')"),
+            {"id": enrollment, "s": school, "c": course, "st": student})  # fmt: skip
+        conn.execute(text("UPDATE student SET first_name = 'Zoe', class_name = '7A', "
+                          "email = NULL WHERE id = :id"), {"id": student})  # fmt: skip
+        conn.execute(text("UPDATE course_enrollment SET active = false, "
+                          "ended_on = enrolled_on WHERE id = :id"), {"id": enrollment})  # fmt: skip
+        conn.execute(text("UPDATE course SET name = name"))  # changes nothing
+        conn.execute(text("UPDATE course SET deleted_at = now()"))
+        conn.execute(text("DELETE FROM course_enrollment"))
+        return [tuple(row) for row in conn.execute(text(
+            "SELECT entity, action, changes - '{}'::text[], school_id = :s, actor, origin "
+            "FROM audit_log WHERE school_id = :s ORDER BY id"), {"s": school})]  # fmt: skip
+
+
+def test_the_cheaper_capture_writes_the_same_entries_as_before(empty_database):
+    """0005 builds the entries' JSON another way; what it writes is what 0004 wrote
+    (ids, codes and the time of the tombstone aside, which differ between the runs)."""
+    engine = empty_database
+    migrate.upgrade(engine, "0004_change_capture")
+    before = _captured_entries(engine, "M4")
+    migrate.upgrade(engine)
+    after = _captured_entries(engine, "M5")
+
+    def comparable(entries: list[tuple]) -> list[tuple]:
+        differ = ("code", "course_id", "student_id", "deleted_at")
+        return [(entity, action, {side: {k: v if k not in differ else type(v).__name__
+                                         for k, v in values.items()}
+                                  for side, values in changes.items()}, same_school, actor, origin)
+                for entity, action, changes, same_school, actor, origin in entries]  # fmt: skip
+
+    assert [e[:2] for e in before] == [
+        ("school", "insert"),
+        ("student", "insert"),
+        ("course", "insert"),
+        ("course_enrollment", "insert"),
+        ("student", "update"),
+        ("course_enrollment", "update"),
+        ("course", "tombstone"),
+        ("course_enrollment", "delete"),
+    ]
+    assert comparable(after) == comparable(before)

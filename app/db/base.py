@@ -45,7 +45,7 @@ ischema_names.setdefault("xid8", XID8)
 
 
 class TimestampedMixin:
-    # Whether the database's change capture (rollbook_capture, migration 0004) writes
+    # Whether the database's change capture (rollbook_capture, migrations 0004–0005) writes
     # this table's changes to the audit log: true for every table of school data.
     captured: ClassVar[bool] = True
 

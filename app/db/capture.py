@@ -1,6 +1,6 @@
 """The application's side of the change capture.
 
-The database writes the audit log itself (``rollbook_capture``, migration 0004): every
+The database writes the audit log itself (``rollbook_capture``, migrations 0004–0005): every
 insert, update and delete of school data, whoever makes it. What it cannot know is who
 is acting and for which run; it reads both from transaction-local settings, which are
 set here, in the one place every transaction passes through:

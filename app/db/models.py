@@ -517,7 +517,7 @@ class ImportRejectedRow(SchoolDataMixin, Base):
 
 
 class AuditLog(Base):
-    """Written by the database (rollbook_capture, migration 0004), never by Rollbook's
+    """Written by the database (rollbook_capture, migrations 0004–0005), never by Rollbook's
     code: one entry per changed row. Append-only: a trigger refuses UPDATE and DELETE."""
 
     __tablename__ = "audit_log"

@@ -62,8 +62,9 @@ NOT_RECORDED_ON_INSERT = (
     "{id,school_id,created_at,updated_at,row_version,search_vector,sort_name,duration_minutes}"
 )
 
+# 0005 replaces this function with a cheaper one and brings it back on downgrade.
 CREATE_CAPTURE = f"""
-CREATE FUNCTION public.rollbook_capture() RETURNS trigger
+CREATE OR REPLACE FUNCTION public.rollbook_capture() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     v_actor text := coalesce(nullif(current_setting('rollbook.actor', true), ''), session_user);
@@ -126,6 +127,9 @@ BEGIN
 END
 $$;
 
+"""
+
+CREATE_ENROLLMENT_PERIODS = """
 -- An enrollment inserted without its periods (plain SQL, bulk loads) is enrolled from
 -- enrolled_on: until now while active, else until ended_on.
 CREATE FUNCTION public.rollbook_enrollment_periods() RETURNS trigger
@@ -215,6 +219,7 @@ def upgrade() -> None:
         "course_enrollment", sa.Column("periods", postgresql.DATEMULTIRANGE(), nullable=True)
     )
     op.execute(CREATE_CAPTURE)
+    op.execute(CREATE_ENROLLMENT_PERIODS)
     # Filling the new column is not a change of anyone's enrollment: no new version.
     op.execute("ALTER TABLE course_enrollment DISABLE TRIGGER course_enrollment_touch_row")
     op.execute(RESTORE_PERIODS)
