@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from app.db import migrate
+from app.db.migrate import SchemaTooNew, upgrade_if_behind
 from app.db.models import Base
+from app.domain.errors import RollbookError
 
 
 def _table_names(engine) -> set[str]:
@@ -208,3 +211,16 @@ def test_the_cheaper_capture_writes_the_same_entries_as_before(empty_database):
         ("course_enrollment", "delete"),
     ]
     assert comparable(after) == comparable(before)
+
+
+def test_a_database_from_a_newer_rollbook_is_refused_in_words(db):
+    """An older Rollbook (say, a desktop package not yet updated) must not touch a
+    database a newer one has migrated: it says so, and changes nothing."""
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    with pytest.raises(SchemaTooNew) as refused:
+        upgrade_if_behind(db.engine)
+    assert isinstance(refused.value, RollbookError)  # shown as is, never as a traceback
+    assert "newer version of Rollbook" in str(refused.value)
+    assert "0099_from_the_future" in str(refused.value)
+    assert migrate.current_revision(db.engine) == "0099_from_the_future"

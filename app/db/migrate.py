@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import ProgrammingError
 
+from app.domain.errors import DatabaseUnavailable
 from app.paths import migrations_dir
 
 if TYPE_CHECKING:
@@ -40,10 +41,22 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     _with_connection(engine, lambda cfg: command.upgrade(cfg, revision))
 
 
+class SchemaTooNew(DatabaseUnavailable):
+    """The database was brought to a schema this version of Rollbook does not know."""
+
+
 def upgrade_if_behind(engine: Engine) -> bool:
     """Bring the schema to head unless it is there already; True when it migrated."""
-    if _stored_revision(engine) == _head_from_files():
+    stored = _stored_revision(engine)
+    if stored == _head_from_files():
         return False
+    if stored is not None and stored not in _revisions_from_files()[0]:
+        # A newer Rollbook used this database; an older one must not touch it.
+        raise SchemaTooNew(
+            f"This database was last used by a newer version of Rollbook (database "
+            f"version {stored}); this version knows up to {_head_from_files()}. "
+            "Open it with that newer version; nothing was changed."
+        )
     upgrade(engine)
     return True
 
@@ -75,13 +88,20 @@ def _stored_revision(engine: Engine) -> str | None:
             return None
 
 
-def _head_from_files() -> str | None:
-    """The head revision read straight from the revision files: the one revision no
-    other revision names as its down_revision (None when that is not exactly one)."""
+def _revisions_from_files() -> tuple[set[str], set[str]]:
+    """Every revision the revision files define, and every one they name as a
+    down_revision."""
     revisions, parents = set(), set()
     for path in (migrations_dir() / "versions").glob("*.py"):
         for is_down, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
             (parents if is_down else revisions).add(value)
+    return revisions, parents
+
+
+def _head_from_files() -> str | None:
+    """The head revision read straight from the revision files: the one revision no
+    other revision names as its down_revision (None when that is not exactly one)."""
+    revisions, parents = _revisions_from_files()
     heads = revisions - parents
     return heads.pop() if len(heads) == 1 else None
 

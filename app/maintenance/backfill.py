@@ -79,12 +79,13 @@ def _stage_gaps(conn: psycopg.Connection, ctx: ServiceContext, *, all_pairs: boo
     pairs = PAIRS_SQL.replace(":school", "%(school)s")
     source = "backfill_pair" if all_pairs else "backfill_gap"
     where = "" if all_pairs else "WHERE state <> 'covered'"
+    # The key matches the gaps to a plan's fingerprints: only an apply of a plan needs it.
+    key = _GAP_KEY if all_pairs else "NULL::text"
     conn.execute(
         f"CREATE TEMP TABLE {source} ON COMMIT DROP AS "
-        f"SELECT pair.*, NULL::text AS key FROM ({pairs}) pair {where}",
+        f"SELECT g.*, {key} AS key FROM ({pairs}) g {where}",
         {"school": ctx.school_id},
     )
-    conn.execute(f"UPDATE {source} g SET key = {_GAP_KEY}")
     if all_pairs:
         conn.execute("CREATE TEMP TABLE backfill_gap ON COMMIT DROP AS "
                      "SELECT * FROM backfill_pair WHERE state <> 'covered'")  # fmt: skip
