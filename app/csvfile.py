@@ -3,6 +3,8 @@
 UTF-8 with a byte-order mark (Excel shows accented names correctly only with it), the
 csv module's quoting, and written to a temporary file in the same folder that replaces
 the target only when complete: a failed or cancelled save never leaves half a file.
+The saved file gets the permissions any other program would give it (a temporary file
+is private to its owner; a report is not).
 """
 
 from __future__ import annotations
@@ -17,6 +19,25 @@ from typing import Any
 from app.domain.errors import RollbookError
 
 EVERY_ROWS = 1_000  # how often ``between_rows`` is called
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Read once: os.umask can only be read by setting it, which other threads must not see.
+_UMASK = _umask()
+
+
+def _saved_mode(path: Path) -> int:
+    """The mode the saved file gets: that of the file it replaces, else the user's usual
+    mode for a new file (0666 less the umask)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_UMASK
 
 
 class CsvNotSaved(RollbookError):
@@ -46,6 +67,7 @@ def write_csv(
                 written += 1
                 if between_rows is not None and written % EVERY_ROWS == 0:
                     between_rows(written)
+        os.chmod(temp_name, _saved_mode(path))
         os.replace(temp_name, path)
     except OSError as exc:
         Path(temp_name).unlink(missing_ok=True)

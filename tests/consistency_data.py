@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
+from course_setup import enroll_named
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.domain.context import ServiceContext
-from app.services.enrollments import set_course_enrollment
 from app.services.students import StudentInput, create_student
 
 TODAY = date.today()
@@ -29,7 +29,7 @@ def build_school(session: Session, ctx: ServiceContext) -> dict[str, uuid.UUID]:
         first, last = name.split(" ", 1)
         student = create_student(session, ctx, StudentInput(f"S{n}", first, last))
         ids[f"S{n}"] = student.id
-        ids[f"art_{n}"] = set_course_enrollment(session, ctx, student.id, "Art").enrollment.id
+        ids[f"art_{n}"] = enroll_named(session, ctx, student.id, "Art").enrollment.id
     ids["art"] = session.execute(text("SELECT id FROM course WHERE name = 'Art'")).scalar_one()
     ids["chem"] = uuid.uuid4()
     school = ctx.school_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from course_setup import enroll_named
 from sqlalchemy import func, select, text
 
 from app.db.models import (
@@ -28,8 +29,8 @@ from app.jobs import Job
 from app.maintenance.backfill import apply_backfill, plan_backfill
 from app.maintenance.consistency import plan_consistency
 from app.maintenance.enrollment_audit import AuditVerdict, audit_enrollments
-from app.runs.history import list_runs, run_report
-from app.services.enrollments import set_course_enrollment, unenroll
+from app.runs.history import list_runs, report_lines, run_report
+from app.services.enrollments import unenroll
 from app.services.students import StudentInput, create_student
 
 HEADER = "student_no,email,group_name,team_number,course,active\n"
@@ -74,7 +75,7 @@ def count(db, model, *where) -> int:
 
 def enroll(db, student_id, course: str) -> None:
     with db.sessions.begin() as s:
-        set_course_enrollment(s, db.context(), student_id, course)
+        enroll_named(s, db.context(), student_id, course)
 
 
 def test_empty_school_has_full_coverage_and_nothing_to_backfill(db):
@@ -279,7 +280,7 @@ def test_runs_are_listed_with_reports(db, tmp_path):
         report = run_report(s, db.context(), run.run_id)
     assert [r.kind for r in runs] == ["backfill", "audit", "import"]
     assert runs[1].summary["lists"]["missing"][0]["student_no"] == "1"
-    assert "created 1 enrollments" in runs[0].headline
+    assert "created 1 enrollment," in runs[0].headline
     # the course, the group mapped to it, the enrollment and its progress record
     assert report.change_count == 4
     assert {c.entity for c in report.changes} == {
@@ -288,3 +289,19 @@ def test_runs_are_listed_with_reports(db, tmp_path):
         "course_enrollment",
         "course_progress",
     }
+    # Every line names the student and the course and says what happened in words; the
+    # ids stay in their own column.
+    enrolled = next(c for c in report.changes if c.entity == "course_enrollment")
+    assert (enrolled.what, enrolled.student, enrolled.course) == (
+        "enrolled", "1 First1 Last1", "Art"
+    )  # fmt: skip
+    assert "active: yes" in enrolled.after and "student_id" not in enrolled.after
+    assert "True" not in enrolled.after and str(enrolled.entity_id) not in enrolled.after
+    progress = next(c for c in report.changes if c.entity == "course_progress")
+    assert (progress.student, progress.course) == ("1 First1 Last1", "Art")
+    lines = report_lines(report)
+    header = lines.index(["changes", "what", "student", "course", "before", "after", "table",
+                          "row id"])  # fmt: skip
+    body = lines[header + 1 :]
+    assert ["enrolled", "1 First1 Last1", "Art"] in [line[1:4] for line in body]
+    assert not any("True" in cell or "False" in cell for line in body for cell in line[1:6])

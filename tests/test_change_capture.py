@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from course_setup import enroll_named
 from sqlalchemy import select, text
 
 from app.db.models import CAPTURED_TABLES, AuditLog, Base
-from app.services.enrollments import set_course_enrollment
 from app.services.students import StudentInput, create_student
 
 
@@ -24,7 +24,7 @@ def _entries(connection, entity_id: uuid.UUID) -> list:
 def test_changes_made_with_plain_sql_are_captured_with_before_and_after(db, ctx):
     with db.sessions.begin() as s:
         anna = create_student(s, ctx, StudentInput("S1", "Anna", "Kowalska", class_name="7A"))
-        enrollment = set_course_enrollment(s, ctx, anna.id, "Biology").enrollment
+        enrollment = enroll_named(s, ctx, anna.id, "Biology").enrollment
         course_id = enrollment.course_id
         session_id = uuid.uuid4()
         s.execute(text(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from consistency_data import build_school
+from course_setup import enroll_named
 from sqlalchemy import select, text
 
 from app.db.models import MaintenanceRun
@@ -12,7 +13,7 @@ from app.domain.enums import UserRole
 from app.domain.errors import PermissionDenied, ValidationError
 from app.maintenance.consistency import KIND_NAMES, plan_consistency, record_check
 from app.maintenance.repair import apply_repair, write_report
-from app.services.enrollments import set_course_enrollment, unenroll
+from app.services.enrollments import unenroll
 
 ONE_OF_EACH = {name: 1 for name in KIND_NAMES}
 
@@ -68,9 +69,9 @@ def test_repair_fixes_each_once_and_a_second_check_is_clean(db, ctx, school, tmp
                    "AND course_id = :c", st=school["S1"], c=school["chem"]) == (True, "backfill")  # fmt: skip
         assert row("SELECT active, source FROM course_enrollment WHERE student_id = :st "
                    "AND course_id = :c", st=school["S3"], c=school["chem"]) == (True, "request")  # fmt: skip
-        status, note = row("SELECT status, note FROM enrollment_request WHERE id = :id",
-                           id=school["pending"])  # fmt: skip
-        assert status == "withdrawn" and "already enrolled" in note
+        status, reason = row("SELECT status, decision_note FROM enrollment_request "
+                             "WHERE id = :id", id=school["pending"])  # fmt: skip
+        assert status == "withdrawn" and "already enrolled" in reason
         assert row("SELECT deleted_at IS NOT NULL FROM session_attendance WHERE id = :id",
                    id=school["early_attendance"]) == (True,)  # fmt: skip
         flagged = row("SELECT revoked_at, revocation_flag_reason FROM certificate WHERE id = :id",
@@ -96,11 +97,11 @@ def test_ordinary_unenrolling_and_reenrolling_stays_consistent(db, ctx):
 
     with db.sessions.begin() as s:
         anna = create_student(s, ctx, StudentInput("S1", "Anna", "Kowalska"))
-        set_course_enrollment(s, ctx, anna.id, "Art")
+        enroll_named(s, ctx, anna.id, "Art")
         unenroll(s, ctx, anna.id, "Art")
-        set_course_enrollment(s, ctx, anna.id, "Biology")
+        enroll_named(s, ctx, anna.id, "Biology")
         assert sum(plan_consistency(s, ctx).summary.values()) == 0
-        set_course_enrollment(s, ctx, anna.id, "Art")
+        enroll_named(s, ctx, anna.id, "Art")
         assert sum(plan_consistency(s, ctx).summary.values()) == 0
 
 

@@ -80,9 +80,9 @@ def test_requests_create_list_approve_reject(db, ctx, capsys):
     assert sorted(pending) == ["S2", "S5"]
     # The same id twice: the second is refused, the first stays approved.
     code, out, _ = run_cli(capsys, db, "requests", "approve", pending["S2"], pending["S2"])
-    assert code == 1 and "Approved 1 requests" in out and "already approved" in out
+    assert code == 1 and "Approved 1 request." in out and "already approved" in out
     code, out, _ = run_cli(capsys, db, "requests", "reject", pending["S5"], "--note", "Full")
-    assert code == 0 and "Rejected 1 requests" in out
+    assert code == 0 and "Rejected 1 request." in out
     code, out, _ = run_cli(capsys, db, "requests", "list", "--status", "all")
     assert "approved" in out and "rejected" in out
     code, out, err = run_cli(capsys, db, "requests", "approve", "not-an-id")

@@ -1,4 +1,5 @@
-"""Enrollment rules: idempotent, reactivating, case-insensitive courses, progress rows."""
+"""Enrollment rules: idempotent, reactivating, case-insensitive courses, progress rows;
+enrolling never creates a course."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from sqlalchemy import func, select, text
 
 from app.db.models import AuditLog, Course, CourseEnrollment, CourseProgress
 from app.domain.enums import EnrollmentSource
-from app.domain.errors import Conflict, NotFound, ValidationError
+from app.domain.errors import Conflict, NotFound, UnknownCourse, ValidationError
 from app.domain.rows import EnrollmentOutcome
-from app.services.courses import find_or_create_course, get_course_by_name
+from app.services.courses import create_course, find_or_create_course, get_course_by_name
 from app.services.enrollments import (
     list_student_enrollments,
     set_course_enrollment,
@@ -25,6 +26,14 @@ from app.services.students import (
     update_student,
 )
 
+SCHOOL_COURSES = ("Mathematics 101", "Biology", "Art", "Underwater Basket Weaving")
+
+
+@pytest.fixture(autouse=True)
+def school_courses(session, ctx):
+    for name in SCHOOL_COURSES:
+        create_course(session, ctx, name)
+
 
 @pytest.fixture
 def student(session, ctx):
@@ -37,18 +46,18 @@ def count(session, model):
 
 def test_enrolling_creates_course_enrollment_and_progress(session, ctx, student):
     result = set_course_enrollment(session, ctx, student.id, "Mathematics 101")
-    assert result.outcome is EnrollmentOutcome.CREATED and result.course_created
+    assert result.outcome is EnrollmentOutcome.CREATED
     assert result.enrollment.active and result.enrollment.course_name == "Mathematics 101"
     assert result.enrollment.progress_percent == 0
-    assert (count(session, Course), count(session, CourseEnrollment)) == (1, 1)
+    assert (count(session, Course), count(session, CourseEnrollment)) == (4, 1)
     assert count(session, CourseProgress) == 1
 
 
 def test_enrolling_twice_is_idempotent_and_course_names_ignore_case(session, ctx, student):
     set_course_enrollment(session, ctx, student.id, "Mathematics 101")
     again = set_course_enrollment(session, ctx, student.id, "  MATHEMATICS   101 ")
-    assert again.outcome is EnrollmentOutcome.UNCHANGED and not again.course_created
-    assert (count(session, Course), count(session, CourseEnrollment)) == (1, 1)
+    assert again.outcome is EnrollmentOutcome.UNCHANGED
+    assert (count(session, Course), count(session, CourseEnrollment)) == (4, 1)
     assert count(session, CourseProgress) == 1
 
 
@@ -143,3 +152,25 @@ def test_active_course_count_and_course_filter(session, ctx, student):
     assert [r.student_no for r in in_art] == ["S1"]
     listed = list_student_enrollments(session, ctx, other.id)
     assert [(e.course_name, e.active) for e in listed] == [("Art", False)]
+
+
+def test_a_misspelled_course_is_refused_with_the_closest_names(session, ctx, student):
+    with pytest.raises(UnknownCourse) as refused:
+        set_course_enrollment(session, ctx, student.id, "Underwater Basketry")
+    assert refused.value.suggestions == ["Underwater Basket Weaving"]
+    assert "Did you mean 'Underwater Basket Weaving'?" in str(refused.value)
+    assert count(session, Course) == len(SCHOOL_COURSES)  # no course was made of the typo
+    assert count(session, CourseEnrollment) == 0
+    with pytest.raises(UnknownCourse) as part:
+        set_course_enrollment(session, ctx, student.id, "biol")
+    assert part.value.suggestions == ["Biology"]
+
+
+def test_creating_a_course_is_its_own_action_and_never_a_duplicate(session, ctx, student):
+    created = create_course(session, ctx, "  Underwater   Basketry ")
+    assert created.name == "Underwater Basketry"
+    with pytest.raises(Conflict, match="already a course named 'Underwater Basketry'"):
+        create_course(session, ctx, "underwater basketry")
+    assert set_course_enrollment(session, ctx, student.id, "underwater basketry").outcome is (
+        EnrollmentOutcome.CREATED
+    )

@@ -224,3 +224,47 @@ def test_a_database_from_a_newer_rollbook_is_refused_in_words(db):
     assert "newer version of Rollbook" in str(refused.value)
     assert "0099_from_the_future" in str(refused.value)
     assert migrate.current_revision(db.engine) == "0099_from_the_future"
+
+
+def test_a_requests_decision_reason_is_kept_down_and_up(empty_database):
+    """0006 keeps a decision's reason beside the request's note; its downgrade folds the
+    reason into the note rather than lose it."""
+    engine = empty_database
+    migrate.upgrade(engine)
+    school, student, course = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO school (id, code, name) VALUES (:id, 'R', 'R')"),
+                     {"id": school})  # fmt: skip
+        conn.execute(text("INSERT INTO student (id, school_id, student_no, first_name, last_name) "
+                          "VALUES (:id, :school, 'S1', 'Zoë', 'Müller')"),
+                     {"id": student, "school": school})  # fmt: skip
+        conn.execute(text("INSERT INTO course (id, school_id, name) VALUES (:id, :school, 'Art')"),
+                     {"id": course, "school": school})  # fmt: skip
+        for note, reason, status in [("Asked at the desk", "Course is full", "rejected"),
+                                     (None, "Changed her mind", "withdrawn"),
+                                     ("Tutor's advice", None, "pending")]:  # fmt: skip
+            conn.execute(
+                text("INSERT INTO enrollment_request (id, school_id, student_id, course_id, "
+                     "status, note, decision_note, decided_at, decided_by) VALUES "
+                     "(gen_random_uuid(), :school, :student, :course, :status, :note, :reason, "
+                     "CASE WHEN :status <> 'pending' THEN now() END, "
+                     "CASE WHEN :status <> 'pending' THEN 'registrar' END)"),
+                {"school": school, "student": student, "course": course, "status": status,
+                 "note": note, "reason": reason},
+            )  # fmt: skip
+
+    def notes() -> list[tuple]:
+        with engine.connect() as conn:
+            return sorted(conn.execute(text("SELECT * FROM enrollment_request")).mappings()
+                          .all(), key=lambda r: r["status"])  # fmt: skip
+
+    migrate.downgrade(engine, "0005_cheaper_capture")
+    rows = notes()
+    assert "decision_note" not in rows[0]
+    assert [r["note"] for r in rows] == [
+        "Tutor's advice",
+        "Asked at the desk — Course is full",
+        "Changed her mind",
+    ]
+    migrate.upgrade(engine)
+    assert [(r["note"], r["decision_note"]) for r in notes()][0] == ("Tutor's advice", None)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from course_setup import enroll_named
 from sqlalchemy import func, select, text
 
 from app.db.models import AuditLog, CourseEnrollment, CourseProgress, EnrollmentRequest
 from app.domain.enums import UserRole
 from app.domain.errors import Conflict, PermissionDenied, ValidationError
 from app.services.courses import find_or_create_course
-from app.services.enrollments import set_course_enrollment, unenroll
+from app.services.enrollments import unenroll
 from app.services.requests import (
     RequestQuery,
     approve_request,
     approve_requests,
     count_requests,
     create_request,
+    get_request,
     list_requests,
     reject_request,
     reject_requests,
@@ -60,7 +62,7 @@ def test_approval_enrolls_creates_progress_and_records_who_and_when(session, ctx
 
 
 def test_approval_reactivates_an_ended_enrollment(session, ctx, anna, biology):
-    set_course_enrollment(session, ctx, anna.id, "Biology")
+    enroll_named(session, ctx, anna.id, "Biology")
     unenroll(session, ctx, anna.id, "Biology")
     assert count(session, CourseProgress, CourseProgress.deleted_at.is_(None)) == 0
     request = create_request(session, ctx, anna.id, biology.id)
@@ -73,7 +75,7 @@ def test_duplicate_pending_and_already_enrolled_requests_are_refused(session, ct
     create_request(session, ctx, anna.id, biology.id)
     with pytest.raises(Conflict, match="Anna Kowalska already has a pending request for Biology"):
         create_request(session, ctx, anna.id, biology.id)
-    set_course_enrollment(session, ctx, anna.id, "Art")
+    enroll_named(session, ctx, anna.id, "Art")
     art = find_or_create_course(session, ctx, "Art")[0]
     with pytest.raises(Conflict, match="already enrolled in Art"):
         create_request(session, ctx, anna.id, art.id)
@@ -93,7 +95,19 @@ def test_deciding_twice_and_staff_approving_are_refused(session, ctx, anna, biol
     with pytest.raises(PermissionDenied, match="may not approve"):
         approve_request(session, staff, again.id)
     withdrawn = withdraw_request(session, staff, again.id, "Changed her mind")
-    assert (withdrawn.status, withdrawn.note) == ("withdrawn", "Changed her mind")
+    assert (withdrawn.status, withdrawn.decision_note) == ("withdrawn", "Changed her mind")
+
+
+def test_a_rejection_keeps_the_requests_own_note_beside_its_reason(session, ctx, anna, biology):
+    one = create_request(session, ctx, anna.id, biology.id, note="Asked at the front desk")
+    rejected = reject_request(session, ctx, one.id, "Course is full")
+    assert (rejected.note, rejected.decision_note) == ("Asked at the front desk", "Course is full")
+    assert (rejected.decided_by, rejected.status) == ("tester", "rejected")
+    art = find_or_create_course(session, ctx, "Art")[0]
+    two = create_request(session, ctx, anna.id, art.id, note="Her tutor suggested it")
+    reject_requests(session, ctx, [two.id], "  No places left ")  # the bulk path
+    row = get_request(session, ctx, two.id)
+    assert (row.note, row.decision_note) == ("Her tutor suggested it", "No places left")
 
 
 def test_failure_after_the_enrollment_insert_leaves_the_request_pending(db, ctx):

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from course_setup import enroll_named
 from sqlalchemy import func, select, text
 
 from app.db.models import CourseEnrollment, MaintenanceRun, Student
@@ -25,7 +26,6 @@ from app.maintenance.request_decisions import decide_requests
 from app.runs.history import list_runs
 from app.runs.recorder import RunFailed, apply_recorded
 from app.services.courses import find_or_create_course
-from app.services.enrollments import set_course_enrollment
 from app.services.requests import RequestQuery, create_request, list_requests
 from app.services.students import StudentInput, create_student
 
@@ -201,7 +201,7 @@ def test_backfill_applies_only_its_preview(db, tmp_path):
     assert preview.counts.enrollments_created == 2
     with db.sessions.begin() as s:
         # Meanwhile: student 1 is enrolled by hand, and student 3 joins a group.
-        set_course_enrollment(s, db.context(), s.scalar(
+        enroll_named(s, db.context(), s.scalar(
             select(Student.id).where(Student.student_no == "1")), "Art")  # fmt: skip
     path.write_text("student_no,group_name,course\n3,G1,Art\n", encoding="utf-8")
     with db.sessions.begin() as s:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from app.cli.output import EXIT_FINDINGS, EXIT_OK, end_progress, print_json, progress_job
 from app.cli.session import school_session
 from app.config import Settings
+from app.domain.wording import counted
 
 if TYPE_CHECKING:
     from app.maintenance.consistency import Finding
@@ -67,7 +68,7 @@ def cmd_sync_check(args: argparse.Namespace, settings: Settings) -> int:
                      "summary": plan.summary, "listed_all": not plan.items_truncated,
                      "findings": [_finding_json(i) for i in plan.items]})  # fmt: skip
     else:
-        _print_plan(plan, f"{total:,} inconsistencies found:")
+        _print_plan(plan, f"{counted(total, 'inconsistency')} found:")
         if total:
             print("Repair them with: rollbook sync-repair [--kind K] --commit")
     return EXIT_FINDINGS if total else EXIT_OK
@@ -96,14 +97,16 @@ def cmd_sync_repair(args: argparse.Namespace, settings: Settings) -> int:
                          "summary": plan.summary,
                          "repairs": [_finding_json(i) for i in plan.items]})  # fmt: skip
         else:
-            _print_plan(plan, f"Dry run (nothing changed; add --commit): {total:,} repairs:")
+            _print_plan(
+                plan, f"Dry run (nothing changed; add --commit): {counted(total, 'repair')}:"
+            )
         return EXIT_FINDINGS if total else EXIT_OK
     if args.json:
         print_json({"run_id": outcome.run_id, "committed": True, **outcome.summary()})
     else:
         from app.maintenance.consistency import BY_NAME
 
-        print(f"Repaired {outcome.applied_total:,} inconsistencies (run {outcome.run_id}).")
+        print(f"Repaired {counted(outcome.applied_total, 'inconsistency')} (run {outcome.run_id}).")
         for name, count in outcome.applied_counts.items():
             if count:
                 print(f"  {BY_NAME[name].label} ({name}): {count:,}")

@@ -18,6 +18,7 @@ from app.cli.output import (
 )
 from app.cli.session import school_session
 from app.config import Settings
+from app.domain.wording import counted
 
 
 def _rejected(outcome) -> list[dict]:
@@ -36,12 +37,13 @@ def _roster_report(outcome, as_json: bool, extra: dict | None = None) -> int:
         verb = "Imported" if outcome.applied else "Dry run (nothing changed; add --commit)"
         ended = f", {outcome.enrollments_ended:,} ended" if outcome.enrollments_ended else ""
         print(
-            f"{verb}: {outcome.rows:,} rows — {outcome.created:,} students created, "
-            f"{outcome.updated:,} updated, {outcome.unchanged:,} unchanged; "
-            f"{outcome.enrollments_created:,} enrollments created, "
+            f"{verb}: {counted(outcome.rows, 'row')} — {counted(outcome.created, 'student')} "
+            f"created, {outcome.updated:,} updated, {outcome.unchanged:,} unchanged; "
+            f"{counted(outcome.enrollments_created, 'enrollment')} created, "
             f"{outcome.enrollments_reactivated:,} reactivated{ended}, "
-            f"{outcome.enrollments_skipped:,} skipped; {outcome.courses_created:,} new courses; "
-            f"{len(rejected):,} rows rejected."
+            f"{outcome.enrollments_skipped:,} skipped; "
+            f"{counted(outcome.courses_created, 'new course')}; "
+            f"{counted(len(rejected), 'row')} rejected."
         )
         print_rejected(rejected)
         for text in outcome.skipped[:20]:

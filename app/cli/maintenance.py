@@ -16,6 +16,7 @@ from app.cli.output import EXIT_FINDINGS, EXIT_OK, end_progress, print_json, pro
 from app.cli.session import school_session
 from app.config import Settings
 from app.domain.enums import RunKind
+from app.domain.wording import counted
 
 
 def cmd_audit_enrollments(args: argparse.Namespace, settings: Settings) -> int:
@@ -75,9 +76,10 @@ def cmd_backfill_enrollments(args: argparse.Namespace, settings: Settings) -> in
                     "skipped": result.skipped if result else []})  # fmt: skip
     elif run.succeeded and result is not None:
         counts = result.counts
-        print(f"Backfilled: {counts.enrollments_created:,} enrollments created, "
+        print(f"Backfilled: {counted(counts.enrollments_created, 'enrollment')} created, "
               f"{counts.enrollments_reactivated:,} reactivated, "
-              f"{counts.courses_created:,} new courses, {counts.skipped:,} students not "
+              f"{counted(counts.courses_created, 'new course')}, "
+              f"{counted(counts.skipped, 'student')} not "
               f"enrolled (run {str(run.run_id)[:8]}).")  # fmt: skip
         for text in result.skipped[: args.list]:
             print(f"  not enrolled: {text}")
@@ -115,7 +117,8 @@ def cmd_runs_show(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json({**report.run.__dict__, "change_count": report.change_count,
                      "rejected_rows": report.rejected_count,
-                    "changes": [{**c.__dict__, "what": c.what} for c in report.changes]})  # fmt: skip
+                    "changes": [{**c.__dict__, "what": c.what, "before": c.before,
+                                 "after": c.after} for c in report.changes]})  # fmt: skip
     elif not args.csv:
         for line in report_lines(report):
             print("  ".join(str(cell) for cell in line))

@@ -18,6 +18,7 @@ from app.cli.output import (
 from app.cli.session import school_session
 from app.config import Settings
 from app.domain.rows import RequestDecisions
+from app.domain.wording import counted
 
 
 def _uuids(values: list[str]) -> list[uuid.UUID]:
@@ -75,7 +76,7 @@ def _decisions(args: argparse.Namespace, result: RequestDecisions, verb: str) ->
         print_json({verb: result.decided,
                      "failed": [{"id": k, "reason": v} for k, v in result.failed.items()]})  # fmt: skip
     else:
-        print(f"{verb.capitalize()} {len(result.decided):,} requests.")
+        print(f"{verb.capitalize()} {counted(len(result.decided), 'request')}.")
         for request_id, reason in result.failed.items():
             print(f"  not {verb} {request_id}: {reason}")
     return EXIT_FINDINGS if result.failed else EXIT_OK

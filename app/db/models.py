@@ -216,7 +216,8 @@ class EnrollmentRequest(SchoolDataMixin, Base):
     requested_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     decided_at: Mapped[datetime | None] = mapped_column(TZ)
     decided_by: Mapped[str | None] = mapped_column(Text)
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)  # the request's own: why it was made
+    decision_note: Mapped[str | None] = mapped_column(Text)  # why it was rejected/withdrawn
 
 
 class CourseProgress(SchoolDataMixin, Base):

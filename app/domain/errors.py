@@ -22,6 +22,19 @@ class NotFound(RollbookError):
     pass
 
 
+class UnknownCourse(NotFound):
+    """A course name that matches no course; ``suggestions`` are the closest names."""
+
+    def __init__(self, name: str, suggestions: list[str]) -> None:
+        hint = f" Did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
+        super().__init__(
+            f"There is no course named {name!r}.{hint} "
+            "Pick a course from the list, or create the course first."
+        )
+        self.name = name
+        self.suggestions = suggestions
+
+
 class Conflict(RollbookError):
     pass
 

@@ -108,7 +108,6 @@ class EnrollmentRow:
 class EnrollmentResult:
     enrollment: EnrollmentRow
     outcome: EnrollmentOutcome
-    course_created: bool = False
 
 
 @dataclass(frozen=True)
@@ -206,7 +205,8 @@ class RequestListRow:
     requested_at: datetime
     decided_at: datetime | None
     decided_by: str | None
-    note: str | None
+    note: str | None  # the request's own
+    decision_note: str | None  # the reason given when it was rejected or withdrawn
     row_version: int
 
 

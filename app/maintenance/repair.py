@@ -87,8 +87,7 @@ FROM repair_go g WHERE g.action = 'set-aside-progress' AND p.id = g.subject_id""
     "pending-but-enrolled": _statement("""
 UPDATE enrollment_request r SET status = 'withdrawn', decided_at = now(),
        decided_by = %(actor)s,
-       note = concat_ws(' — ', r.note,
-                        'Withdrawn by the consistency repair: already enrolled in the course.')
+       decision_note = 'Withdrawn by the consistency repair: already enrolled in the course.'
 FROM repair_go g WHERE r.id = g.subject_id"""),
     "attendance-not-enrolled": _statement("""
 UPDATE session_attendance a SET deleted_at = now(),

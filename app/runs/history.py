@@ -5,12 +5,12 @@ database captured them)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, cast, func, literal_column, select
+from sqlalchemy import Text, cast, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from app.csvfile import write_csv
@@ -18,6 +18,7 @@ from app.db.models import AuditLog, ImportRejectedRow, MaintenanceRun
 from app.domain.context import ServiceContext
 from app.domain.enums import RunKind
 from app.domain.errors import NotFound
+from app.domain.wording import counted
 from app.runs.recorder import RUN_LOCK_SPACE
 
 REPORT_CHANGES_LIMIT = 5_000  # the report lists this many changes; the count is complete
@@ -53,24 +54,27 @@ class RunRow:
                 s.get("enrollments_reactivated", 0),
             )
             if self.dry_run:
-                return f"would create {created:,} enrollments and reactivate {reactivated:,}"
-            return f"created {created:,} enrollments, reactivated {reactivated:,}"
+                return (
+                    f"would create {counted(created, 'enrollment')} and reactivate {reactivated:,}"
+                )
+            return f"created {counted(created, 'enrollment')}, reactivated {reactivated:,}"
         if self.kind == RunKind.CONSISTENCY or (self.kind == RunKind.REPAIR and self.dry_run):
             found = s.get("total", 0)
-            return f"{found:,} findings" if found else "consistent: nothing to repair"
+            return counted(found, "finding") if found else "consistent: nothing to repair"
         if self.kind == RunKind.REPAIR:
             return f"{s.get('applied', 0):,} repairs applied, {s.get('skipped', 0):,} skipped"
         if self.kind == RunKind.REQUESTS:
-            return (f"{s.get('decided', 0):,} requests {s.get('decision', 'decided')}, "
+            return (f"{counted(s.get('decided', 0), 'request')} {s.get('decision', 'decided')}, "
                     f"{s.get('failed', 0):,} left pending")  # fmt: skip
         if self.params.get("kind") == "legacy-groups":
-            return (f"{s.get('rows', 0):,} rows: {s.get('members_created', 0):,} memberships "
-                    f"created, {s.get('members_updated', 0):,} updated, "
+            return (f"{counted(s.get('rows', 0), 'row')}: "
+                    f"{counted(s.get('members_created', 0), 'membership')} created, {s.get('members_updated', 0):,} updated, "
                     f"{s.get('rejected', 0):,} rejected")  # fmt: skip
         if self.kind == RunKind.IMPORT and "created" in s:
-            parts = [f"{s.get('created', 0):,} students created", f"{s.get('updated', 0):,} updated",
-                     f"{s.get('enrollments_created', 0):,} enrollments created",
-                     f"{s.get('rejected', 0):,} rows rejected"]  # fmt: skip
+            parts = [f"{counted(s.get('created', 0), 'student')} created",
+                     f"{s.get('updated', 0):,} updated",
+                     f"{counted(s.get('enrollments_created', 0), 'enrollment')} created",
+                     f"{counted(s.get('rejected', 0), 'row')} rejected"]  # fmt: skip
             if s.get("enrollments_skipped"):
                 parts.append(f"{s['enrollments_skipped']:,} not enrolled (not active)")
             if s.get("stale"):
@@ -120,6 +124,29 @@ def describe_change(entity: str, action: str, changes: dict[str, Any]) -> str:
     return action.replace("_", " ")  # an entry from before the database captured changes
 
 
+# Columns a report does not show as a change: ids named in the Student and Course
+# columns instead, and bookkeeping the database keeps for itself.
+_UNSHOWN = frozenset({"id", "school_id", "student_id", "course_id", "row_version",
+                      "updated_at", "created_at", "search_vector", "sort_name"})  # fmt: skip
+
+
+def change_text(values: dict[str, Any] | None) -> str:
+    """A side of a change as a person reads it: "active: yes; ended on: 2026-12-01"."""
+
+    def shown(value: Any) -> str:
+        if value is True or value is False:
+            return "yes" if value else "no"
+        if isinstance(value, str) and len(value) > 19 and value[10:11] == "T":
+            try:  # a moment, as captured: shown in local time to the minute
+                return datetime.fromisoformat(value).astimezone().strftime("%Y-%m-%d %H:%M")
+            except ValueError:
+                pass
+        return "—" if value is None else str(value)
+
+    return "; ".join(f"{key.replace('_', ' ')}: {shown(value)}"
+                     for key, value in (values or {}).items() if key not in _UNSHOWN)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ChangeRow:
     at: datetime
@@ -127,10 +154,23 @@ class ChangeRow:
     entity: str
     entity_id: uuid.UUID | None
     changes: dict[str, Any]
+    student: str = ""  # "S0001 Ana Peña": whose row it is, where it is a student's
+    course: str = ""  # the course's name, where the row belongs to a course
 
     @property
     def what(self) -> str:
         return describe_change(self.entity, self.action, self.changes)
+
+    @property
+    def before(self) -> str:
+        return change_text(self.changes.get("before"))
+
+    @property
+    def after(self) -> str:
+        after = self.changes.get("after") or {}
+        if self.action == "insert":  # a new row: its empty fields say nothing
+            after = {key: value for key, value in after.items() if value is not None}
+        return change_text(after)
 
 
 @dataclass(frozen=True)
@@ -200,7 +240,52 @@ def run_report(session: Session, ctx: ServiceContext, run_id: uuid.UUID) -> RunR
     )
     changes = [ChangeRow(e.at, e.action, e.entity, e.entity_id, dict(e.changes or {}))
                for e in entries]  # fmt: skip
-    return RunReport(run, count, changes, rejected or 0)
+    return RunReport(run, count, _named(session, changes), rejected or 0)
+
+
+# Tables whose rows belong to a student and a course: (student column, course expression).
+_OWNED = {
+    "course_enrollment": "SELECT id, student_id, course_id FROM course_enrollment",
+    "course_progress": "SELECT id, student_id, course_id FROM course_progress",
+    "enrollment_request": "SELECT id, student_id, course_id FROM enrollment_request",
+    "session_attendance": "SELECT a.id, a.student_id, cs.course_id FROM session_attendance a "
+                          "JOIN class_session cs ON cs.id = a.session_id",
+}  # fmt: skip
+
+
+def _named(session: Session, changes: list[ChangeRow]) -> list[ChangeRow]:
+    """The changes with the student (number and name) and the course they concern,
+    read from the rows (or, for a deleted row, from what the change captured)."""
+    owners: dict[uuid.UUID, tuple[Any, Any]] = {}
+    for entity, rows_sql in _OWNED.items():
+        ids = [c.entity_id for c in changes if c.entity == entity and c.entity_id]
+        if ids:
+            found = session.execute(text(f"SELECT * FROM ({rows_sql}) r WHERE r.id = ANY(:ids)"),
+                                    {"ids": ids})  # fmt: skip
+            owners.update({row_id: (student, course) for row_id, student, course in found})
+
+    def owner(change: ChangeRow) -> tuple[Any, Any]:
+        if change.entity == "student":
+            return change.entity_id, None
+        if change.entity == "course":
+            return None, change.entity_id
+        captured = {**(change.changes.get("before") or {}), **(change.changes.get("after") or {})}
+        student, course = owners.get(change.entity_id, (None, None))  # type: ignore[arg-type]
+        return student or captured.get("student_id"), course or captured.get("course_id")
+
+    pairs = [owner(c) for c in changes]
+    student_ids = list({str(s) for s, _ in pairs if s})
+    course_ids = list({str(c) for _, c in pairs if c})
+    students = dict(session.execute(text(
+        "SELECT id::text, student_no || ' ' || btrim(first_name || ' ' || last_name) "
+        "FROM student WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": student_ids}).all()
+    ) if student_ids else {}  # fmt: skip
+    courses = dict(session.execute(text(
+        "SELECT id::text, name FROM course WHERE id = ANY(CAST(:ids AS uuid[]))"),
+        {"ids": course_ids}).all()) if course_ids else {}  # fmt: skip
+    return [replace(c, student=students.get(str(s), "") if s else "",
+                    course=courses.get(str(k), "") if k else "")
+            for c, (s, k) in zip(changes, pairs, strict=True)]  # fmt: skip
 
 
 def find_run(session: Session, ctx: ServiceContext, prefix: str) -> uuid.UUID:
@@ -240,9 +325,10 @@ def report_lines(report: RunReport) -> list[list[str]]:
                  for s in students]  # fmt: skip
     if report.changes:
         rows.append([])
-        rows.append(["changes", "what", "entity", "id", "before", "after"])
-        rows += [[c.at.isoformat(timespec="seconds"), c.what, c.entity, str(c.entity_id or ""),
-                  flat_text(c.changes.get("before")), flat_text(c.changes.get("after"))]
+        rows.append(["changes", "what", "student", "course", "before", "after", "table",
+                     "row id"])  # fmt: skip
+        rows += [[c.at.isoformat(timespec="seconds"), c.what, c.student, c.course, c.before,
+                  c.after, c.entity, str(c.entity_id or "")]
                  for c in report.changes]  # fmt: skip
         if report.change_count > len(report.changes):
             rows.append([f"… {report.change_count - len(report.changes):,} more changes"])

@@ -1,7 +1,11 @@
-"""Courses: looked up by name without regard to case, created on first use."""
+"""Courses: looked up by name without regard to case. Enrolling never creates one: a
+name that matches no course is refused with the closest names, and creating a course is
+its own, explicit action (``create_course``); the bulk paths (imports, backfill) create
+the courses their files name, shown in their preview first."""
 
 from __future__ import annotations
 
+import difflib
 import uuid
 
 from sqlalchemy import func, select
@@ -11,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.db.base import new_id
 from app.db.models import Course
 from app.domain.context import ServiceContext
-from app.domain.errors import NotFound, ValidationError
+from app.domain.errors import Conflict, NotFound, UnknownCourse, ValidationError
 from app.domain.rows import CourseRow
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
@@ -39,15 +43,40 @@ def _by_name(session: Session, ctx: ServiceContext, name: str) -> Course | None:
     )
 
 
+SUGGESTED = 3  # closest course names offered for a name that matches none
+
+
+def closest_course_names(names: list[str], typed: str) -> list[str]:
+    """The names a person most likely meant by ``typed``: those that contain it, then
+    the nearest spellings ("Underwater Basketry" → "Underwater Basket Weaving")."""
+    wanted = " ".join(typed.split()).lower()
+    if not wanted:
+        return []
+    by_lower = {name.lower(): name for name in names}
+    containing = [name for low, name in by_lower.items() if wanted in low]
+    close = difflib.get_close_matches(wanted, list(by_lower), n=SUGGESTED, cutoff=0.6)
+    ranked = sorted(containing, key=len) + [by_lower[low] for low in close]
+    return list(dict.fromkeys(ranked))[:SUGGESTED]
+
+
 def get_course_by_name(session: Session, ctx: ServiceContext, name: str) -> CourseRow:
-    """The course with this name (any case); NotFound names what was asked for."""
+    """The course with this name (any case). A name that matches none raises
+    UnknownCourse with the closest names, so a typo is never taken as a new course."""
     cleaned = clean_course_name(name)
     course = _by_name(session, ctx, cleaned)
     if course is None:
-        raise NotFound(
-            f"There is no course named {cleaned!r}. Check the spelling or create the course first."
-        )
+        names = [row.name for row in list_courses(session, ctx)]
+        raise UnknownCourse(cleaned, closest_course_names(names, cleaned))
     return _row(course)
+
+
+def create_course(session: Session, ctx: ServiceContext, name: str) -> CourseRow:
+    """Create a course: the explicit action behind "New course…". A course of that
+    name (any case) that exists already is refused, not reused."""
+    course, created = find_or_create_course(session, ctx, name)
+    if not created:
+        raise Conflict(f"There is already a course named {course.name!r}.")
+    return course
 
 
 def get_course(session: Session, ctx: ServiceContext, course_id: uuid.UUID) -> CourseRow:
@@ -60,7 +89,9 @@ def get_course(session: Session, ctx: ServiceContext, course_id: uuid.UUID) -> C
 def find_or_create_course(
     session: Session, ctx: ServiceContext, name: str
 ) -> tuple[CourseRow, bool]:
-    """The course with this name (any case), created if missing. Returns (course, created)."""
+    """The course with this name (any case), created if missing. Returns (course, created).
+    Behind ``create_course``; enrolling by name uses ``get_course_by_name``, which never
+    creates one."""
     require_role(ctx, *REGISTRAR_ROLES, doing="create courses")
     cleaned = clean_course_name(name)
     existing = _by_name(session, ctx, cleaned)

@@ -29,7 +29,7 @@ from app.domain.rows import (
     EnrollmentRow,
     Page,
 )
-from app.services.courses import find_or_create_course, get_course_by_name
+from app.services.courses import get_course_by_name
 from app.services.enrollment_writer import end_enrollments, write_enrollments
 from app.services.paging import STREAM_BATCH, count_rows, fetch_page, order_by, stream_batches
 from app.services.permissions import REGISTRAR_ROLES, require_role
@@ -119,13 +119,11 @@ def set_course_enrollment(
     *,
     source: EnrollmentSource = EnrollmentSource.MANUAL,
 ) -> EnrollmentResult:
-    """Enroll a student by course name: find or create the course (name compared without
-    regard to case), then create or reactivate the enrollment. Never a duplicate."""
-    course, course_created = find_or_create_course(session, ctx, course_name)
-    result = enroll(session, ctx, student_id, course.id, source=source)
-    return EnrollmentResult(
-        enrollment=result.enrollment, outcome=result.outcome, course_created=course_created
-    )
+    """Enroll a student in the course of this name (compared without regard to case):
+    create or reactivate the enrollment, never a duplicate. A name that matches no
+    course raises UnknownCourse with the closest names; it never creates a course."""
+    course = get_course_by_name(session, ctx, course_name)
+    return enroll(session, ctx, student_id, course.id, source=source)
 
 
 def unenroll(

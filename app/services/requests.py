@@ -72,6 +72,7 @@ def _list_select(ctx: ServiceContext) -> Select:
             EnrollmentRequest.decided_at,
             EnrollmentRequest.decided_by,
             EnrollmentRequest.note,
+            EnrollmentRequest.decision_note,
             EnrollmentRequest.row_version,
         )  # fmt: skip
         .select_from(EnrollmentRequest)
@@ -233,8 +234,8 @@ def _decide(session: Session, ctx: ServiceContext, request: EnrollmentRequest,
     request.status = status.value
     request.decided_at = func.now()
     request.decided_by = ctx.actor
-    if note is not None and note.strip():
-        request.note = note.strip()
+    # The reason is kept beside the request's own note, never over it.
+    request.decision_note = (note or "").strip() or None
     session.flush()
 
 
@@ -339,7 +340,7 @@ def reject_requests(
                 status=RequestStatus.REJECTED.value,
                 decided_at=func.now(),
                 decided_by=ctx.actor,
-                note=func.coalesce(note, EnrollmentRequest.note),
+                decision_note=note,
             )  # fmt: skip
             .returning(EnrollmentRequest.id)
             .execution_options(synchronize_session=False)

@@ -128,3 +128,44 @@ def test_cancel_between_batches_removes_the_partly_written_file(db, demo_school,
         write_export(session, db.context(), job, export, path, batch_size=50)
     assert [(r.done, r.total) for r in reports] == [(50, 450)]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_excel_name_is_saved_as_csv_with_the_users_normal_permissions(
+    qtbot, ops_hub, demo_school, tmp_path, monkeypatch
+):
+    """Rollbook writes CSV only: "registrations.xlsx" becomes "registrations.csv" (never
+    CSV text under an Excel name), readable like any file the person saves."""
+    import os
+
+    from PySide6.QtWidgets import QMessageBox
+
+    model = EnrollmentTableModel()
+    model.set_query(EnrollmentQuery(active=True))
+    wait_loaded(qtbot, model)
+    offered: list[tuple] = []
+
+    def dialog(*args, **kwargs):
+        offered.append(args)
+        return str(tmp_path / "registrations.xlsx"), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
+    done: list[str] = []
+    export_current_list(None, model, "registrations", done.append)
+    qtbot.waitUntil(lambda: bool(done), timeout=20_000)
+
+    assert offered[0][3] == "CSV files (*.csv)" and offered[0][2].endswith("registrations.csv")
+    assert not (tmp_path / "registrations.xlsx").exists()
+    saved = tmp_path / "registrations.csv"
+    assert done == [f"Exported {model.rowCount():,} rows to registrations.csv."]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert saved.stat().st_mode & 0o777 == 0o666 & ~mask
+
+    # The dialog confirmed "registrations.xlsx", not the .csv that exists now: asked first.
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", lambda _parent, _title, text, *a, **k:
+                        asked.append(text) or QMessageBox.StandardButton.No)  # fmt: skip
+    before = saved.read_bytes()
+    export_current_list(None, model, "registrations", done.append)
+    assert asked and "registrations.csv already exists" in asked[0]
+    assert saved.read_bytes() == before and len(done) == 1

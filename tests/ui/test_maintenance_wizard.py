@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from course_setup import enroll_named
 from PySide6.QtWidgets import QWizard
 from sqlalchemy import func, select
 
 from app.db.models import CourseEnrollment, LegacyGroupMember, MaintenanceRun
-from app.services.enrollments import set_course_enrollment, unenroll
+from app.services.enrollments import unenroll
 from app.services.students import StudentInput, create_student
 from ui.ops import Op
 from ui.widgets.run_history import RunHistoryDialog, RunReportDialog
@@ -37,8 +38,8 @@ def school(db) -> None:
         ctx = db.context()
         ids = {n: create_student(s, ctx, StudentInput(n, f"Ann{n}", f"Émile{n}", class_name="7A")).id
                for n in ("1001", "1002", "1003", "1004")}  # fmt: skip
-        set_course_enrollment(s, ctx, ids["1001"], "Mathematics 101")
-        set_course_enrollment(s, ctx, ids["1002"], "Mathematics 101")
+        enroll_named(s, ctx, ids["1001"], "Mathematics 101")
+        enroll_named(s, ctx, ids["1002"], "Mathematics 101")
         unenroll(s, ctx, ids["1002"], "Mathematics 101")
 
 

@@ -39,7 +39,7 @@ def test_wizard_end_to_end(qtbot, qtmodeltester, ops_hub, db, ctx, database, tmp
     wizard.next()
     check = wizard.check_page
     qtbot.waitUntil(check.isComplete, timeout=15_000)
-    assert "<b>8</b> inconsistencies found" in check.label.text()
+    assert "<b>8 inconsistencies</b> found" in check.label.text()
     assert check.counts.rowCount() == 8
     assert check.counts.item(0, 0).text() == "Approved request without enrollment"
     assert [check.counts.item(r, 1).text() for r in range(8)] == ["1"] * 8
@@ -87,7 +87,7 @@ def test_wizard_end_to_end(qtbot, qtmodeltester, ops_hub, db, ctx, database, tmp
 
     summary.check_again()
     qtbot.waitUntil(lambda: "remain" in summary.again.text(), timeout=15_000)
-    assert "<b>2</b> inconsistencies remain" in summary.again.text()  # team + the skipped one
+    assert "<b>2 inconsistencies</b> remain" in summary.again.text()  # team + the skipped one
     shot(wizard, "5_checked_again")
     with db.sessions.begin() as s:
         runs = s.execute(select(MaintenanceRun.kind, MaintenanceRun.status)
@@ -104,6 +104,9 @@ def test_a_clean_school_ends_on_the_check_page(qtbot, ops_hub, db):
     qtbot.waitUntil(wizard.check_page.isComplete, timeout=15_000)
     assert "Everything is consistent" in wizard.check_page.label.text()
     assert wizard.button(QWizard.WizardButton.FinishButton).isVisible()
+    # it offers no next step, so it does not mention one
+    assert "Next" not in wizard.check_page.subTitle()
+    assert not wizard.button(QWizard.WizardButton.NextButton).isVisible()
     shot(wizard, "6_clean")
 
 

@@ -152,7 +152,16 @@ def test_staff_request_a_course_on_a_students_behalf(qtbot, ops_hub, db, ctx, da
     qtbot.waitUntil(lambda: bool(dialog.message.text()), timeout=10_000)
     assert "pending" in dialog.message.text().lower() and dialog.isVisible()
     dialog.grab().save(str(ARTIFACTS / "requests_4_new_refused.png"))
-    dialog.course.setCurrentIndex(dialog.course.findText("Chemistry"))
+    # A misspelled course is a question, never a new course: the closest name is offered.
+    dialog.course.setEditText("Chemestry")
+    assert ok.isEnabled()
+    dialog.submit()
+    assert dialog.course_suggestions.isVisible()
+    assert [b.text() for b in dialog.course_suggestions.buttons] == ["Chemistry"]
+    assert not dialog.course_suggestions.create_button.isVisible()
+    dialog.grab().save(str(ARTIFACTS / "requests_5_new_misspelled_course.png"))
+    qtbot.mouseClick(dialog.course_suggestions.buttons[0], Qt.MouseButton.LeftButton)
+    assert dialog.course.chosen().name == "Chemistry" and not dialog.course_suggestions.isVisible()
     dialog.note.setText("Asked at the front desk")
     with qtbot.waitSignal(dialog.accepted, timeout=10_000):
         dialog.submit()

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from conftest import open_students_page, wait_loaded
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
-from sqlalchemy import select
+from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
+from sqlalchemy import func, select
 
-from app.db.models import CourseEnrollment, Student
+from app.db.models import Course, CourseEnrollment, Student
 from ui.dialogs.student_dialog import StudentDialog
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -72,13 +72,29 @@ def test_delete_key_deactivates_after_confirmation(qtbot, ops_hub, demo_school, 
         assert s.get(Student, row.id).status == "inactive"
 
 
-def test_enroll_and_unenroll_from_the_detail_panel(qtbot, ops_hub, demo_school, db):
+def test_enroll_and_unenroll_from_the_detail_panel(qtbot, ops_hub, demo_school, db, monkeypatch):
     page = open_students_page(qtbot)
     page.table.setFocus()
     page.table.selectRow(0)
     student = page.model.row_at(0)
     qtbot.waitUntil(lambda: student.full_name in page.detail.heading.text(), timeout=5000)
-    page.detail.course_box.setCurrentText("Astronomy Club")
+    qtbot.waitUntil(lambda: page.detail.course_box.count() > 0, timeout=5000)
+    courses_before = page.detail.course_box.count()
+    # A name no course has is a question, not a new course ...
+    page.detail.course_box.setEditText("Astronomy Club")
+    qtbot.mouseClick(page.detail.enroll_button, Qt.MouseButton.LeftButton)
+    suggestions = page.detail.suggestions
+    assert suggestions.isVisible() and "No course is named “Astronomy Club”" in (
+        suggestions.message.text()
+    )
+    with db.sessions.begin() as s:
+        assert s.scalar(select(Course.id).where(Course.name == "Astronomy Club")) is None
+    # ... creating it is its own, confirmed step; then Enroll enrolls.
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **kw: ("Astronomy Club", True))
+    with qtbot.waitSignal(ops_hub.changed, timeout=5000):
+        qtbot.mouseClick(suggestions.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.detail.course_box.count() == courses_before + 1, timeout=5000)
+    assert page.detail.course_box.chosen().name == "Astronomy Club"
     with qtbot.waitSignal(ops_hub.changed, timeout=5000):
         qtbot.mouseClick(page.detail.enroll_button, Qt.MouseButton.LeftButton)
     table = page.detail.enrollment_table
@@ -118,6 +134,13 @@ def test_ctrl_n_opens_the_new_student_dialog(qtbot, ops_hub, demo_school):
     QTimer.singleShot(300, close_dialog)
     qtbot.keyClick(page.table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert seen == ["StudentDialog"]
+    # Edit started with the mouse: when the dialog closes the keyboard is on the list,
+    # not on the button that opened it.
+    page.table.selectRow(2)
+    QTimer.singleShot(300, close_dialog)
+    qtbot.mouseClick(page.buttons[page.edit_action], Qt.MouseButton.LeftButton)
+    assert seen == ["StudentDialog", "StudentDialog"]
+    qtbot.waitUntil(lambda: page.window().focusWidget() is page.table, timeout=2000)
 
 
 def _hold_the_database(seconds: float) -> None:
@@ -177,3 +200,106 @@ def test_a_search_that_cannot_be_read_empties_the_table_and_says_so(
     assert page.model.rowCount() == 0
     assert page.count_label.text() == "Not loaded"
     assert [str(error) for error in boxes] == ["The school database cannot be reached."]
+
+
+def test_edit_and_deactivate_follow_the_highlighted_rows(qtbot, ops_hub, demo_school):
+    page = open_students_page(qtbot)
+    page.table.setFocus()
+    # A current cell that is not highlighted (the table's state after loading) is not a
+    # choice: nothing is edited and both actions are off.
+    page.table.selectionModel().setCurrentIndex(
+        page.model.index(0, 0), page.table.selectionModel().SelectionFlag.NoUpdate
+    )
+    assert page.table.selected_rows() == []
+    assert not page.edit_action.isEnabled() and not page.buttons[page.edit_action].isEnabled()
+    assert not page.deactivate_action.isEnabled()
+    qtbot.keyClick(page.table, Qt.Key.Key_Return)
+    QApplication.processEvents()
+    opened = [w for w in QApplication.topLevelWidgets() if isinstance(w, StudentDialog)
+              and w.isVisible()]  # fmt: skip
+    assert opened == []
+    assert page.detail.student_id is None
+
+    page.table.selectRow(3)
+    assert page.edit_action.isEnabled() and page.buttons[page.edit_action].isEnabled()
+    qtbot.waitUntil(lambda: page.detail.student_id == page.model.row_at(3).id, timeout=5000)
+    page.table.selectionModel().select(
+        page.model.index(5, 0),
+        page.table.selectionModel().SelectionFlag.Select
+        | page.table.selectionModel().SelectionFlag.Rows,
+    )
+    assert len(page.table.selected_rows()) == 2
+    assert not page.edit_action.isEnabled(), "Edit is for one student"
+    assert page.deactivate_action.isEnabled() == any(
+        r.status == "active" for r in page.table.selected_rows()
+    )
+    assert page.detail.student_id is None
+    page.table.clearSelection()
+    assert not page.edit_action.isEnabled() and not page.deactivate_action.isEnabled()
+
+
+def test_the_detail_panel_shows_an_edit_as_soon_as_it_is_saved(qtbot, ops_hub, demo_school):
+    from app.services import students
+    from ui.ops import Op
+
+    page = open_students_page(qtbot)
+    number = next(r for r in range(50) if page.model.row_at(r).status == "active")
+    student = page.model.row_at(number)
+    page.table.selectRow(number)
+    qtbot.waitUntil(lambda: student.full_name in page.detail.heading.text(), timeout=5000)
+    assert "6Z" not in page.detail.heading.text()
+
+    class_column = next(i for i, c in enumerate(page.model.columns) if c.title == "Class")
+    with qtbot.waitSignal(ops_hub.changed, timeout=5000):
+        page.model.setData(page.model.index(number, class_column), "6Z", Qt.ItemDataRole.EditRole)
+    qtbot.waitUntil(lambda: "6Z" in page.detail.heading.text(), timeout=5000)
+
+    # A change made elsewhere (another page, a dialog, an import) reaches the panel too.
+    with qtbot.waitSignal(ops_hub.changed, timeout=5000):
+        Op(page, lambda s, ctx, job: students.deactivate_student(s, ctx, student.id)).run()
+    qtbot.waitUntil(lambda: "inactive" in page.detail.heading.text(), timeout=5000)
+    assert page.detail.student_id == student.id
+
+
+def test_a_misspelled_course_offers_the_closest_one_and_creates_nothing(
+    qtbot, ops_hub, demo_school, db
+):
+    page = open_students_page(qtbot, height=900)
+    number = next(r for r in range(50) if page.model.row_at(r).status == "active")
+    student = page.model.row_at(number)
+    page.table.selectRow(number)
+    qtbot.waitUntil(lambda: page.detail.student_id == student.id, timeout=5000)
+    qtbot.waitUntil(lambda: page.detail.course_box.count() > 0, timeout=5000)
+    with db.sessions.begin() as s:
+        courses_before = s.scalar(select(func.count()).select_from(Course))
+    box = page.detail.course_box
+    qtbot.waitUntil(box.isEnabled, timeout=5000)  # the panel has loaded the student
+    page.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is page.window(), timeout=5000)
+    box.setFocus()
+    qtbot.waitUntil(lambda: box.lineEdit().hasFocus(), timeout=5000)
+    qtbot.keyClicks(box.lineEdit(), "Music and Movment")
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)  # Enter in the box is Enroll
+    suggestions = page.detail.suggestions
+    assert [b.text() for b in suggestions.buttons] == ["Music && Movement"]  # shows one &
+    assert suggestions.buttons[0].hasFocus()  # Enter or Space takes it
+    page.grab().save(str(ARTIFACTS / "students_detail_did_you_mean.png"))
+    qtbot.keyClick(suggestions.buttons[0], Qt.Key.Key_Space)
+    assert box.chosen().name == "Music & Movement" and not suggestions.isVisible()
+    with qtbot.waitSignal(page.detail.status_message, timeout=5000) as said:
+        qtbot.mouseClick(page.detail.enroll_button, Qt.MouseButton.LeftButton)
+    assert said.args[0].endswith("in Music & Movement.")  # enrolled (or already was)
+    with db.sessions.begin() as s:
+        assert s.scalar(select(func.count()).select_from(Course)) == courses_before
+        assert s.scalar(
+            select(func.count()).select_from(CourseEnrollment).join(Course)
+            .where(CourseEnrollment.student_id == student.id, Course.name == "Music & Movement",
+                   CourseEnrollment.active)
+        ) == 1  # fmt: skip
+    # What was typed for one student is gone when another is selected.
+    box.setEditText("Nature")
+    page.table.selectRow(number + 1)
+    qtbot.waitUntil(
+        lambda: page.detail.student_id == page.model.row_at(number + 1).id, timeout=5000
+    )
+    assert box.currentText() == ""

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QWidget
 from sqlalchemy.orm import Session
 
 from app.csvfile import write_csv
 from app.domain.context import ServiceContext
+from app.domain.wording import counted
 from app.jobs import Job
+from ui.actions.save_csv import ask_csv_path
 from ui.models.paged import ListSource, PagedTableModel, display_text
 from ui.ops import Op
 
@@ -85,20 +86,14 @@ def start_export(parent: QWidget | None, export: ListExport, path: Path,
         Op(
             parent, lambda s, ctx, job: write_export(s, ctx, job, export, path), title="Exporting…"
         )  # fmt: skip
-        .success(lambda count: on_done(f"Exported {count:,} rows to {path.name}."))
+        .success(lambda count: on_done(f"Exported {counted(count, 'row')} to {path.name}."))
         .run()
     )
 
 
 def export_current_list(parent: QWidget, model: PagedTableModel, suggested_name: str,
                         on_done: Callable[[str], None]) -> None:  # fmt: skip
-    settings = QSettings()
-    folder = settings.value("folders/export", str(Path.home()))
-    filename, _ = QFileDialog.getSaveFileName(
-        parent, "Export list", str(Path(folder) / f"{suggested_name}.csv"), "CSV files (*.csv)"
-    )
-    if not filename:
+    path = ask_csv_path(parent, "Export list", suggested_name, folder_key="folders/export")
+    if path is None:
         return
-    path = Path(filename)
-    settings.setValue("folders/export", str(path.parent))
     start_export(parent, describe_export(model), path, on_done)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -26,6 +25,7 @@ from app.domain.rows import RequestListRow
 from app.services import courses, requests
 from app.services.students import StudentQuery, list_students
 from ui.ops import Op, error_text
+from ui.widgets.course_picker import CoursePicker, CourseSuggestions
 
 MATCHES_SHOWN = 20
 SEARCH_DELAY_MS = 250
@@ -41,8 +41,10 @@ class RequestDialog(QDialog):
         self.search.setPlaceholderText("Part of the name, student number or e-mail")
         self.matches = QListWidget()
         self.matches.setMinimumHeight(160)
-        self.course = QComboBox()
-        self.course.setPlaceholderText("Loading courses…")
+        self.course = CoursePicker()
+        self.course.lineEdit().setPlaceholderText("Loading courses…")
+        self.course_suggestions = CourseSuggestions(offer_create=False)
+        self.course_suggestions.picked.connect(self._suggestion_picked)
         self.note = QLineEdit()
         self.note.setPlaceholderText("Optional, kept with the request")
         self.message = QLabel("")
@@ -59,6 +61,7 @@ class RequestDialog(QDialog):
         form.addRow("&Student:", self.search)
         form.addRow("", self.matches)
         form.addRow("&Course:", self.course)
+        form.addRow("", self.course_suggestions)
         form.addRow("&Note:", self.note)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -69,7 +72,7 @@ class RequestDialog(QDialog):
         self.search.textChanged.connect(lambda _text: self._timer.start())
         self.search.returnPressed.connect(self.find_students)
         self.matches.currentItemChanged.connect(lambda *_: self._update_ok())
-        self.course.currentIndexChanged.connect(lambda *_: self._update_ok())
+        self.course.currentTextChanged.connect(self._course_typed)
         self._update_ok()
         Op(
             self,
@@ -78,10 +81,17 @@ class RequestDialog(QDialog):
         ).success(self._courses_loaded).run()
 
     def _courses_loaded(self, rows) -> None:
-        self.course.setPlaceholderText("Choose a course")
-        for row in rows:
-            self.course.addItem(row.name, row.id)
-        self.course.setCurrentIndex(-1)
+        self.course.lineEdit().setPlaceholderText("Type or pick a course")
+        self.course.set_courses(rows)
+
+    def _course_typed(self, _text: str) -> None:
+        self.course_suggestions.clear()
+        self._update_ok()
+
+    def _suggestion_picked(self, name: str) -> None:
+        self.course.pick(name)
+        self.course_suggestions.clear()
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setFocus()
 
     def find_students(self) -> None:
         text = self.search.text().strip()
@@ -107,14 +117,19 @@ class RequestDialog(QDialog):
         self.message.setText("" if page.rows else "No student matches; try fewer letters.")
 
     def _update_ok(self) -> None:
-        ready = self.matches.currentItem() is not None and self.course.currentIndex() >= 0
+        ready = self.matches.currentItem() is not None and bool(self.course.typed())
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ready)
 
     def submit(self) -> None:
         item = self.matches.currentItem()
-        course_id = self.course.currentData()
-        if item is None or course_id is None:
+        course = self.course.chosen()
+        if item is not None and course is None and self.course.typed():
+            # the same rule as enrolling: a name that matches no course is a question
+            self.course_suggestions.show_for(self.course.typed(), self.course.suggestions())
             return
+        if item is None or course is None:
+            return
+        course_id = course.id
         student_id = item.data(Qt.ItemDataRole.UserRole)
         note = self.note.text().strip() or None
         self.buttons.setEnabled(False)

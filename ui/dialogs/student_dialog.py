@@ -35,20 +35,20 @@ class StudentDialog(QDialog):
         self.fields: dict[str, QWidget] = {}
 
         form = QFormLayout()
-        self.student_no = self._line("student_no", "Student number*", "e.g. S0001234", form)
-        self.first_name = self._line("first_name", "First name", "", form)
-        self.last_name = self._line("last_name", "Last name", "", form)
-        self.email = self._line("email", "E-mail", "name@school.example", form)
-        self.class_name = self._line("class_name", "Class", "e.g. 7A", form)
+        self.student_no = self._line("student_no", "Student &number*", "e.g. S0001234", form)
+        self.first_name = self._line("first_name", "&First name", "", form)
+        self.last_name = self._line("last_name", "&Last name", "", form)
+        self.email = self._line("email", "&E-mail", "name@school.example", form)
+        self.class_name = self._line("class_name", "Cl&ass", "e.g. 7A", form)
         self.grade = QComboBox()
         self.grade.addItems(GRADES)
         self.fields["grade_level"] = self.grade
         form.addRow("&Grade", self.grade)
-        self.birth_date = self._line("birth_date", "Birth date", "YYYY-MM-DD", form)
+        self.birth_date = self._line("birth_date", "&Birth date", "YYYY-MM-DD", form)
         self.status = QComboBox()
         self.status.addItems([s.value for s in StudentStatus])
         self.fields["status"] = self.status
-        form.addRow("&Status", self.status)
+        form.addRow("S&tatus", self.status)
 
         self.error = QLabel("")
         self.error.setObjectName("formError")
@@ -60,6 +60,9 @@ class StudentDialog(QDialog):
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        # Alt+S saves (the labels above leave S to it); Esc cancels.
+        self.save_button.setText("&Save")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancel")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)
@@ -73,7 +76,7 @@ class StudentDialog(QDialog):
         edit = QLineEdit()
         edit.setPlaceholderText(placeholder)
         self.fields[name] = edit
-        form.addRow(f"&{label}", edit)
+        form.addRow(label, edit)  # the label carries its Alt+letter
         return edit
 
     def _fill(self, student: StudentRow) -> None:

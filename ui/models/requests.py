@@ -24,7 +24,8 @@ def request_columns() -> list[Column[RequestListRow]]:
         Column("Course", lambda r: r.course_name, "course", width=200),
         Column("Status", lambda r: r.status.capitalize(), "status", width=90),
         Column("Decided", _decided, "decided_at", width=170),
-        Column("Note", lambda r: r.note, None, width=260),
+        Column("Note", lambda r: r.note, None, width=220),
+        Column("Reason for decision", lambda r: r.decision_note, None, width=220),
     ]  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QPushButton
 
 from app.domain.enums import RequestStatus
 from app.domain.rows import RequestDecisions, RequestListRow
+from app.domain.wording import counted, plural
 from app.maintenance.request_decisions import decide_requests
 from app.services import courses
 from app.services.requests import RequestQuery
@@ -110,7 +111,7 @@ class RequestsPage(ListPage):
         if not rows:
             return
         Op(self, lambda s, ctx, job: decide_requests(s, ctx, rows, "approve", job=job)
-           .value_or_raise(), title=f"Approving {len(rows):,} requests…"
+           .value_or_raise(), title=f"Approving {counted(len(rows), 'request')}…"
            ).success(lambda result: self._decided(result, rows, "approved")).run()  # fmt: skip
 
     def reject(self, *, note: str | None = None) -> None:
@@ -120,7 +121,7 @@ class RequestsPage(ListPage):
         if note is None:
             note, ok = QInputDialog.getText(
                 self, "Reject requests",
-                f"Reject {len(rows):,} request{'s' if len(rows) != 1 else ''}. Reason (kept "
+                f"Reject {counted(len(rows), 'request')}. Reason (kept "
                 "with the request, optional):", QLineEdit.EchoMode.Normal, "",
             )  # fmt: skip
             if not ok:
@@ -132,9 +133,7 @@ class RequestsPage(ListPage):
     def _decided(self, result: RequestDecisions, rows: list[RequestListRow], verb: str) -> None:
         by_id = {r.id: r for r in rows}
         count = len(result.decided)
-        self.status_message.emit(
-            f"{verb.capitalize()} {count:,} request{'s' if count != 1 else ''}."
-        )
+        self.status_message.emit(f"{verb.capitalize()} {counted(count, 'request')}.")
         if not result.failed:
             self.problems.hide()
             return
@@ -145,8 +144,8 @@ class RequestsPage(ListPage):
         ]
         failed = len(result.failed)
         self.problems.setText(
-            f"<b>{failed:,} request{'s were' if failed != 1 else ' was'} not {verb} and "
-            f"{'are' if failed != 1 else 'is'} still pending:</b><ul style='margin:0'>"
+            f"<b>{counted(failed, 'request')} {plural(failed, 'was')} not {verb} and "
+            f"{plural(failed, 'is')} still pending:</b><ul style='margin:0'>"
             + "".join(lines) + "</ul>"
         )  # fmt: skip
         self.problems.show()

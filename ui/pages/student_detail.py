@@ -8,10 +8,11 @@ import uuid
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
+    QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -23,8 +24,16 @@ from app.domain.errors import NotFound
 from app.domain.rows import AttendanceSummaryRow, EnrollmentRow, RegistrationListRow, StudentRow
 from app.services import class_sessions, courses, enrollments, events, students
 from app.services.events import RegistrationQuery
-from ui.ops import Op, show_error
+from ui.ops import Op, hub, show_error
+from ui.widgets.course_picker import CoursePicker, CourseSuggestions
 from ui.widgets.readonly_table import readonly_table
+
+# The tables whose rows the panel shows: a change to any of them, from this panel or
+# anywhere else (an inline edit, a dialog, an import), reloads it.
+SHOWN_TABLES = frozenset({
+    "student", "course", "course_enrollment", "course_progress", "class_session",
+    "session_attendance", "event", "event_team", "event_registration", "event_attendance",
+})  # fmt: skip
 
 DetailData = tuple[
     StudentRow, list[EnrollmentRow], list[AttendanceSummaryRow], list[RegistrationListRow]
@@ -83,15 +92,16 @@ class StudentDetailPanel(QWidget):
         self.period_label = QLabel("")
         self.period_label.setObjectName("enrollmentPeriods")
         self.period_label.setWordWrap(True)
-        self.course_box = QComboBox()
-        self.course_box.setEditable(True)
-        self.course_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.course_box.lineEdit().setPlaceholderText("Course name")
-        self.course_box.setToolTip("Pick a course or type a new name (it is created)")
+        self.course_box = CoursePicker()
+        self.course_box.lineEdit().returnPressed.connect(self.enroll)
+        self.course_box.currentTextChanged.connect(lambda _text: self.suggestions.clear())
         self.enroll_button = QPushButton("&Enroll")
         self.enroll_button.clicked.connect(self.enroll)
         self.unenroll_button = QPushButton("&Unenroll")
         self.unenroll_button.clicked.connect(self.unenroll)
+        self.suggestions = CourseSuggestions(offer_create=True)
+        self.suggestions.picked.connect(self._suggestion_picked)
+        self.suggestions.create_requested.connect(self.create_course)
         enroll_row = QHBoxLayout()
         enroll_row.addWidget(self.course_box, 1)
         enroll_row.addWidget(self.enroll_button)
@@ -107,11 +117,19 @@ class StudentDetailPanel(QWidget):
         layout.addWidget(self.enrollment_table, 2)
         layout.addWidget(self.period_label)
         layout.addLayout(enroll_row)
+        layout.addWidget(self.suggestions)
         layout.addWidget(QLabel("<b>Session attendance</b>"))
         layout.addWidget(self.attendance_table, 1)
         layout.addWidget(QLabel("<b>Event registrations</b>"))
         layout.addWidget(self.registration_table, 1)
         self._set_enabled(False)
+        hub().changed.connect(self._on_tables_changed)
+
+    def _on_tables_changed(self, changed: frozenset[str]) -> None:
+        if "course" in changed:  # created or renamed here or anywhere else
+            self.load_courses()
+        if self.student_id is not None and changed & SHOWN_TABLES:
+            self.refresh()
 
     def _set_enabled(self, enabled: bool) -> None:
         for widget in (self.course_box, self.enroll_button, self.enrollment_table):
@@ -132,12 +150,12 @@ class StudentDetailPanel(QWidget):
         ).run()
 
     def _courses_loaded(self, rows) -> None:
-        text = self.course_box.currentText()
-        self.course_box.clear()
-        self.course_box.addItems([row.name for row in rows])
-        self.course_box.setCurrentText(text)
+        self.course_box.set_courses(rows)
 
     def show_student(self, student_id: uuid.UUID | None) -> None:
+        if student_id != self.student_id:  # what was typed for someone else goes
+            self.course_box.setEditText("")
+            self.suggestions.clear()
         self.student_id = student_id
         if student_id is None:
             self.heading.setText("Select a student to see their courses, attendance and events.")
@@ -190,16 +208,21 @@ class StudentDetailPanel(QWidget):
         self._set_enabled(True)
 
     def enroll(self) -> None:
-        student_id, course_name = self.student_id, self.course_box.currentText().strip()
+        student_id, typed = self.student_id, self.course_box.typed()
         if student_id is None:
             return
-        if not course_name:
+        if not typed:
             self.status_message.emit("Type or pick a course to enroll the student in.")
             self.course_box.setFocus()
             return
+        course = self.course_box.chosen()
+        if course is None:  # a typo is never taken for a new course
+            self.suggestions.show_for(typed, self.course_box.suggestions())
+            return
+        self.suggestions.clear()
         Op(
             self,
-            lambda s, ctx, job: enrollments.set_course_enrollment(s, ctx, student_id, course_name),
+            lambda s, ctx, job: enrollments.enroll(s, ctx, student_id, course.id),
             title="Enrolling…",
         ).success(self._enrolled).run()
 
@@ -207,9 +230,32 @@ class StudentDetailPanel(QWidget):
         outcome = {"created": "Enrolled in", "reactivated": "Re-enrolled in",
                    "unchanged": "Already enrolled in"}.get(result.outcome.value, "Enrolled in")  # fmt: skip
         self.status_message.emit(f"{outcome} {result.enrollment.course_name}.")
-        if result.course_created:
-            self.load_courses()
-        self.refresh()
+        self.course_box.setEditText("")
+
+    def _suggestion_picked(self, name: str) -> None:
+        self.course_box.pick(name)
+        self.suggestions.clear()
+        self.enroll_button.setFocus()
+
+    def create_course(self, typed: str = "") -> None:
+        """Creating a course is its own action: the name is confirmed in a dialog that
+        says the course will appear in every course list."""
+        name, ok = QInputDialog.getText(
+            self, "Create course",
+            "Name of the new course. It will appear in every course list\n"
+            "(enrolling, requests, sessions, reports):",
+            QLineEdit.EchoMode.Normal, typed or self.course_box.typed(),
+        )  # fmt: skip
+        if not ok or not name.strip():
+            return
+        Op(self, lambda s, ctx, job: courses.create_course(s, ctx, name), title="Creating…"
+           ).success(self._course_created).run()  # fmt: skip
+
+    def _course_created(self, course) -> None:
+        self.suggestions.clear()
+        self.status_message.emit(f"Created the course {course.name}. Press Enroll to enroll.")
+        self.course_box.setEditText(course.name)
+        self.enroll_button.setFocus()
 
     def unenroll(self) -> None:
         row = self.enrollment_table.currentRow()
@@ -220,5 +266,4 @@ class StudentDetailPanel(QWidget):
             self,
             lambda s, ctx, job: enrollments.unenroll(s, ctx, student_id, course_name),
             title="Unenrolling…",
-        ).success(lambda _r: (self.status_message.emit(f"Unenrolled from {course_name}."),
-                              self.refresh())).run()  # fmt: skip
+        ).success(lambda _r: self.status_message.emit(f"Unenrolled from {course_name}.")).run()

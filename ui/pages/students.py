@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QPushButton, QSplitter
 
 from app.domain.enums import StudentStatus
+from app.domain.wording import counted
 from app.services import courses, students
 from app.services.students import StudentQuery
 from ui.dialogs.student_dialog import StudentDialog
@@ -41,11 +42,13 @@ class StudentsPage(ListPage):
         self.deactivate_action = self._action(
             "&Deactivate", QKeySequence.StandardKey.Delete, self.deactivate_students
         )
+        self.buttons: dict[QAction, QPushButton] = {}
         for action in (self.new_action, self.edit_action, self.deactivate_action):
             button = QPushButton(action.text().replace("&", ""))
             button.setToolTip(f"{action.text().replace('&', '')} ({action.shortcut().toString()})")
             button.clicked.connect(action.trigger)
             self.filter_bar.addWidget(button)
+            self.buttons[action] = button
 
         self.detail = StudentDetailPanel(self)
         self.detail.status_message.connect(self.status_message)
@@ -62,10 +65,13 @@ class StudentsPage(ListPage):
         self.splitter.splitterMoved.connect(
             lambda *_: QSettings().setValue("students/splitter", self.splitter.saveState())
         )
-        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        # Actions and the detail panel follow the highlighted rows, never a current cell
+        # that is not highlighted: with nothing selected there is nothing to edit.
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         self.table.doubleClicked.connect(self._double_clicked)
-        self.model.modelReset.connect(lambda: self.detail.show_student(None))
-        self.model.dataChanged.connect(self._maybe_refresh_detail)
+        self.model.modelReset.connect(self._selection_changed)
+        self.model.dataChanged.connect(lambda *_: self._selection_changed())
+        self._selection_changed()
 
     def _action(self, text: str, shortcut, slot) -> QAction:
         action = QAction(text, self)
@@ -100,16 +106,22 @@ class StudentsPage(ListPage):
         self.set_choices(self.course_filter, [(c.name, c.id) for c in course_rows])
 
     # ------------------------------------------------------------ actions
-    def _current_changed(self, current, _previous) -> None:
-        row = self.model.row_at(current.row()) if current.isValid() else None
-        self.detail.show_student(row.id if row else None)
+    def _selected_student(self):
+        """The one highlighted student; None when none or several are highlighted."""
+        rows = self.table.selected_rows()
+        return rows[0] if len(rows) == 1 else None
 
-    def _maybe_refresh_detail(self, top_left, bottom_right) -> None:
-        current = self.table.currentIndex()
-        if current.isValid() and top_left.row() <= current.row() <= bottom_right.row():
-            row = self.model.row_at(current.row())
-            if row is not None and row.id != self.detail.student_id:
-                self.detail.show_student(row.id)
+    def _selection_changed(self) -> None:
+        rows = self.table.selected_rows()
+        if len(rows) < len(self.table.selectionModel().selectedRows()):
+            return  # highlighted rows are being reloaded (after a change): wait for them
+        self.edit_action.setEnabled(len(rows) == 1)
+        self.deactivate_action.setEnabled(any(r.status == StudentStatus.ACTIVE.value for r in rows))
+        for action, button in self.buttons.items():
+            button.setEnabled(action.isEnabled())
+        shown = rows[0].id if len(rows) == 1 else None
+        if shown != self.detail.student_id:
+            self.detail.show_student(shown)
 
     def _double_clicked(self, index) -> None:
         if not (self.model.flags(index) & Qt.ItemFlag.ItemIsEditable):
@@ -119,16 +131,17 @@ class StudentsPage(ListPage):
         dialog = StudentDialog(self)
         if dialog.exec() and dialog.saved:
             self.status_message.emit(f"Added {dialog.saved.full_name}.")
+        self.table.setFocus()  # back to the list, where the keyboard left off
 
     def edit_student(self) -> None:
-        row = self.table.current_row()
+        row = self._selected_student()
         if row is None:
-            self.status_message.emit("Select a student to edit.")
+            self.status_message.emit("Select one student to edit.")
             return
         dialog = StudentDialog(self, row)
         if dialog.exec() and dialog.saved:
             self.status_message.emit(f"Saved {dialog.saved.full_name}.")
-            self.detail.refresh()
+        self.table.setFocus()
 
     def deactivate_students(self) -> None:
         rows = [r for r in self.table.selected_rows() if r.status == StudentStatus.ACTIVE.value]
@@ -139,7 +152,7 @@ class StudentsPage(ListPage):
         answer = QMessageBox.question(
             self,
             "Deactivate students",
-            f"Mark {len(rows)} student(s) inactive?\n\n{names}\n\n"
+            f"Mark {counted(len(rows), 'student')} inactive?\n\n{names}\n\n"
             "Their enrollments and history are kept; you can set them active again.",
         )
         if answer != QMessageBox.StandardButton.Yes:
@@ -150,5 +163,5 @@ class StudentsPage(ListPage):
             lambda s, ctx, job: [students.deactivate_student(s, ctx, i) for i in ids],
             title="Deactivating…",
         ).success(
-            lambda done: self.status_message.emit(f"Deactivated {len(done)} student(s).")
+            lambda done: self.status_message.emit(f"Deactivated {counted(len(done), 'student')}.")
         ).run()

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -30,6 +29,7 @@ from app.runs.history import (
     run_report,
     write_report_csv,
 )
+from ui.actions.save_csv import ask_csv_path
 from ui.ops import Op
 from ui.widgets.readonly_table import readonly_table
 
@@ -135,9 +135,9 @@ class RunReportDialog(QDialog):
                           for s in students])  # fmt: skip
             tabs.addTab(table, f"{state.capitalize()} ({run.summary.get(state, len(students)):,})")
         if report.changes:
-            changes = readonly_table(["What", "Before", "After", "Row"])
-            _fill(changes, [[c.what, flat_text(c.changes.get("before")),
-                             flat_text(c.changes.get("after")), str(c.entity_id or "")]
+            changes = readonly_table(["What", "Student", "Course", "Before", "After", "Row id"])
+            _fill(changes, [[c.what, c.student, c.course, c.before, c.after,
+                             str(c.entity_id or "")]
                             for c in report.changes])  # fmt: skip
             changes.resizeColumnsToContents()
             tabs.addTab(changes, f"&Changes ({report.change_count:,})")
@@ -152,14 +152,12 @@ class RunReportDialog(QDialog):
 
     def save_csv(self, path: str | None = None) -> Path | None:
         if path is None:
-            folder = QSettings().value("folders/reports", str(Path.home()))
             run = self.report.run
-            suggested = str(Path(folder) / f"rollbook-{run.kind}-{run.started_at:%Y%m%d-%H%M}.csv")
-            path, _ = QFileDialog.getSaveFileName(self, "Save the report", suggested,
-                                                  "CSV files (*.csv)")  # fmt: skip
-            if not path:
+            path = ask_csv_path(self, "Save the report",
+                                f"rollbook-{run.kind}-{run.started_at:%Y%m%d-%H%M}.csv",
+                                folder_key="folders/reports")  # fmt: skip
+            if path is None:
                 return None
-            QSettings().setValue("folders/reports", str(Path(path).parent))
         write_report_csv(Path(path), self.report)
         return Path(path)
 

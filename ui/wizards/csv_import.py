@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from app.domain.wording import counted, plural
 from app.imports.mapping import FIELD_LABELS, ColumnMapping, Field, auto_map, check_mapping
 from app.imports.oneroster import OneRosterFile, import_oneroster, read_oneroster
 from app.imports.reading import (
@@ -49,6 +50,7 @@ from app.imports.reading import (
 from app.imports.roster import RosterOutcome
 from app.imports.service import PreparedImport, run_import, write_rejected_csv
 from app.imports.validation import DateFormat, ImportOptions, suggest_date_format, validate
+from ui.actions.save_csv import ask_csv_path
 from ui.ops import Op
 from ui.widgets.readonly_table import readonly_table
 from ui.wizards.apply_page import ApplyPage as BaseApplyPage
@@ -114,7 +116,7 @@ class PickFilePage(QWizardPage):
                          "You will see what it contains before anything changes.")  # fmt: skip
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("Path to a .csv file, or a OneRoster .zip or folder")
-        browse = QPushButton("&Browse…")
+        browse = QPushButton("B&rowse…")
         browse.clicked.connect(self.browse)
         row = QHBoxLayout()
         row.addWidget(self.path_edit, 1)
@@ -562,11 +564,13 @@ class SummaryPage(QWizardPage):
         stale = "".join(f"<li>{item.label}</li>" for item in outcome.stale[:20])
         skipped = "".join(f"<li>{text}</li>" for text in outcome.skipped[:20])
         self.text.setText(
-            f"<p><b>{headline}</b></p><p>{outcome.created:,} students created, "
+            f"<p><b>{headline}</b></p><p>{counted(outcome.created, 'student')} created, "
             f"{outcome.updated:,} updated, {outcome.unchanged:,} unchanged; "
-            f"{outcome.enrollments_created:,} enrollments created, "
-            f"{outcome.enrollments_reactivated:,} reactivated; {outcome.courses_created:,} new "
-            f"courses.</p><p>{len(outcome.rejected):,} rows were rejected"
+            f"{counted(outcome.enrollments_created, 'enrollment')} created, "
+            f"{outcome.enrollments_reactivated:,} reactivated; "
+            f"{counted(outcome.courses_created, 'new course')}.</p><p>"
+            f"{counted(len(outcome.rejected), 'row')} "
+            f"{plural(len(outcome.rejected), 'was')} rejected"
             + (" — save them, fix them in a spreadsheet and import the file again.</p>"
                if outcome.rejected else ".</p>")
             + (f"<p><b>{len(outcome.stale):,} left as they are</b> because they changed since "
@@ -582,12 +586,10 @@ class SummaryPage(QWizardPage):
         assert outcome is not None and source is not None
         header = list(self.state.table.header) if self.state.table else []
         if path is None:
-            folder = QSettings().value("folders/import", str(Path.home()))
-            suggested = str(Path(folder) / f"{source.stem}-rejected.csv")
-            path, _ = QFileDialog.getSaveFileName(
-                self, "Save rejected rows", suggested, "CSV files (*.csv)"
-            )
-            if not path:
+            path = ask_csv_path(self, "Save rejected rows", f"{source.stem}-rejected.csv",
+                                folder_key="folders/rejected",
+                                default_folder=source.parent)  # fmt: skip
+            if path is None:
                 return
         count = write_rejected_csv(Path(path), header, outcome.rejected)
         self.text.setText(

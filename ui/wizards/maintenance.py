@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.enums import RunKind
+from app.domain.wording import counted, plural
 from app.imports.legacy_groups import (
     LegacyFile,
     LegacyOutcome,
@@ -43,6 +44,7 @@ from app.imports.service import write_rejected_csv
 from app.maintenance.backfill import BackfillPlan, BackfillResult, apply_backfill, plan_backfill
 from app.maintenance.enrollment_audit import PAIR_STATES, AuditResult, audit_enrollments
 from app.runs.recorder import RecordedRun
+from ui.actions.save_csv import ask_csv_path
 from ui.ops import Op, error_text
 from ui.widgets.readonly_table import readonly_table
 from ui.widgets.run_history import RunHistoryView
@@ -93,7 +95,7 @@ class ChoosePage(QWizardPage):
         self.setSubTitle("Both start with a read-only audit; nothing changes until you apply.")
         self.audit_choice = QRadioButton("&Audit — how far course enrollments cover the groups "
                                          "students had in the older system")  # fmt: skip
-        self.backfill_choice = QRadioButton("&Backfill — create or reactivate the enrollments "
+        self.backfill_choice = QRadioButton("Bac&kfill — create or reactivate the enrollments "
                                             "those groups call for (with a preview first)")  # fmt: skip
         self.audit_choice.setChecked(True)
         choices = QButtonGroup(self)
@@ -199,8 +201,10 @@ class LegacyFilePage(QWizardPage):
         self.state.legacy, self.state.legacy_outcome = legacy, outcome
         warnings = "".join(f"<br><i>{w}</i>" for w in legacy.table.format.warnings)
         self.counts.setText(
-            f"{outcome.rows:,} rows in {legacy.table.path.name}: <b>{outcome.groups_created:,}"
-            f"</b> new groups, <b>{outcome.members_created:,}</b> memberships to add, "
+            f"{counted(outcome.rows, 'row')} in {legacy.table.path.name}: <b>"
+            f"{outcome.groups_created:,}</b> new {plural(outcome.groups_created, 'group')}, "
+            f"<b>{outcome.members_created:,}</b> "
+            f"{plural(outcome.members_created, 'membership')} to add, "
             f"<b>{outcome.members_updated:,}</b> to update, {outcome.members_unchanged:,} "
             f"already loaded; rejected rows: <b style='color:#a61b1b'>{len(outcome.rejected):,}"
             f"</b>.{warnings}"
@@ -234,8 +238,8 @@ class LegacyFilePage(QWizardPage):
         if outcome.stale:
             QMessageBox.information(
                 self, "Maintenance",
-                f"{len(outcome.stale):,} memberships changed since this preview and were left "
-                "as they are: " + ", ".join(item.label for item in outcome.stale[:10])
+                f"{counted(len(outcome.stale), 'membership')} changed since this preview and "
+                f"{plural(len(outcome.stale), 'was', 'were')} left as they are: " + ", ".join(item.label for item in outcome.stale[:10])
                 + ("…" if len(outcome.stale) > 10 else "") + ". Load the file again to see them.",
             )  # fmt: skip
         self.wizard().next()
@@ -248,10 +252,10 @@ class LegacyFilePage(QWizardPage):
         outcome, legacy = self.state.legacy_outcome, self.state.legacy
         assert outcome is not None and legacy is not None
         if path is None:
-            suggested = str(legacy.table.path.with_name(f"{legacy.table.path.stem}-rejected.csv"))
-            path, _ = QFileDialog.getSaveFileName(self, "Save rejected rows", suggested,
-                                                  "CSV files (*.csv)")  # fmt: skip
-            if not path:
+            path = ask_csv_path(self, "Save rejected rows", f"{legacy.table.path.stem}-rejected.csv",
+                                folder_key="folders/rejected",
+                                default_folder=legacy.table.path.parent)  # fmt: skip
+            if path is None:
                 return
         write_rejected_csv(Path(path), list(legacy.table.header), outcome.rejected)
 
@@ -449,15 +453,16 @@ class SummaryPage(QWizardPage):
                 stale = "".join(f"<li>{item.label}</li>" for item in run.value.stale[:20])
                 more = (f"<li>… and {len(run.value.stale) - 20:,} more</li>"
                         if len(run.value.stale) > 20 else "")  # fmt: skip
-                skipped = (f"; {v.skipped:,} students not enrolled because they are not "
-                           "active" if v.skipped else "")  # fmt: skip
-                return (f"<p><b>Backfill applied.</b> {v.enrollments_created:,} enrollments "
+                skipped = (f"; {counted(v.skipped, 'student')} not enrolled because "
+                           f"{plural(v.skipped, 'the student is', 'they are')} not active"
+                           if v.skipped else "")  # fmt: skip
+                return (f"<p><b>Backfill applied.</b> {counted(v.enrollments_created, 'enrollment')} "
                         f"created, {v.enrollments_reactivated:,} reactivated, "
-                        f"{v.courses_created:,} new courses{skipped}. Press Audit again to see "
+                        f"{counted(v.courses_created, 'new course')}{skipped}. Press Audit again to see "
                         "the coverage now.</p>"
                         + (f"<p><b>{v.stale:,} left alone</b> because they changed since the "
                            f"preview:</p><ul>{stale}{more}</ul>" if v.stale else "")
-                        + (f"<p>{v.new_since_plan:,} gaps appeared since the preview; run the "
+                        + (f"<p>{counted(v.new_since_plan, 'gap')} appeared since the preview; run the "
                            "backfill again for them.</p>" if v.new_since_plan else ""))  # fmt: skip
             reason = "" if run.status.value == "cancelled" else (run.error or "")
             return (f"<p><b style='color:#a61b1b'>The backfill was {run.status.value}; nothing "
@@ -466,8 +471,8 @@ class SummaryPage(QWizardPage):
             return "<p><b>Nothing to backfill</b>: every active legacy membership is covered.</p>"
         if audit is not None:
             return (f"<p><b>Audit recorded: {audit.coverage_percent:g}% covered.</b> "
-                    f"{audit.missing:,} pairs have no enrollment and {audit.inactive:,} an "
-                    "inactive one. Run the wizard again and choose Backfill to fill the gaps."
+                    f"{counted(audit.missing, 'pair')} {plural(audit.missing, 'has', 'have')} no "
+                    f"enrollment and {audit.inactive:,} an inactive one. Run the wizard again and choose Backfill to fill the gaps."
                     "</p>" if audit.missing or audit.inactive else
                     f"<p><b>Audit recorded: {audit.coverage_percent:g}% covered.</b> Every active "
                     "legacy membership has an active enrollment.</p>")  # fmt: skip

@@ -13,11 +13,10 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSettings, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -32,9 +31,11 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from app.domain.wording import counted, plural
 from app.maintenance.consistency import KINDS, Finding, plan_consistency, record_check
 from app.maintenance.repair import RepairOutcome, apply_repair, write_report
 from app.runs.plan import Plan
+from ui.actions.save_csv import ask_csv_path
 from ui.ops import Op, error_text
 from ui.widgets.readonly_table import readonly_table
 from ui.wizards.apply_page import ApplyPage as BaseApplyPage
@@ -259,12 +260,14 @@ class CheckPage(QWizardPage):
                 self.counts.setItem(row, column, cell)
         if total == 0:
             self.label.setText("<b>Everything is consistent.</b> There is nothing to repair.")
+            self.setSubTitle("Nothing has been changed, and nothing needs to be.")
             self.setFinalPage(True)
         else:
             listed = len(plan.items)
             more = (f" The first {listed:,} are listed on the next page; run the check again "
                     "after repairing them." if plan.items_truncated else "")  # fmt: skip
-            self.label.setText(f"<b>{total:,}</b> inconsistencies found.{more}")
+            self.label.setText(f"<b>{counted(total, 'inconsistency')}</b> found.{more}")
+            self.setSubTitle("Nothing has been changed. Next shows the proposed repairs.")
             self.setFinalPage(False)
         self.completeChanged.emit()
 
@@ -339,7 +342,7 @@ class SelectPage(QWizardPage):
             box.setCheckState(state)
             box.blockSignals(False)
         chosen = len(self.model.selected())
-        self.count.setText(f"{chosen:,} of {len(self.model.items):,} repairs chosen.")
+        self.count.setText(f"{chosen:,} of {counted(len(self.model.items), 'repair')} chosen.")
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:  # noqa: N802
@@ -418,7 +421,7 @@ class SummaryPage(QWizardPage):
         )
         skipped = len(outcome.skipped)
         self.text.setText(
-            f"<p><b>{outcome.applied_total:,} repairs applied</b> (run {outcome.run_id}).</p>"
+            f"<p><b>{counted(outcome.applied_total, 'repair')} applied</b> (run {outcome.run_id}).</p>"
             + (f"<ul>{lines}</ul>" if lines else "")
             + (f"<p><b>{skipped:,} skipped</b> because the data changed since the preview:</p>"
                if skipped else "<p>Nothing was skipped.</p>")
@@ -435,20 +438,17 @@ class SummaryPage(QWizardPage):
         outcome = self.state.outcome
         assert outcome is not None
         if path is None:
-            folder = QSettings().value("folders/reports", str(Path.home()))
-            suggested = str(Path(folder) / f"repair-{str(outcome.run_id)[:8]}.csv")
-            path, _ = QFileDialog.getSaveFileName(self, "Save repair report", suggested,
-                                                  "CSV files (*.csv)")  # fmt: skip
-            if not path:
+            path = ask_csv_path(self, "Save repair report", f"repair-{str(outcome.run_id)[:8]}.csv",
+                                folder_key="folders/reports")  # fmt: skip
+            if path is None:
                 return
-        QSettings().setValue("folders/reports", str(Path(path).parent))
         try:
             count = write_report(Path(path), outcome)
         except OSError as exc:
             QMessageBox.warning(self, "Rollbook", f"The report could not be saved: {exc.strerror} "
                                 f"({path}). Choose another folder.")  # fmt: skip
             return
-        self.again.setText(f"Saved {count:,} rows to {Path(path).name}.")
+        self.again.setText(f"Saved {counted(count, 'row')} to {Path(path).name}.")
 
     def check_again(self) -> None:
         kinds = list(self.state.kinds)
@@ -460,8 +460,8 @@ class SummaryPage(QWizardPage):
         total = sum(plan.summary.values())
         self.again.setText("<b>Consistent:</b> the check finds nothing left to repair."
                            if total == 0 else
-                           f"<b>{total:,}</b> inconsistencies remain; open the check again to "
-                           "repair them.")  # fmt: skip
+                           f"<b>{counted(total, 'inconsistency')}</b> {plural(total, 'remains', 'remain')}; "
+                           f"open the check again to repair {plural(total, 'it')}.")  # fmt: skip
 
 
 class RepairWizard(QWizard):
