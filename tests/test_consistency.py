@@ -53,7 +53,7 @@ def test_each_kind_is_found_exactly_once_with_its_reason(db, ctx, school):
     assert "R-6 is cancelled" in found["event-attendance-cancelled"].reason
     assert "Attended 1 of the 2 days" in found["certificate-ineligible"].reason
     assert found["certificate-ineligible"].student == "Aoife Kelly (S7)"
-    assert "Lone Wolves has 1 members; the event allows 2-3" in found["team-size"].reason
+    assert "Lone Wolves has 1 member; the event allows 2-3" in found["team-size"].reason
 
 
 def test_repair_fixes_each_once_and_a_second_check_is_clean(db, ctx, school, tmp_path):

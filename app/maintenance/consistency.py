@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.domain.context import ServiceContext
 from app.domain.enums import RunKind
 from app.domain.periods import describe_periods
+from app.domain.wording import counted
 from app.jobs import Job
 from app.runs.plan import MAX_LISTED_ITEMS, Plan, PlanItem
 from app.runs.recorder import record_dry_run
@@ -300,7 +301,7 @@ def _describe_team(action: str, f: dict) -> tuple[str, str, str]:
     limits = f"{f['min']}-{f['max']}" if f["min"] != f["max"] else str(f["min"])
     after = "takes part alone" if action == "leave-team" else "waiting list (no team)"
     return (f"in team {f['team']}", after,
-            f"Team {f['team']} has {f['size']} members; the event allows {limits}.")  # fmt: skip
+            f"Team {f['team']} has {counted(f['size'], 'member')}; the event allows {limits}.")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,13 @@ def test_wizard_end_to_end(qtbot, qtmodeltester, ops_hub, db, ctx, database, tmp
     )
     assert select_page.kind_boxes["progress-only"].checkState() == Qt.CheckState.Unchecked
     model.setData(model.index(row, 0), Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
+    # The long columns use the page: nothing scrolls sideways, each row wraps onto two
+    # lines, and the reason of the example row fits in them.
+    table = select_page.table
+    assert table.horizontalScrollBar().maximum() == 0
+    assert table.rowHeight(row) >= 2 * table.fontMetrics().lineSpacing()
+    reason = model.data(model.index(row, 4))
+    assert table.fontMetrics().horizontalAdvance(reason) < 2 * table.columnWidth(4)
     shot(wizard, "3_choose_repairs")
 
     # Someone changes the pending request between the preview and Apply.

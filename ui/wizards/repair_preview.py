@@ -300,12 +300,19 @@ class SelectPage(QWizardPage):
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
-        self.table.setWordWrap(False)
+        # Two lines per row, wrapped: the long columns (before → after, reason) are read
+        # whole instead of cut off while the page below the list stays empty. A fixed
+        # height, not sized to each row's text: the list may hold ten thousand rows.
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().setDefaultSectionSize(
+            2 * self.table.fontMetrics().lineSpacing() + 10
+        )
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        for column, width in enumerate((215, 165, 115, 300)):
+        for column, width in enumerate((215, 165, 115)):
             header.resizeSection(column, width)
+        for column in (3, 4):  # before → after, reason: share what the window has left
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
         self.kind_boxes: dict[str, QCheckBox] = {}
         self.kind_row = QGridLayout()
         self.count = QLabel("")
