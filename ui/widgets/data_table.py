@@ -97,10 +97,6 @@ class DataTableView(QTableView):
         loaded = (self.paged_model.row_at(row) for row in rows)
         return [row for row in loaded if row is not None]
 
-    def current_row(self):
-        index = self.currentIndex()
-        return self.paged_model.row_at(index.row()) if index.isValid() else None
-
     # ------------------------------------------------------------ persistence
     def save_state(self) -> None:
         settings = QSettings()
