@@ -12,6 +12,7 @@ from app.services.search import prefix_tsquery, search_terms
 def test_terms_split_like_the_stored_words():
     assert search_terms("Anne-Marie  O'Brien") == ["anne", "marie", "o", "brien"]
     assert search_terms("zoe+art@Example.org") == ["zoe+art@example.org"]
+    assert search_terms("@NewSchool.org") == ["newschool", "org"]  # a domain: its words
     assert search_terms("2024-00123") == ["2024", "00123"]
     assert search_terms("ann ANN ann") == ["ann"]
     assert search_terms(" \t ") == []

@@ -25,13 +25,15 @@ def search_terms(text: str) -> list[str]:
     """The prefixes a search text asks for, in order, without duplicates.
 
     An e-mail address is kept whole (it is one word in the vector); anything else is
-    split into its letter/digit runs, as the vector was ("O'Brien" -> o, brien).
+    split into its letter/digit runs, as the vector was ("O'Brien" -> o, brien), so a
+    domain typed on its own ("@newschool.org", "newschool.org") asks for its words.
     """
     terms: list[str] = []
     # Control characters (a pasted NUL, a tab from a spreadsheet) are never part of a word.
     text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
     for word in text.split():
-        parts = [word.lower()] if "@" in word else _WORD_PARTS.findall(word.lower())
+        whole_address = "@" in word.lstrip("@")
+        parts = [word.lower()] if whole_address else _WORD_PARTS.findall(word.lower())
         for part in parts:
             if part and part not in terms:
                 terms.append(part)
