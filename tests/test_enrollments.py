@@ -12,7 +12,12 @@ from app.db.models import AuditLog, Course, CourseEnrollment, CourseProgress
 from app.domain.enums import EnrollmentSource
 from app.domain.errors import Conflict, NotFound, UnknownCourse, ValidationError
 from app.domain.rows import EnrollmentOutcome
-from app.services.courses import create_course, find_or_create_course, get_course_by_name
+from app.services.courses import (
+    create_course,
+    find_or_create_course,
+    get_course_by_name,
+    list_courses,
+)
 from app.services.enrollments import (
     list_student_enrollments,
     set_course_enrollment,
@@ -174,3 +179,11 @@ def test_creating_a_course_is_its_own_action_and_never_a_duplicate(session, ctx,
     assert set_course_enrollment(session, ctx, student.id, "underwater basketry").outcome is (
         EnrollmentOutcome.CREATED
     )
+
+
+def test_courses_are_listed_in_the_order_people_read_them(session, ctx):
+    for name in ("Grade 10 Maths", "Grade 9 Maths", "grade 11 maths", "Grade 1 Maths"):
+        create_course(session, ctx, name)
+    names = [c.name for c in list_courses(session, ctx)]
+    assert names == ["Art", "Biology", "Grade 1 Maths", "Grade 9 Maths", "Grade 10 Maths",
+                     "grade 11 maths", "Mathematics 101", "Underwater Basket Weaving"]  # fmt: skip

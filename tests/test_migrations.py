@@ -268,3 +268,59 @@ def test_a_requests_decision_reason_is_kept_down_and_up(empty_database):
     ]
     migrate.upgrade(engine)
     assert [(r["note"], r["decision_note"]) for r in notes()][0] == ("Tutor's advice", None)
+
+
+def test_email_domain_words_are_searchable_after_0007_and_not_before(empty_database):
+    """0007 recomputes every stored search vector with the domain's words; its downgrade
+    recomputes them without, and the rows and the search indexes stay."""
+    engine = empty_database
+    migrate.upgrade(engine, "0006_request_decision_note")
+    school = uuid.uuid4()
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO school (id, code, name) VALUES (:id, 'E', 'E')"),
+                     {"id": school})  # fmt: skip
+        conn.execute(text("INSERT INTO student (id, school_id, student_no, first_name, last_name, "
+                          "email) VALUES (gen_random_uuid(), :school, 'S1', 'Zoë', 'Müller', "
+                          "'zoe.muller@NewSchool.org')"), {"school": school})  # fmt: skip
+
+    def found(word: str) -> int:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM student WHERE search_vector @@ "
+                                     "CAST(:q AS tsquery)"), {"q": f"'{word}':*"}).scalar()  # fmt: skip
+
+    def search_indexes() -> set[str]:
+        return {i["name"] for i in inspect(engine).get_indexes("student")} & {
+            "ix_student_search_vector", "ix_student_name"}  # fmt: skip
+
+    assert (found("newschool"), found("zoe"), found("zoe.muller@newschool.org")) == (0, 1, 1)
+    migrate.upgrade(engine, "0007_email_domain_words")
+    assert (found("newschool"), found("org"), found("zoe"), found("muller")) == (1, 1, 1, 1)
+    assert search_indexes() == {"ix_student_search_vector", "ix_student_name"}
+    migrate.downgrade(engine, "0006_request_decision_note")
+    assert (found("newschool"), found("zoe")) == (0, 1)
+    assert search_indexes() == {"ix_student_search_vector", "ix_student_name"}
+
+
+def test_the_natural_class_index_comes_and_goes_with_0008(empty_database):
+    engine = empty_database
+    migrate.upgrade(engine, "0007_email_domain_words")
+    _add_sample_rows(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE student SET class_name = '10A'"))
+
+    def class_index() -> str:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT indexdef FROM pg_indexes "
+                                     "WHERE indexname = 'ix_student_class'")).scalar()  # fmt: skip
+
+    migrate.upgrade(engine, "0008_natural_class_order")
+    assert "rollbook_natural_key(class_name), class_name)" in class_index()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT rollbook_natural_key('2A') < rollbook_natural_key("
+                                 "class_name) FROM student")).scalar()  # fmt: skip
+    migrate.downgrade(engine, "0007_email_domain_words")
+    assert class_index().endswith("(school_id, class_name)")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM pg_proc "
+                                 "WHERE proname = 'rollbook_natural_key'")).scalar() == 0  # fmt: skip
+        assert conn.execute(text("SELECT class_name FROM student")).scalar() == "10A"

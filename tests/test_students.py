@@ -18,6 +18,7 @@ from app.services.students import (
     deactivate_student,
     delete_student,
     get_student,
+    list_class_names,
     list_students,
     update_student,
 )
@@ -129,7 +130,7 @@ def roster(session, ctx):
         ("S0002", "Anne-Marie", "O'Brien", "am.obrien@example.org", "7B"),
         ("S0003", "Łukasz", "Dvořák", None, "7A"),
         ("2024-00123", "Zoë", "Müller", "zoe+art@example.org", "8A"),
-        ("S0005", "Josephine", "Baker", "jb@example.org", "8A"),
+        ("S0005", "Josephine", "Baker", "jb@new-school.k12.org", "8A"),
     ]
     return {p[0]: add(session, ctx, *p[:4], class_name=p[4]) for p in people}
 
@@ -150,6 +151,16 @@ def roster(session, ctx):
         ("2024-001", {"2024-00123"}),
         ("zoe+art@example.org", {"2024-00123"}),
         ("am.obrien", {"S0002"}),
+        ("newschool", set()),  # "new-school" is two words
+        ("new school", {"S0005"}),
+        ("school", {"S0005"}),  # any part of the domain, like a name word
+        ("k12", {"S0005"}),
+        ("@new-school.k12.org", {"S0005"}),
+        ("new-school.k12.org", {"S0005"}),
+        ("exam", {"S0001", "S0002", "2024-00123"}),
+        ("example jos", {"S0001"}),
+        ("org", {"S0001", "S0002", "2024-00123", "S0005"}),
+        ("jb@new", {"S0005"}),  # the start of the whole address
         ("baker jos", {"S0005"}),
         ("s0003 dvo", {"S0003"}),  # a short number prefix beside a name
         ("s000 jos", {"S0001", "S0005"}),
@@ -260,3 +271,37 @@ def test_a_search_tried_in_list_order_gives_the_same_page(
     tried_first = [r.id for r in list_students(session, ctx, query).rows]
     assert tried_first == collected
     assert len(collected) == query.limit
+
+
+CLASSES_AS_READ = ["1A", "1B", "2A", "9C", "10A", "12N", "12O", "K", "Year 9", "Year 10"]
+
+
+def test_classes_list_and_sort_in_the_order_people_read_them(session, ctx):
+    for number, class_name in enumerate(reversed(CLASSES_AS_READ)):
+        add(session, ctx, f"S{number:03}", "Pupil", f"N{number:03}", class_name=class_name)
+    assert list_class_names(session, ctx) == CLASSES_AS_READ
+    by_class = list_students(session, ctx, StudentQuery(sort="class_name"))
+    assert [r.class_name for r in by_class.rows] == CLASSES_AS_READ
+    backwards = list_students(session, ctx, StudentQuery(sort="class_name", descending=True))
+    assert [r.class_name for r in backwards.rows] == CLASSES_AS_READ[::-1]
+    # "12O" is a name, not a number: it is found and shown as typed
+    in_12o = list_students(session, ctx, StudentQuery(class_name="12O"))
+    assert [r.class_name for r in in_12o.rows] == ["12O"]
+    assert list_students(session, ctx, StudentQuery(class_name="12o")).rows == []
+
+
+def test_the_class_filter_is_answered_from_the_class_index(session, ctx):
+    session.execute(
+        text(
+            "INSERT INTO student (id, school_id, student_no, first_name, last_name, class_name) "
+            "SELECT gen_random_uuid(), :school, 'X' || i, 'First' || i, 'Last' || i, "
+            "(1 + i % 12) || chr(65 + i % 4) FROM generate_series(1, 5000) AS i"
+        ),
+        {"school": ctx.school_id},
+    )
+    session.execute(text("ANALYZE student"))
+    stmt = _filtered(StudentQuery(class_name="10B"), ctx, select(Student.id))
+    compiled = stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    plan = "\n".join(row[0] for row in session.execute(text(f"EXPLAIN {compiled}")))
+    assert "ix_student_class" in plan, plan
+    assert list_class_names(session, ctx)[:5] == ["1A", "2B", "3C", "4D", "5A"]

@@ -80,6 +80,12 @@ class AppUser(SchoolDataMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 
+def natural_order(value):
+    """The order people read names with numbers in ("1A", "2A", "10A"): the value with its
+    digit runs padded, as bytes (rollbook_natural_key, migration 0008)."""
+    return func.rollbook_natural_key(value)
+
+
 STUDENT_SORT_NAME = "public.rollbook_fold(last_name) || chr(1) || public.rollbook_fold(first_name)"
 STUDENT_SEARCH_VECTOR = (
     "public.rollbook_student_search_vector(first_name, last_name, student_no, email)"
@@ -120,7 +126,8 @@ class Student(SchoolDataMixin, Base):
             postgresql_include=["search_vector"],
             postgresql_where=text("deleted_at IS NULL"),
         ),
-        Index("ix_student_class", "school_id", "class_name"),
+        # Natural class order ("2A" before "10A"), then the name itself (migration 0008).
+        Index("ix_student_class", "school_id", natural_order(text("class_name")), "class_name"),
         Index("ix_student_status", "school_id", "status"),
     )
 

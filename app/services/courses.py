@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.db.base import new_id
-from app.db.models import Course
+from app.db.models import Course, natural_order
 from app.domain.context import ServiceContext
 from app.domain.errors import Conflict, NotFound, UnknownCourse, ValidationError
 from app.domain.rows import CourseRow
@@ -121,7 +121,7 @@ def list_courses(
     stmt = select(Course).where(Course.school_id == ctx.school_id, Course.deleted_at.is_(None))
     if active_only:
         stmt = stmt.where(Course.active)
-    return [_row(c) for c in session.scalars(stmt.order_by(func.lower(Course.name)))]
+    return [_row(c) for c in session.scalars(stmt.order_by(natural_order(Course.name), Course.name))]
 
 
 def staged_courses_sql(staging: str, name_column: str, only: str = "true") -> str:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, select, text, true
 from sqlalchemy.orm import Session
 
-from app.db.models import CourseEnrollment, Student
+from app.db.models import CourseEnrollment, Student, natural_order
 from app.domain.context import ServiceContext
 from app.domain.errors import ValidationError
 from app.domain.rows import StudentPage, StudentRow, rows_from_values
@@ -152,7 +152,12 @@ def _filtered(
     if query.status:
         stmt = stmt.where(Student.status == bindparam("status", query.status))
     if query.class_name:
-        stmt = stmt.where(Student.class_name == bindparam("class_name", query.class_name))
+        # The key too, so the class index (key first) finds the class's rows directly.
+        wanted = bindparam("class_name", query.class_name)
+        stmt = stmt.where(
+            natural_order(Student.class_name) == natural_order(wanted),
+            Student.class_name == wanted,
+        )
     if query.course_id:
         stmt = stmt.where(
             exists().where(
@@ -173,7 +178,7 @@ def _sort_columns(sort: StudentSort, count_column) -> list:
         "name": [name],
         "student_no": [Student.student_no],
         "email": [Student.email],
-        "class_name": [Student.class_name, name],
+        "class_name": [natural_order(Student.class_name), Student.class_name, name],
         "grade_level": [Student.grade_level, name],
         "status": [Student.status, name],
         "active_courses": [count_column],
