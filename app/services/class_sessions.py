@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, func, select, true
 from sqlalchemy.orm import Session
 
-from app.db.models import ClassSession, Course, CourseEnrollment, SessionAttendance
+from app.db.models import ClassSession, Course, CourseEnrollment, SessionAttendance, natural_order
 from app.domain.context import ServiceContext
 from app.domain.enums import SessionMode, SessionStatus, UserRole
 from app.domain.errors import Conflict, NotFound, ValidationError
@@ -102,7 +102,7 @@ def _sorted_sessions(ctx: ServiceContext, query: SessionQuery) -> Select:
     return order_by(
         _session_list_select(ctx, query), query.sort, query.descending,
         {
-            "course": [func.lower(Course.name), *when],
+            "course": [natural_order(Course.name), *when],
             "date": when,
             "duration": [ClassSession.duration_minutes, *when],
             "mode": [ClassSession.session_mode, *when],
@@ -217,6 +217,6 @@ def student_attendance_summary(
             SessionAttendance.deleted_at.is_(None),
         )
         .group_by(Course.name)
-        .order_by(func.lower(Course.name))
+        .order_by(natural_order(Course.name))
     )
     return [AttendanceSummaryRow(*row) for row in rows]

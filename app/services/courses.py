@@ -121,7 +121,9 @@ def list_courses(
     stmt = select(Course).where(Course.school_id == ctx.school_id, Course.deleted_at.is_(None))
     if active_only:
         stmt = stmt.where(Course.active)
-    return [_row(c) for c in session.scalars(stmt.order_by(natural_order(Course.name), Course.name))]
+    return [
+        _row(c) for c in session.scalars(stmt.order_by(natural_order(Course.name), Course.name))
+    ]
 
 
 def staged_courses_sql(staging: str, name_column: str, only: str = "true") -> str:

@@ -17,7 +17,7 @@ from typing import Literal
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from app.db.models import Course, CourseEnrollment, CourseProgress, Student
+from app.db.models import Course, CourseEnrollment, CourseProgress, Student, natural_order
 from app.domain.context import ServiceContext
 from app.domain.enums import EnrollmentSource
 from app.domain.errors import Conflict, NotFound
@@ -231,7 +231,7 @@ def _enrollment_list_select(ctx: ServiceContext, query: EnrollmentQuery) -> Sele
 
 def _sorted_enrollments(ctx: ServiceContext, query: EnrollmentQuery) -> Select:
     name = Student.sort_name
-    course = func.lower(Course.name)
+    course = natural_order(Course.name)
     return order_by(
         _enrollment_list_select(ctx, query), query.sort, query.descending,
         {

@@ -28,6 +28,7 @@ from app.db.models import (
     CourseProgress,
     EnrollmentRequest,
     Student,
+    natural_order,
 )
 from app.domain.context import ServiceContext
 from app.domain.enums import EnrollmentSource, RequestStatus, UserRole
@@ -117,7 +118,7 @@ def stream_requests(
 
 
 def _sorted_requests(ctx: ServiceContext, query: RequestQuery) -> Select:
-    name, course = Student.sort_name, func.lower(Course.name)
+    name, course = Student.sort_name, natural_order(Course.name)
     return order_by(
         _filtered(ctx, query), query.sort, query.descending,
         {
