@@ -139,6 +139,7 @@ def test_staff_request_a_course_on_a_students_behalf(qtbot, ops_hub, db, ctx, da
     window.show()
     window.show_page(4)
     page = window.current_page
+    page.search.setFocus()  # where the keyboard was before Ctrl+N
     dialog = page.new_request()
     qtbot.waitUntil(lambda: dialog.course.count() == 2, timeout=10_000)
     ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
@@ -170,3 +171,4 @@ def test_staff_request_a_course_on_a_students_behalf(qtbot, ops_hub, db, ctx, da
             EnrollmentRequest.status == "pending")).all()  # fmt: skip
     assert sorted(notes) == ["Asked at the desk (1)", "Asked at the front desk"]
     _loaded(qtbot, page, 2)  # the page shows the new request without a manual refresh
+    qtbot.waitUntil(lambda: window.focusWidget() is page.table, timeout=10_000)  # on the list

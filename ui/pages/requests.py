@@ -92,6 +92,8 @@ class RequestsPage(ListPage):
         dialog.accepted.connect(lambda: self.status_message.emit(
             f"Requested {dialog.created.course_name} for {dialog.created.student_name}."
             if dialog.created else "Request created."))  # fmt: skip
+        # Back to the list, where the keyboard left off, however the dialog closed.
+        dialog.finished.connect(lambda _result: self.table.setFocus())
         dialog.open()
         return dialog
 

@@ -126,7 +126,7 @@ class RunReportDialog(QDialog):
                  if k != "lists"]  # fmt: skip
         _fill(facts, rows)
         facts.resizeColumnToContents(0)
-        tabs.addTab(facts, "&Summary")
+        tabs.addTab(facts, "Su&mmary")  # Alt+S saves
         for state, students in (run.summary.get("lists") or {}).items():
             if not students:
                 continue
@@ -142,6 +142,8 @@ class RunReportDialog(QDialog):
             changes.resizeColumnsToContents()
             tabs.addTab(changes, f"&Changes ({report.change_count:,})")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        # GNOME names it "&Close", which would take Alt+C from Changes; Esc closes.
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText("Close")
         save = buttons.addButton("&Save as CSV…", QDialogButtonBox.ButtonRole.ActionRole)
         save.clicked.connect(lambda: self.save_csv())
         buttons.rejected.connect(self.reject)
