@@ -20,17 +20,24 @@ def grade_text(grade: int | None) -> str | None:
     return None if grade is None else GRADE_NAMES.get(grade, str(grade))
 
 
+# The columns whose values run long: on a narrow screen they give up width (their
+# values end in "…") so the others stay whole, on a wide one they get what is spare.
+LONG_TEXT_COLUMNS = ("Name", "E-mail")
+
+
 def student_columns() -> list[Column[StudentRow]]:
+    # Widths are for the moment before the first rows arrive; the page then sizes the
+    # columns to their values.
     return [
-        Column("Student no", lambda r: r.student_no, "student_no", Editor.TEXT, "student_no", width=110),
-        Column("Name", lambda r: r.full_name, "name", tooltip="Edit names with Edit student… (Enter)", width=190),
-        Column("E-mail", lambda r: r.email, "email", Editor.TEXT, "email", width=230),
-        Column("Class", lambda r: r.class_name, "class_name", Editor.TEXT, "class_name", width=70),
-        Column("Grade", lambda r: grade_text(r.grade_level), "grade_level", Editor.TEXT, "grade_level", width=60),
+        Column("Student no", lambda r: r.student_no, "student_no", Editor.TEXT, "student_no", width=85),
+        Column("Name", lambda r: r.full_name, "name", tooltip="Edit names with Edit student… (Enter)", width=160),
+        Column("E-mail", lambda r: r.email, "email", Editor.TEXT, "email", width=240),
+        Column("Class", lambda r: r.class_name, "class_name", Editor.TEXT, "class_name", width=50),
+        Column("Grade", lambda r: grade_text(r.grade_level), "grade_level", Editor.TEXT, "grade_level", width=50),
         Column("Status", lambda r: r.status, "status", Editor.CHOICE, "status",
-               choices=tuple(s.value for s in StudentStatus), width=90),
+               choices=tuple(s.value for s in StudentStatus), width=75),
         Column("Courses", lambda r: r.active_course_count, "active_courses",
-               align_right=True, tooltip="Active course enrollments", width=70),
+               align_right=True, tooltip="Active course enrollments", width=65),
     ]  # fmt: skip
 
 

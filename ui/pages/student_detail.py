@@ -55,6 +55,9 @@ def _load_detail(session, ctx, student_id: uuid.UUID) -> DetailData:
 def _small_table(headers: list[str]) -> QTableWidget:
     table = readonly_table(headers)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    # In a narrow panel a long course name ends in "…": wrapped onto a second line it
+    # would be cut off at the bottom of its row.
+    table.setWordWrap(False)
     table.horizontalHeader().setStretchLastSection(False)
     table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
     for column in range(1, len(headers)):
@@ -81,7 +84,9 @@ class StudentDetailPanel(QWidget):
         super().__init__(parent)
         self.student_id: uuid.UUID | None = None
         self._enrollments: list[EnrollmentRow] = []
-        self.setMinimumWidth(340)
+        # Its tables still read at this width, and beside it the Students list keeps
+        # every column on a 1024 px screen.
+        self.setMinimumWidth(300)
         self.heading = QLabel("Select a student to see their courses, attendance and events.")
         self.heading.setWordWrap(True)
         self.heading.setTextFormat(Qt.TextFormat.RichText)

@@ -1,4 +1,5 @@
-"""Students page: search and filter, inline edits, New/Edit/Deactivate, detail panel."""
+"""Students page: search and filter, inline edits, New/Edit/Deactivate, and a detail
+panel that can be hidden (Ctrl+D) to give the list the whole width."""
 
 from __future__ import annotations
 
@@ -6,17 +7,24 @@ from dataclasses import replace
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox, QPushButton, QSplitter
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QSplitter
 
 from app.domain.enums import StudentStatus
 from app.domain.wording import counted
 from app.services import courses, students
 from app.services.students import StudentQuery
 from ui.dialogs.student_dialog import StudentDialog
-from ui.models.students import StudentTableModel
+from ui.models.students import LONG_TEXT_COLUMNS, StudentTableModel
 from ui.ops import Op
 from ui.pages.list_page import ListPage
 from ui.pages.student_detail import StudentDetailPanel
+from ui.widgets.column_fitter import ColumnFitter
+
+# Until the user drags the divider, the detail panel gets this share of the page's
+# width, at least its minimum and at most DETAIL_MAX_WIDTH: on a 1024 px screen that
+# is its minimum, which leaves the list room for every column.
+DETAIL_SHARE = 0.3
+DETAIL_MAX_WIDTH = 420
 
 
 class StudentsPage(ListPage):
@@ -26,11 +34,16 @@ class StudentsPage(ListPage):
     def __init__(self, parent=None) -> None:
         super().__init__(StudentTableModel(), "students", parent)
         self.search = self.add_search("Search name, student number or e-mail  (Ctrl+F)")
+        # Beside three filters and three buttons the search box gives way first, so
+        # the page still fits a 1024 px screen; on a wider one it grows back.
+        self.search.setMinimumWidth(200)
+        self.search.setMaximumWidth(360)
         self.status_filter = self.add_choice(
             "Status", "All statuses", [(s.value.capitalize(), s.value) for s in StudentStatus]
         )
         self.class_filter = self.add_choice("Class", "All classes", [])
         self.course_filter = self.add_choice("Course", "All courses", [])
+        self.filter_bar.setStretchFactor(self.search, 3)  # it grows first, up to its maximum
         self.filter_bar.addStretch(1)
         self.new_action = self._action(
             "&New student…", QKeySequence.StandardKey.New, self.new_student
@@ -56,15 +69,38 @@ class StudentsPage(ListPage):
         self.body.removeWidget(self.table)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
+        # The list takes whatever width the window gains or loses; the panel keeps the
+        # width it was given, giving way down to its own minimum only where the list
+        # would otherwise be narrower than its columns' minimum.
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
         self.body.addWidget(self.splitter)
         state = QSettings().value("students/splitter")
-        if state is None or not self.splitter.restoreState(state):
-            self.splitter.setSizes([900, 380])
-        self.splitter.splitterMoved.connect(
-            lambda *_: QSettings().setValue("students/splitter", self.splitter.saveState())
-        )
+        self._divider_chosen = state is not None and self.splitter.restoreState(state)
+        # Earlier versions kept a panel dragged shut at no width, with nothing to bring
+        # it back but the divider: that is a hidden panel now, reopening at its minimum.
+        was_shut = self._divider_chosen and self.splitter.sizes()[1] == 0
+        if was_shut:
+            self.splitter.setSizes([900, self.detail.minimumWidth()])
+        # The panel can be dragged shut (that hides it, as Ctrl+D does); the list cannot.
+        self.splitter.setCollapsible(0, False)
+        self.splitter.splitterMoved.connect(self._divider_moved)
+        # The open panel's last width: it reopens at it after being dragged shut.
+        self._detail_width = self.detail.minimumWidth()
+        self.column_fitter = ColumnFitter(self.table, LONG_TEXT_COLUMNS)
+
+        self.details_action = QAction(self)
+        # Ctrl+D, for "details" (F9 is the usual key for "sync now" in office tools).
+        self.details_action.setShortcut(QKeySequence("Ctrl+D"))
+        self.details_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.details_action.triggered.connect(lambda: self.show_details(self.detail.isHidden()))
+        self.addAction(self.details_action)
+        self.details_button = QPushButton()
+        self.details_button.clicked.connect(self.details_action.trigger)
+        # Top right, above the panel it shows and hides: the heading row has room at
+        # any width, the filter bar has none left at 1024 px.
+        self.heading_row.addWidget(self.details_button)
+        self.show_details(QSettings().value("students/details_shown", not was_shut, type=bool))
         # Actions and the detail panel follow the highlighted rows, never a current cell
         # that is not highlighted: with nothing selected there is nothing to edit.
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
@@ -119,9 +155,57 @@ class StudentsPage(ListPage):
         self.deactivate_action.setEnabled(any(r.status == StudentStatus.ACTIVE.value for r in rows))
         for action, button in self.buttons.items():
             button.setEnabled(action.isEnabled())
+        if self.detail.isHidden():
+            return  # a hidden panel reads nothing; showing it shows the selection
         shown = rows[0].id if len(rows) == 1 else None
         if shown != self.detail.student_id:
             self.detail.show_student(shown)
+
+    # ------------------------------------------------------------ detail panel
+    def show_details(self, shown: bool) -> None:
+        """Show or hide the detail panel (Ctrl+D); the list takes the width it leaves.
+        Remembered across restarts."""
+        if not shown and self.detail.isAncestorOf(QApplication.focusWidget()):
+            self.table.setFocus()  # not left on a control that is going away
+        # The splitter keeps a hidden panel's width and gives it back when it shows.
+        self.detail.setVisible(shown)
+        if shown and not self._divider_chosen and self.isVisible():
+            self._split_by_default()  # the page may have changed size meanwhile
+        text = "Hide details" if shown else "Show details"
+        self.details_action.setText(text)
+        self.details_button.setText(text)
+        self.details_button.setToolTip(
+            f"{text} of the selected student ({self.details_action.shortcut().toString()})"
+        )
+        QSettings().setValue("students/details_shown", shown)
+        if shown:
+            self._selection_changed()
+        else:
+            self.detail.show_student(None)  # nor does it reload after changes
+
+    def _split_by_default(self) -> None:
+        total = self.splitter.width() - self.splitter.handleWidth()
+        width = max(self.detail.minimumWidth(), min(int(total * DETAIL_SHARE), DETAIL_MAX_WIDTH))
+        self.splitter.setSizes([total - width, width])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        # The page's layout has resized the splitter by now.
+        super().resizeEvent(event)
+        if not self._divider_chosen and not self.detail.isHidden():
+            self._split_by_default()
+
+    def _divider_moved(self) -> None:
+        self._divider_chosen = True
+        table_width, detail_width = self.splitter.sizes()
+        if detail_width:
+            self._detail_width = detail_width
+        elif not self.detail.isHidden():
+            # Dragged shut: hidden, as Ctrl+D hides it, and it reopens at the width it had
+            # rather than as a sliver.
+            width = max(self._detail_width, self.detail.minimumWidth())
+            self.splitter.setSizes([table_width - width, width])
+            self.show_details(False)
+        QSettings().setValue("students/splitter", self.splitter.saveState())
 
     def _double_clicked(self, index) -> None:
         if not (self.model.flags(index) & Qt.ItemFlag.ItemIsEditable):
