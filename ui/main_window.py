@@ -31,17 +31,6 @@ if TYPE_CHECKING:
     from ui.pages.list_page import ListPage
 
 
-# Each page's title as the View menu shows it, with the letter that opens the page
-# while the menu is open (Refresh keeps R).
-VIEW_MENU_TEXTS = {
-    "Students": "&Students",
-    "Course enrollments": "Course &enrollments",
-    "Class sessions": "&Class sessions",
-    "Event registrations": "E&vent registrations",
-    "Enrollment requests": "Enrollment re&quests",
-}
-
-
 class OpeningPanel(QWidget):
     """What the window shows until the database is open."""
 
@@ -163,7 +152,7 @@ class MainWindow(QMainWindow):
 
         view_menu = self.menuBar().addMenu("&View")
         for number, page in enumerate(self.pages, start=1):
-            self._action(view_menu, VIEW_MENU_TEXTS.get(page.title, page.title),
+            self._action(view_menu, page.menu_text or page.title,
                          QKeySequence(f"Ctrl+{number}"),
                          lambda _=False, n=number - 1: self.show_page(n))  # fmt: skip
         view_menu.addSeparator()

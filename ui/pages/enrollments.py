@@ -13,6 +13,7 @@ from ui.pages.list_page import ListPage
 
 class EnrollmentsPage(ListPage):
     title = "Course enrollments"
+    menu_text = "Course &enrollments"  # in the View menu
     noun = ("enrollment", "enrollments")
 
     def __init__(self, parent=None) -> None:

@@ -14,6 +14,7 @@ from ui.pages.list_page import ListPage
 
 class EventsPage(ListPage):
     title = "Event registrations"
+    menu_text = "E&vent registrations"  # in the View menu
     noun = ("registration", "registrations")
 
     def __init__(self, parent=None) -> None:

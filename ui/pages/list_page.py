@@ -22,6 +22,8 @@ LOADING_NOTICE_MS = 150
 class ListPage(QWidget):
     status_message = Signal(str)
     title = ""
+    # The title in the View menu, with the Alt letter that opens the page from it.
+    menu_text = ""
     noun = ("row", "rows")
 
     def __init__(self, model: PagedTableModel, settings_key: str, parent=None) -> None:

@@ -26,6 +26,7 @@ from ui.pages.list_page import ListPage
 
 class RequestsPage(ListPage):
     title = "Enrollment requests"
+    menu_text = "Enrollment re&quests"  # in the View menu
     noun = ("request", "requests")
 
     def __init__(self, parent=None) -> None:

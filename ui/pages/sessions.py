@@ -14,6 +14,7 @@ from ui.pages.list_page import ListPage
 
 class SessionsPage(ListPage):
     title = "Class sessions"
+    menu_text = "&Class sessions"  # in the View menu
     noun = ("session", "sessions")
 
     def __init__(self, parent=None) -> None:

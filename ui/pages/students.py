@@ -29,6 +29,7 @@ DETAIL_MAX_WIDTH = 420
 
 class StudentsPage(ListPage):
     title = "Students"
+    menu_text = "&Students"  # in the View menu
     noun = ("student", "students")
 
     def __init__(self, parent=None) -> None:
