@@ -4,6 +4,12 @@ Used for demos, screenshots and benchmarks. Everything goes into one school that
 no students, courses or events yet, inside the caller's transaction (in a savepoint,
 never committed here), so a failed or cancelled run leaves nothing behind.
 
+It looks like a school at every size. Students sit in classes of 15 to 30 of one grade
+("7B"); a class takes its two to four courses together, so every lesson (class_session)
+belongs to one class and its register holds that class, never the whole grade. Events
+have a venue's capacity and a waiting list, whatever the size of the school. A big
+school records the lessons of a sample of its classes only (see ATTENDANCE_ROW_CAP).
+
 Every row is built in Python and sent with COPY in large text batches; nothing is
 inserted row by row. Students go in slices: each slice's students, enrollments, course
 progress and session attendance are written before the next slice is built, so memory
@@ -21,6 +27,7 @@ a past (attendance, finished events) and a future (scheduled sessions, an open e
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
@@ -37,7 +44,6 @@ from typing import Any, NamedTuple
 import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
-from psycopg.types.json import Jsonb
 from sqlalchemy import inspect
 
 from app.db.base import Base
@@ -67,20 +73,24 @@ MAX_STUDENTS = 10_000_000
 # load (see create_demo_data); below it the saving is not worth the locks.
 FAST_LOAD_MIN_STUDENTS = 20_000
 BULK_TABLES = (
-    "student", "course_enrollment", "course_progress", "session_attendance",
+    "class_session", "student", "course_enrollment", "course_progress", "session_attendance",
     "event_team", "event_registration", "event_attendance", "event_feedback", "certificate",
 )  # fmt: skip
 # Students per slice (see the module docstring) and rows per COPY write: big enough
 # to keep the server busy, small enough that Cancel answers within a second or two.
 STUDENT_BATCH = 20_000
 COPY_BATCH = 10_000
-# How many courses a student takes, picked uniformly from this tuple (mean 3).
-COURSES_PER_STUDENT = (2, 3, 3, 4)
-# Above these the rows are sampled instead of complete, so a million-student school
-# is still created in about three minutes: session attendance for the whole school,
-# registrations per event.
-ATTENDANCE_ROW_CAP = 1_500_000
-EVENT_REGISTRATION_CAP = 15_000
+# How many courses a class takes, picked uniformly from this tuple (mean 3).
+COURSES_PER_CLASS = (2, 3, 3, 4)
+# A grade with more students than this gets another class; the students of a grade are
+# dealt out over its classes, so a class holds between half this and this many (only a
+# tiny school's single class per grade can be smaller).
+CLASS_SIZE_MAX = 30
+# Session attendance for the whole school, about. A school whose lessons would have
+# more marks records the lessons of a sample of its classes only (whole classes, so
+# every recorded lesson still has its full register), and a million-student school is
+# still created in about three minutes.
+ATTENDANCE_ROW_CAP = 1_200_000
 
 # --- names -------------------------------------------------------------------------
 # Plenty of accents, apostrophes, hyphens and spaces: the search, sorting, CSV and
@@ -193,7 +203,8 @@ class EventSpec:
     starts_in_days: int  # relative to today; negative = in the past
     days: int
     grades: tuple[int, int]
-    share: float  # fraction of the eligible students who register
+    share: float  # fraction of the eligible students who would like to take part
+    capacity: int  # places; who registers once they are taken goes on the waiting list
     team_size: tuple[int, int] = (1, 1)
     allow_individual: bool = True
     team_share: float = 0.0  # fraction of the registered who take part as a team
@@ -205,27 +216,29 @@ class EventSpec:
 # fmt: off
 EVENTS = (
     EventSpec(
-        name="Mathematics Olympiad", venue="Room 204", starts_in_days=-95, days=1,
-        grades=(6, 12), share=0.08, merit_share=0.15,
+        name="Mathematics Olympiad", venue="Exam Hall", starts_in_days=-95, days=1,
+        grades=(6, 12), share=0.08, capacity=60, merit_share=0.15,
     ),
     EventSpec(
         name="Science Fair", venue="Main Hall", starts_in_days=-60, days=2,
-        grades=(5, 12), share=0.15, team_size=(2, 3), team_share=0.4,
+        grades=(5, 12), share=0.15, capacity=150, team_size=(2, 3), team_share=0.4,
     ),
     EventSpec(
         name="Sports Day", venue="Athletics Field", starts_in_days=-30, days=1,
-        grades=(1, 12), share=0.40, merit_share=0.05,
+        grades=(1, 12), share=0.40, capacity=400, merit_share=0.05,
     ),
     EventSpec(
         name="Spring Hackathon", venue="Computer Lab & Library", starts_in_days=-12, days=2,
-        grades=(9, 12), share=0.12, team_size=(2, 4), allow_individual=False,
+        grades=(9, 12), share=0.12, capacity=48, team_size=(2, 4), allow_individual=False,
         team_share=1.0, certificate_min_days=2,
     ),
     EventSpec(
         name="Art & Design Exhibition", venue="Gallery Café", starts_in_days=12, days=3,
-        grades=(4, 12), share=0.10, certificate_min_days=2,
+        grades=(4, 12), share=0.10, capacity=40, certificate_min_days=2,
     ),
 )
+# Registrations stop once the waiting list is this share of the places.
+WAITING_LIST_SHARE = 0.2
 
 TEAM_ADJECTIVES = (
     "Quantum", "Crimson", "Silent", "Electric", "Golden", "Clever", "Cosmic", "Brave",
@@ -257,8 +270,10 @@ LAB_ROOMS = ("Science Lab 1", "Science Lab 2", "Studio A", "Computer Lab")
 ATTENDANCE_STATUSES = ["present"] * 86 + ["late"] * 6 + ["absent"] * 5 + ["excused"] * 3
 FEEDBACK_RATINGS = (5, 5, 5, 5, 4, 4, 4, 3, 3, 2, 1)
 
-# Share of each course's sessions that lie in the past (and have attendance).
+# Share of each series' sessions that lie in the past (and have attendance).
 PAST_SHARE = 0.65
+
+SECTION_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 _ASCII_EXTRA = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i"})
 _NOT_EMAIL = re.compile(r"[^a-z0-9-]+")
@@ -399,14 +414,22 @@ def term_label(today: date) -> str:
     return f"{start}/{(start + 1) % 100:02d}"
 
 
-def class_sections(students: int) -> str:
-    # About 28 per class; at most 26 parallel classes (7A..7Z), then classes just grow.
-    per_grade = max(1, math.ceil(students / 12 / 28))
-    return "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[: min(26, per_grade)]
+def classes_for(students_in_grade: int) -> int:
+    # None for a grade without students: no lessons with an empty register.
+    return math.ceil(students_in_grade / CLASS_SIZE_MAX)
 
 
-def sessions_per_course(students: int) -> int:
-    # Grows slowly with the school; attendance is sampled above ATTENDANCE_ROW_CAP anyway.
+def class_name(grade: int, section: int, classes_in_grade: int) -> str:
+    """Class names as schools write them, "7A" to "7Z"; a grade with more classes than
+    letters numbers them instead ("7-001"), zero-padded so that the names sort in order."""
+    if classes_in_grade <= len(SECTION_LETTERS):
+        return f"{grade}{SECTION_LETTERS[section]}"
+    return f"{grade}-{section + 1:0{len(str(classes_in_grade))}d}"
+
+
+def sessions_per_series(students: int) -> int:
+    # A longer history for a bigger demo; attendance stays near ATTENDANCE_ROW_CAP
+    # anyway (a longer series means fewer classes recorded).
     if students <= 2_000:
         return 12
     if students <= 50_000:
@@ -459,7 +482,7 @@ class _Run:
     school_id: uuid.UUID
     seed: int
     progress: _Progress
-    sessions_per_course: int
+    sessions_per_series: int
     ids: TimeOrderedIds = field(default_factory=TimeOrderedIds)
     today: date = field(default_factory=date.today)
 
@@ -505,11 +528,20 @@ class _Run:
 
 @dataclass
 class _Students:
-    """The students created so far, kept compactly for the later stages."""
+    """The students, kept compactly for the later stages.
 
+    Grades are drawn for the whole school first: the classes and the timetable are
+    planned from how many students each grade has, before the first student is written.
+    Ids and statuses follow as the students are created.
+    """
+
+    grades: bytearray  # grade level per student
     ids: bytearray = field(default_factory=bytearray)  # 16 bytes per student
-    grades: bytearray = field(default_factory=bytearray)  # grade level per student
     active: bytearray = field(default_factory=bytearray)  # 1 = status active
+
+    @classmethod
+    def drawn(cls, count: int, rng: random.Random) -> _Students:
+        return cls(grades=bytearray(rng.choices(range(1, 13), k=count)))
 
     @property
     def count(self) -> int:
@@ -528,15 +560,6 @@ class _Course:
     spec: CourseSpec
 
 
-class _Enrollment(NamedTuple):
-    id: str
-    student: str
-    course: int  # index into the course list
-    course_id: str
-    joined: int  # days relative to today (<= 0)
-    ended: int | None  # days relative to today, None while active
-
-
 class _Attended(NamedTuple):
     """A completed session as attendance needs it."""
 
@@ -545,13 +568,39 @@ class _Attended(NamedTuple):
     marked_at: str
 
 
-@dataclass(frozen=True)
-class _Schedule:
-    """Completed sessions per course, split into the buckets attendance samples by."""
+class _Enrollment(NamedTuple):
+    id: str
+    student: str
+    course_id: str
+    joined: int  # days relative to today (<= 0)
+    ended: int | None  # days relative to today, None while active
+    register: Sequence[_Attended]  # the completed lessons of the student's class
 
-    buckets: int
-    by_course: list[list[list[_Attended]]]  # [course][bucket] -> sessions
-    sessions: int
+
+@dataclass(frozen=True)
+class _Class:
+    name: str  # "7B"
+    grade: int
+    courses: tuple[int, ...]  # indexes into the course list; the whole class takes them
+    recorded: bool  # whether its lessons are in the demo (all of them in most schools)
+
+
+@dataclass
+class _Timetable:
+    """The classes of every grade and the completed lessons of each (class, course).
+
+    The n-th student of a grade goes to class n modulo the grade's classes, so the
+    classes of a grade differ in size by one student at most.
+    """
+
+    classes: list[_Class]
+    first_class: dict[int, int]  # grade -> index of its first class
+    classes_in_grade: dict[int, int]
+    registers: dict[tuple[int, int], list[_Attended]] = field(default_factory=dict)
+    sessions: int = 0
+
+    def class_of(self, grade: int, nth_in_grade: int) -> int:
+        return self.first_class[grade] + nth_in_grade % self.classes_in_grade[grade]
 
 
 @dataclass
@@ -601,7 +650,7 @@ def create_demo_data(
         school_id=school_id,
         seed=seed,
         progress=_Progress(job, _stage_weights(students)),
-        sessions_per_course=sessions_per_course(students),
+        sessions_per_series=sessions_per_series(students),
     )
     _ensure_empty_school(run)  # also opens the caller's transaction if not yet open
 
@@ -609,10 +658,12 @@ def create_demo_data(
         run.progress.start("setup")
         bulk = _begin_bulk_load(run) if students >= FAST_LOAD_MIN_STUDENTS else None
         courses = _insert_courses(run)
-        schedule = _insert_class_sessions(run, courses, students)
+        book = _Students.drawn(students, run.rng("grades"))
+        timetable = _plan_timetable(run, book, courses)
+        run.progress.start("sessions")
+        _insert_class_sessions(run, courses, timetable)
         run.progress.start("students")
-        book = _Students()
-        body = _insert_students_and_classes(run, students, courses, schedule, book)
+        body = _insert_students_and_classes(run, courses, timetable, book)
         run.progress.start("events")
         # Requests and events are chosen by queries over what was just loaded: without
         # statistics the planner takes a million-student table for an empty one, and the
@@ -631,7 +682,7 @@ def create_demo_data(
         students=students,
         courses=len(courses),
         enrollments=body.enrollments,
-        sessions=schedule.sessions,
+        sessions=timetable.sessions,
         session_attendance=body.attendance,
         events=events.events,
         teams=events.teams,
@@ -649,6 +700,8 @@ def _stage_weights(students: int) -> dict[str, float]:
     scale = students / 1_000_000
     return {
         "setup": 0.1,
+        # The lessons stop growing once the school records a sample of its classes.
+        "sessions": min(100 * scale, 3) + 0.1,
         "students": 165 * scale + 0.5,
         "events": 4 * scale + 0.2,
         "verify": 10 * scale,
@@ -801,91 +854,139 @@ def _courses_by_grade(courses: Sequence[_Course]) -> dict[int, list[int]]:
         grade: [i for i, c in enumerate(courses) if c.spec.grades[0] <= grade <= c.spec.grades[1]]
         for grade in range(1, 13)
     }
-    # Every grade must offer at least as many courses as a student takes.
-    assert all(len(options) >= max(COURSES_PER_STUDENT) for options in by_grade.values())
+    # Every grade must offer at least as many courses as a class takes.
+    assert all(len(options) >= max(COURSES_PER_CLASS) for options in by_grade.values())
     return by_grade
 
 
-def _insert_class_sessions(run: _Run, courses: Sequence[_Course], students: int) -> _Schedule:
-    """A weekly (some fortnightly) series per course, two thirds of it in the past."""
-    rng = run.rng("sessions")
-    completed: list[list[_Attended]] = [[] for _ in courses]
-    rows = 0
-    with run.conn.cursor().copy(SESSION_COPY) as copy:
-        for index, course in enumerate(courses):
-            for row in _course_sessions(run, rng, index, course):
-                copy.write_row(row)
-                rows += 1
-                if row[-1] == "completed":
-                    day, end = row[3], row[5]
-                    marked_at = datetime.combine(day, end) - timedelta(minutes=3)
-                    completed[index].append(
-                        _Attended(
-                            (day - run.today).days, row[0].hex, f"{marked_at:%Y-%m-%d %H:%M:%S}"
-                        )
-                    )
-    buckets = _attendance_buckets(courses, completed, students)
-    by_course = [[sessions[b::buckets] for b in range(buckets)] for sessions in completed]
-    return _Schedule(buckets=buckets, by_course=by_course, sessions=rows)
-
-
-def _attendance_buckets(
-    courses: Sequence[_Course], completed: Sequence[Sequence[_Attended]], students: int
-) -> int:
-    """How many buckets to split each course's students into so attendance stays capped.
-
-    With one bucket every student has a register entry for every past session; with k
-    buckets each session takes the students of one bucket (every k-th session each).
-    """
+def _plan_timetable(run: _Run, book: _Students, courses: Sequence[_Course]) -> _Timetable:
+    """The classes of each grade, the courses each class takes, and which classes have
+    their lessons recorded: all of them unless that would pass ATTENDANCE_ROW_CAP."""
+    rng = run.rng("timetable")
     by_grade = _courses_by_grade(courses)
-    mean_courses = sum(COURSES_PER_STUDENT) / len(COURSES_PER_STUDENT)
-    expected = 0.0
-    for options in by_grade.values():
-        per_course = students / 12 * mean_courses / len(options)
-        expected += sum(per_course * len(completed[i]) for i in options)
-    return max(1, math.ceil(expected / ATTENDANCE_ROW_CAP))
+    sizes = {grade: book.grades.count(grade) for grade in range(1, 13)}
+    counts = {grade: classes_for(size) for grade, size in sizes.items()}
+    past = math.ceil(run.sessions_per_series * PAST_SHARE)
+    mean_courses = sum(COURSES_PER_CLASS) / len(COURSES_PER_CLASS)
+    marks = book.count * mean_courses * past
+    recorded_share = min(1.0, ATTENDANCE_ROW_CAP / marks) if marks else 1.0
+    classes: list[_Class] = []
+    first_class: dict[int, int] = {}
+    for grade in range(1, 13):
+        first_class[grade] = len(classes)
+        offered = _courses_in_turn(rng, by_grade[grade])
+        for section in range(counts[grade]):
+            taken: list[int] = []
+            wanted = COURSES_PER_CLASS[rng.randrange(len(COURSES_PER_CLASS))]
+            while len(taken) < wanted:
+                course = next(offered)
+                if course not in taken:
+                    taken.append(course)
+            n = len(classes)
+            # Every (1 / recorded_share)-th class: a sampled school has lessons in every grade.
+            recorded = math.floor((n + 1) * recorded_share) > math.floor(n * recorded_share)
+            name = class_name(grade, section, counts[grade])
+            classes.append(_Class(name, grade, tuple(sorted(taken)), recorded))
+    return _Timetable(classes, first_class, counts)
 
 
-def _course_sessions(
-    run: _Run, rng: random.Random, index: int, course: _Course
-) -> Iterator[tuple[Any, ...]]:
+def _courses_in_turn(rng: random.Random, options: Sequence[int]) -> Iterator[int]:
+    """The grade's courses in a shuffled order, over and over: the classes of a grade
+    share its courses out evenly, and a bigger school runs every course it offers."""
+    order = list(options)
+    while True:
+        rng.shuffle(order)
+        yield from order
+
+
+def _insert_class_sessions(run: _Run, courses: Sequence[_Course], timetable: _Timetable) -> None:
+    """A weekly (some fortnightly) series per class and course, two thirds of it in the past."""
+    rng = run.rng("sessions")
+    series = sum(len(c.courses) for c in timetable.classes if c.recorded)
+
+    def tick() -> None:
+        run.progress.report(len(timetable.registers) / max(1, series), "Creating the timetable")
+
+    timetable.sessions = run.copy(SESSION_COPY, _lesson_lines(run, rng, courses, timetable), tick)
+
+
+def _lesson_lines(
+    run: _Run, rng: random.Random, courses: Sequence[_Course], timetable: _Timetable
+) -> Iterator[str]:
+    """COPY text for the lessons of the recorded classes; fills timetable.registers."""
+    # A class has each of its courses in a slot of its own in the week.
+    slots = [(day, start) for start in PERIOD_STARTS for day in range(len(WEEKDAYS))]
+    for index, klass in enumerate(timetable.classes):
+        if not klass.recorded:
+            continue
+        for course, (weekday, start) in zip(
+            klass.courses, rng.sample(slots, len(klass.courses)), strict=True
+        ):
+            completed = timetable.registers[index, course] = []
+            yield from _series_lines(run, rng, courses[course], weekday, start, completed)
+
+
+def _series_lines(
+    run: _Run,
+    rng: random.Random,
+    course: _Course,
+    weekday: int,
+    start: clock,
+    completed: list[_Attended],
+) -> Iterator[str]:
+    """One class's lessons of one course; the completed ones are appended to completed."""
     spec = course.spec
-    count = run.sessions_per_course
-    weekday = index % 5
+    count = run.sessions_per_series
     fortnightly = rng.random() < 0.2
     step = 14 if fortnightly else 7
     past = math.ceil(count * PAST_SHARE)
     # The series' weekday strictly before today, then `past - 1` steps further back.
     last_past = run.today - timedelta(days=(run.today.weekday() - weekday) % 7 or 7)
     first = last_past - timedelta(days=step * (past - 1))
-    start = PERIOD_STARTS[rng.randrange(len(PERIOD_STARTS))]
     minutes = 90 if spec.lab else rng.choice((45, 50))
     end = (datetime.combine(first, start) + timedelta(minutes=minutes)).time()
-    series = run.ids.take_uuid()
     mode = rng.choices(("in-person", "hybrid", "online"), (85, 10, 5))[0]
     location = (
         "Online (video call)" if mode == "online" else rng.choice(LAB_ROOMS if spec.lab else ROOMS)
     )
-    pattern = Jsonb({"days": [WEEKDAYS[weekday]], "months": [], "specific_dates": []})
     alarm = rng.random() < 0.25
     alarm_minutes = rng.choice((5, 10, 15, 30)) if alarm else 15
-    for n in range(count):
+    # What every lesson of the series shares, in SESSION_COPY's column order.
+    series_id, *ids = run.ids.take(1 + count)
+    pattern = _copy_json({"days": [WEEKDAYS[weekday]], "months": [], "specific_dates": []})
+    school, course_id = run.school, course.id.hex
+    frequency = "bi-weekly" if fortnightly else "weekly"
+    for n, session_id in enumerate(ids):
         day = first + timedelta(days=step * n)
         is_past = day < run.today
         cancelled = is_past and rng.random() < 0.04
-        topics = rng.sample(spec.topics, min(len(spec.topics), rng.randint(1, 2)))
+        topics = _copy_json(rng.sample(spec.topics, min(len(spec.topics), rng.randint(1, 2))))
         status = "cancelled" if cancelled else "completed" if is_past else "scheduled"
-        teacher = None
+        teacher = NULL
         if is_past:
             teacher = "absent" if cancelled else rng.choices(("present", "late"), (95, 5))[0]
         priority = rng.choices(("low", "medium", "high", "urgent"), (15, 65, 17, 3))[0]
-        # Column order as in SESSION_COPY; status last (read back by the caller).
+        if status == "completed":
+            marked_at = datetime.combine(day, end) - timedelta(minutes=3)
+            completed.append(
+                _Attended((day - run.today).days, session_id, f"{marked_at:%Y-%m-%d %H:%M:%S}")
+            )
+        notify, featured = rng.random() < 0.9, rng.random() < 0.05
         yield (
-            run.ids.take_uuid(), run.school_id, course.id, day, start, end, mode, location,
-            Jsonb(topics), Jsonb(topics if status == "completed" else []), teacher, priority,
-            True, "bi-weekly" if fortnightly else "weekly", pattern, series,
-            rng.random() < 0.9, alarm, alarm_minutes, rng.random() < 0.05, status,
-        )  # fmt: skip
+            f"{session_id}\t{school}\t{course_id}\t{day}\t{start}\t{end}\t{mode}\t{location}\t"
+            f"{topics}\t{topics if status == 'completed' else '[]'}\t{teacher}\t{priority}\t"
+            f"t\t{frequency}\t{pattern}\t{series_id}\t{_copy_bool(notify)}\t"
+            f"{_copy_bool(alarm)}\t{alarm_minutes}\t{_copy_bool(featured)}\t{status}\n"
+        )
+
+
+def _copy_json(value: Any) -> str:
+    # COPY's text format reads a backslash as an escape: JSON's own escapes need doubling.
+    return json.dumps(value, ensure_ascii=False).replace("\\", "\\\\")
+
+
+def _copy_bool(value: bool) -> str:
+    return "t" if value else "f"
 
 
 # --- students, enrollments, progress, attendance -------------------------------------
@@ -893,9 +994,8 @@ def _course_sessions(
 
 def _insert_students_and_classes(
     run: _Run,
-    count: int,
     courses: Sequence[_Course],
-    schedule: _Schedule,
+    timetable: _Timetable,
     book: _Students,
 ) -> _BodyCounts:
     """Students and their enrollments, progress and attendance, one slice at a time.
@@ -905,10 +1005,11 @@ def _insert_students_and_classes(
     checks of the next table look them up.
     """
     counts = _BodyCounts()
-    students = _StudentMaker(run, count)
-    enrollments = _EnrollmentMaker(run, courses)
+    count = book.count
+    students = _StudentMaker(run, count, timetable)
+    enrollments = _EnrollmentMaker(run, courses, timetable)
     progress = _ProgressMaker(run)
-    attendance = _AttendanceMaker(run, schedule)
+    attendance = _AttendanceMaker(run)
 
     for start in range(0, count, STUDENT_BATCH):
         stop = min(count, start + STUDENT_BATCH)
@@ -917,10 +1018,11 @@ def _insert_students_and_classes(
             run.progress.report(start / count, f"Creating students ({start:,} of {count:,})")
 
         tick()
-        run.copy(STUDENT_COPY, students.lines(book, start, stop), tick)
+        classes: list[int] = []
+        run.copy(STUDENT_COPY, students.lines(book, start, stop, classes), tick)
         slice_: list[_Enrollment] = []
         counts.enrollments += run.copy(
-            ENROLLMENT_COPY, enrollments.lines(book, start, stop, slice_)
+            ENROLLMENT_COPY, enrollments.lines(book, start, classes, slice_)
         )
         run.copy(PROGRESS_COPY, progress.lines(slice_))
         counts.attendance += run.copy(ATTENDANCE_COPY, attendance.lines(slice_), tick)
@@ -931,26 +1033,31 @@ def _insert_students_and_classes(
 class _StudentMaker:
     """Student rows from the seed: the same seed always gives the same students."""
 
-    def __init__(self, run: _Run, count: int) -> None:
+    def __init__(self, run: _Run, count: int, timetable: _Timetable) -> None:
         self._run = run
         self._rng = run.rng("students")
         self._width = max(7, len(str(count)))
-        self._sections = class_sections(count)
+        self._timetable = timetable
+        self._placed = dict.fromkeys(range(1, 13), 0)  # students of each grade so far
         self._firsts = [(name, ascii_fold(name)) for name in FIRST_NAMES]
         self._lasts = [(name, ascii_fold(name)) for name in LAST_NAMES]
         self._birth_days = _birth_days_by_grade(run.today)
 
-    def lines(self, book: _Students, start: int, stop: int) -> Iterator[str]:
-        """COPY text for students start..stop-1; records their ids, grades and status."""
+    def lines(self, book: _Students, start: int, stop: int, classes: list[int]) -> Iterator[str]:
+        """COPY text for students start..stop-1; records their ids and status in book,
+        and appends the index of each one's class to classes."""
         ids = self._run.ids.take(stop - start)
         book.ids += bytes.fromhex("".join(ids))
-        school = self._run.school
-        firsts, lasts, sections = self._firsts, self._lasts, self._sections
+        school, timetable, placed = self._run.school, self._timetable, self._placed
+        firsts, lasts = self._firsts, self._lasts
         random_, randrange = self._rng.random, self._rng.randrange
         for k, student_id in enumerate(ids, start):
             first, first_ascii = firsts[randrange(len(firsts))]
             last, last_ascii = lasts[randrange(len(lasts))]
-            grade = 1 + randrange(12)
+            grade = book.grades[k]
+            klass = timetable.class_of(grade, placed[grade])
+            placed[grade] += 1
+            classes.append(klass)
             number = k + 1
             roll = random_()
             # A few students left or paused; most are active.
@@ -959,11 +1066,10 @@ class _StudentMaker:
             has_email = grade > 2 and random_() >= 0.02
             email = f"{first_ascii}.{last_ascii}{number}@{EMAIL_DOMAIN}" if has_email else NULL
             days = self._birth_days[grade]
-            book.grades.append(grade)
             book.active.append(status == "active")
             yield (
                 f"{student_id}\t{school}\tS{number:0{self._width}d}\t{first}\t{last}\t{email}\t"
-                f"{grade}{sections[randrange(len(sections))]}\t{grade}\t"
+                f"{timetable.classes[klass].name}\t{grade}\t"
                 f"{days[randrange(len(days))]}\t{status}\n"
             )
 
@@ -983,30 +1089,31 @@ def _birth_days_by_grade(today: date) -> dict[int, list[str]]:
 
 
 class _EnrollmentMaker:
-    """Two to four courses of the student's grade, most from before the first session."""
+    """The courses of the student's class, most enrolled from before the first lesson."""
 
-    def __init__(self, run: _Run, courses: Sequence[_Course]) -> None:
+    def __init__(self, run: _Run, courses: Sequence[_Course], timetable: _Timetable) -> None:
         self._run = run
         self._rng = run.rng("enrollments")
-        self._by_grade = _courses_by_grade(courses)
+        self._timetable = timetable
         self._course_hex = [c.id.hex for c in courses]
         # A week before the earliest first session (fortnightly series reach furthest).
-        past = math.ceil(run.sessions_per_course * PAST_SHARE)
+        past = math.ceil(run.sessions_per_series * PAST_SHARE)
         self._term_start = -(7 + 14 * (past - 1)) - 7
         self._day_text = {d: run.day(d).isoformat() for d in range(self._term_start - 15, 1)}
 
     def lines(
-        self, book: _Students, start: int, stop: int, out: list[_Enrollment]
+        self, book: _Students, start: int, classes: Sequence[int], out: list[_Enrollment]
     ) -> Iterator[str]:
-        """COPY text for the enrollments of students start..stop-1, also appended to out."""
-        rng = self._rng
-        random_, randrange, sample = rng.random, rng.randrange, rng.sample
+        """COPY text for the enrollments of the students from start on, in classes (one
+        class index per student); also appended to out."""
+        random_, randrange = self._rng.random, self._rng.randrange
         school, day_text, term_start = self._run.school, self._day_text, self._term_start
-        for k in range(start, stop):
+        all_classes, registers = self._timetable.classes, self._timetable.registers
+        for k, klass in enumerate(classes, start):
             student = book.id_hex(k)
             # Students who left or paused keep their history, but it has ended.
             gone = not book.active[k]
-            picks = sample(self._by_grade[book.grades[k]], COURSES_PER_STUDENT[randrange(4)])
+            picks = all_classes[klass].courses
             ids = self._run.ids.take(len(picks))
             for enrollment_id, course in zip(ids, picks, strict=True):
                 # Most enrolled in the fortnight before term, a few joined since.
@@ -1018,7 +1125,8 @@ class _EnrollmentMaker:
                 if gone or random_() < 0.05:
                     ended = joined + randrange(1 - joined)  # between joining and today
                 course_id = self._course_hex[course]
-                out.append(_Enrollment(enrollment_id, student, course, course_id, joined, ended))
+                register = registers.get((klass, course), ())
+                out.append(_Enrollment(enrollment_id, student, course_id, joined, ended, register))
                 yield (
                     f"{enrollment_id}\t{school}\t{course_id}\t{student}\t"
                     f"{'t' if ended is None else 'f'}\t{day_text[joined]}\t"
@@ -1065,27 +1173,20 @@ def _utc_text(moment: datetime) -> str:
 
 
 class _AttendanceMaker:
-    """Register entries for the completed sessions an enrollment was current for.
+    """Register entries for the completed lessons of the student's class that the
+    enrollment was current for (none where the class's lessons are not recorded)."""
 
-    Each enrollment draws one bucket; it appears in the completed sessions of that
-    bucket only (all of them when there is a single bucket), so no (session,
-    enrollment) pair repeats and a huge school stays within ATTENDANCE_ROW_CAP.
-    """
-
-    def __init__(self, run: _Run, schedule: _Schedule) -> None:
+    def __init__(self, run: _Run) -> None:
         self._run = run
         self._rng = run.rng("attendance")
-        self._schedule = schedule
 
     def lines(self, enrollments: Sequence[_Enrollment]) -> Iterator[str]:
         school, take = self._run.school, self._run.ids.take
-        buckets, by_course = self._schedule.buckets, self._schedule.by_course
         randrange = self._rng.randrange
         statuses = ATTENDANCE_STATUSES
         for e in enrollments:
-            sessions = by_course[e.course][randrange(buckets)]
             current = [
-                s for s in sessions if e.joined <= s.day and (e.ended is None or s.day < e.ended)
+                s for s in e.register if e.joined <= s.day and (e.ended is None or s.day < e.ended)
             ]
             for session, row_id in zip(current, take(len(current)), strict=True):
                 yield (
@@ -1246,7 +1347,6 @@ def _insert_event(
     opens = datetime.combine(starts - timedelta(days=45), clock(8, 0))
     closes = datetime.combine(starts - timedelta(days=3), clock(17, 0))
     registrations = _pick_registrations(run, rng, spec, book, opens, closes)
-    capacity = max(1, sum(r.status == "registered" for r in registrations))
     teams = _form_teams(rng, spec, registrations)
     event_id = run.ids.take_uuid()
     run.conn.execute(
@@ -1265,7 +1365,7 @@ def _insert_event(
             ends,
             opens,
             closes,
-            capacity,
+            spec.capacity,
             spec.team_size[0],
             spec.team_size[1],
             spec.allow_individual,
@@ -1295,10 +1395,15 @@ def _pick_registrations(
     opens: datetime,
     closes: datetime,
 ) -> list[_Registration]:
-    """Active students of the right grades, sampled without building a list of all of them."""
+    """Active students of the right grades, sampled without building a list of all of them.
+
+    A big school fills the places early: registrations stop once the waiting list is
+    WAITING_LIST_SHARE of the places, so an event's size never grows with the school.
+    """
     low, high = spec.grades
     eligible_share = (high - low + 1) / 12
-    wanted = min(EVENT_REGISTRATION_CAP, round(book.count * eligible_share * spec.share))
+    keen = round(book.count * eligible_share * spec.share)
+    wanted = min(keen, round(spec.capacity * (1 + WAITING_LIST_SHARE)))
     chosen: set[int] = set()
     # Rejection sampling: the eligible share is at least a third, so this ends quickly;
     # the attempt limit only guards a tiny school with too few eligible students.
@@ -1313,12 +1418,21 @@ def _pick_registrations(
         _Registration(
             id=run.ids.take_uuid(),
             student=k,
-            status=rng.choices(("registered", "waitlisted", "cancelled"), (89, 4, 7))[0],
+            status="registered",
             registered_at=opens + timedelta(seconds=rng.randrange(window)),
         )
         for k in sorted(chosen)
     ]
     registrations.sort(key=lambda r: r.registered_at)
+    # First come, first served; a cancellation frees its place for the next in line.
+    places = spec.capacity
+    for r in registrations:
+        if rng.random() < 0.07:
+            r.status = "cancelled"
+        elif places:
+            places -= 1
+        else:
+            r.status = "waitlisted"
     return registrations
 
 
