@@ -301,8 +301,9 @@ def test_a_misspelled_course_offers_the_closest_one_and_creates_nothing(
     page.table.selectRow(number + 1)
     # (The list may be reloading after the enrollment: its rows come back in a moment.)
     qtbot.waitUntil(
-        lambda: (row := page.model.row_at(number + 1)) is not None
-        and page.detail.student_id == row.id,
+        lambda: (
+            (row := page.model.row_at(number + 1)) is not None and page.detail.student_id == row.id
+        ),
         timeout=5000,
     )
     assert box.currentText() == ""
