@@ -449,3 +449,25 @@ def test_a_column_widened_by_hand_keeps_its_width_until_its_divider_is_double_cl
     qtbot.mouseDClick(header.viewport(), Qt.MouseButton.LeftButton, pos=divider)
     assert header.sectionSize(name) == fitted
     assert "Name" not in again.column_fitter.sized_by_hand
+
+
+def test_the_class_filter_lists_classes_as_people_read_them_and_filters_by_one(
+    qtbot, ops_hub, demo_school
+):
+    page = open_students_page(qtbot)
+    combo = page.class_filter
+    qtbot.waitUntil(lambda: combo.count() > 10, timeout=10_000)
+    listed = [combo.itemText(i) for i in range(1, combo.count())]
+    grades = [int(name.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) for name in listed]
+    assert grades == sorted(grades), listed  # 1A … 9B before 10A, not 10A before 2A
+    assert combo.itemText(0) == "All classes" and page.chosen_text(combo) is None
+    tenth = next(name for name in listed if name.startswith("10"))
+    combo.setCurrentIndex(combo.findText(tenth))
+    qtbot.waitUntil(
+        lambda: page.model.shows_latest_query and page.model.row_count_is_final, timeout=10_000
+    )
+    shown = {page.model.row_at(i).class_name for i in range(min(page.model.rowCount(), 30))}
+    assert shown == {tenth}
+    page.load_choices()  # reloading keeps the chosen class
+    qtbot.waitUntil(lambda: not ops_hub.busy, timeout=10_000)
+    assert page.chosen_text(combo) == tenth

@@ -125,7 +125,7 @@ class StudentsPage(ListPage):
             query,
             search=self.search.text(),
             status=self.status_filter.currentData(),
-            class_name=self.class_filter.currentData(),
+            class_name=self.chosen_text(self.class_filter),
             course_id=self.course_filter.currentData(),
         )
 
@@ -139,7 +139,7 @@ class StudentsPage(ListPage):
 
     def _choices_loaded(self, loaded) -> None:
         class_names, course_rows = loaded
-        self.set_choices(self.class_filter, [(name, name) for name in class_names])
+        self.set_text_choices(self.class_filter, class_names)
         self.set_choices(self.course_filter, [(c.name, c.id) for c in course_rows])
 
     # ------------------------------------------------------------ actions

@@ -3,11 +3,13 @@ stays readable at any window width (the Students page at 1024 px beside its pane
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt
+from PySide6.QtCore import QEvent, QObject, QSettings
 from PySide6.QtWidgets import QStyle
 
+from ui.models.paged import Editor, display_text
 from ui.widgets.data_table import DataTableView
 
 # Long text (names, e-mail addresses) gives up width before anything else, down to
@@ -16,6 +18,8 @@ LONG_TEXT_MINIMUM_CHARS = 17
 # No column grows wider than this from its values alone: one odd long value would
 # push the other columns off the screen.
 WIDEST_FROM_VALUES_CHARS = 60
+# The longest values (by characters) of a column that are measured in pixels.
+MEASURED_PER_COLUMN = 5
 
 
 class ColumnFitter(QObject):
@@ -68,16 +72,20 @@ class ColumnFitter(QObject):
 
         A column only ever widens for new rows: columns that narrowed with every
         search would jump under the eyes of someone typing one."""
-        rows = min(self.model.rowCount(), self.model.PAGE_SIZE)  # all on the first page
-        if rows == 0:
+        count = min(self.model.rowCount(), self.model.PAGE_SIZE)  # all on the first page
+        rows = [row for row in map(self.model.row_at, range(count)) if row is not None]
+        if not rows:
             return  # nothing to measure: an empty result keeps the widths it had
         cells = self.table.fontMetrics()
         padding = self._cell_padding()
-        for number in range(len(self.model.columns)):
-            texts = (self.model.data(self.model.index(row, number)) for row in range(rows))
-            widest = max(cells.horizontalAdvance(text or "") for text in texts)
-            if self.model.flags(self.model.index(0, number)) & Qt.ItemFlag.ItemIsUserCheckable:
-                widest += self._check_box_width()
+        for number, column in enumerate(self.model.columns):
+            # Measuring every text costs milliseconds on each search; the longest few
+            # by length hold the widest in any text font.
+            texts = {display_text(column.value(row)) for row in rows}
+            longest = heapq.nlargest(MEASURED_PER_COLUMN, texts, key=len)
+            widest = max(cells.horizontalAdvance(text) for text in longest)
+            if column.editor is Editor.CHECK:
+                widest = cells.horizontalAdvance("Yes") + self._check_box_width()
             grown = max(self._values_width[number], widest + padding) if self._measured else 0
             self._values_width[number] = max(grown, widest + padding)
         self._measured = True
