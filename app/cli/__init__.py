@@ -13,7 +13,16 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from app.cli import consistency, database, imports, maintenance, requests, self_test, students
+from app.cli import (
+    consistency,
+    database,
+    imports,
+    maintenance,
+    requests,
+    self_test,
+    sessions,
+    students,
+)
 from app.cli.output import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -48,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(default: warnings and errors, or {ENV_LOG_LEVEL})")  # fmt: skip
     self_test.register(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for area in (database, students, imports, maintenance, consistency, requests):
+    for area in (database, students, sessions, imports, maintenance, consistency, requests):
         area.register(sub)
     return parser
 
