@@ -26,6 +26,7 @@ from app.runs.history import run_report
 from app.runtime import Database
 from ui.about import about_box
 from ui.dialogs.request_dialog import RequestDialog
+from ui.dialogs.schedule_dialog import ScheduleDialog
 from ui.dialogs.student_dialog import StudentDialog
 from ui.first_run import FirstRunDialog
 from ui.main_window import MainWindow
@@ -61,6 +62,7 @@ def _run_report(setting: Setting) -> RunReportDialog:
 DIALOGS: dict[type[QDialog], Callable[[Setting], QDialog]] = {
     StudentDialog: lambda setting: StudentDialog(None),
     RequestDialog: lambda setting: RequestDialog(None),
+    ScheduleDialog: lambda setting: ScheduleDialog(None),
     RunHistoryDialog: lambda setting: RunHistoryDialog(None),
     RunReportDialog: _run_report,
     FirstRunDialog: lambda setting: FirstRunDialog(

@@ -1,12 +1,19 @@
-"""Sessions page: class sessions with their attendance counts."""
+"""Sessions page: class sessions with their attendance counts; New sessions… (Ctrl+N)
+schedules one session or a series."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QPushButton
+
 from app.domain.enums import SessionStatus
+from app.domain.wording import counted
 from app.services import courses
 from app.services.class_sessions import SessionQuery
+from ui.dialogs.schedule_dialog import ScheduleDialog
 from ui.models.sessions import SessionTableModel
 from ui.ops import Op
 from ui.pages.list_page import ListPage
@@ -24,6 +31,15 @@ class SessionsPage(ListPage):
             "Status", "All statuses", [(s.value.capitalize(), s.value) for s in SessionStatus]
         )
         self.filter_bar.addStretch(1)
+        self.new_action = QAction("&New sessions…", self, shortcut=QKeySequence.StandardKey.New)
+        # Anywhere on the page, as on the Requests page.
+        self.new_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.new_action.triggered.connect(self.new_sessions)
+        self.addAction(self.new_action)
+        new_button = QPushButton("New sessions…")
+        new_button.setToolTip("Schedule a session or a series of them (Ctrl+N)")
+        new_button.clicked.connect(self.new_action.trigger)
+        self.filter_bar.addWidget(new_button)
 
     def query_from_filters(self, query: SessionQuery) -> SessionQuery:
         return replace(
@@ -36,3 +52,20 @@ class SessionsPage(ListPage):
         Op(self, lambda s, ctx, job: courses.list_courses(s, ctx), show_progress=False).success(
             lambda rows: self.set_choices(self.course_filter, [(c.name, c.id) for c in rows])
         ).run()
+
+    def new_sessions(self) -> ScheduleDialog:
+        dialog = ScheduleDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._scheduled(dialog))
+        # Back to the list, where the keyboard left off, however the dialog closed.
+        dialog.finished.connect(lambda _result: self.table.setFocus())
+        dialog.open()
+        return dialog
+
+    def _scheduled(self, dialog: ScheduleDialog) -> None:
+        done = dialog.scheduled
+        if done is not None:
+            self.status_message.emit(
+                f"Scheduled {counted(len(done.dates), 'session')} of {done.course_name}, "
+                f"{done.dates[0]:%a %d %b %Y} to {done.dates[-1]:%a %d %b %Y}."
+            )
