@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.domain.rows import RequestListRow
 from app.services import courses, requests
 from app.services.students import StudentQuery, list_students
+from ui.dialogs.parts import refusal_label, submit_buttons
 from ui.ops import Op, error_text
 from ui.widgets.course_picker import CoursePicker, CourseSuggestions
 
@@ -47,18 +47,8 @@ class RequestDialog(QDialog):
         self.course_suggestions.picked.connect(self._suggestion_picked)
         self.note = QLineEdit()
         self.note.setPlaceholderText("Optional, kept with the request")
-        self.message = QLabel("")
-        self.message.setObjectName("requestDialogMessage")
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("QLabel#requestDialogMessage { color: #a61b1b; }")
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Request")
-        # GNOME names it "&Cancel", which would take Alt+C from Course; Esc cancels.
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancel")
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
+        self.message = refusal_label()
+        self.buttons = submit_buttons(self, "&Request", self.submit)
         form = QFormLayout()
         form.addRow("&Student:", self.search)
         form.addRow("", self.matches)

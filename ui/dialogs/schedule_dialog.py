@@ -34,6 +34,7 @@ from app.domain.recurrence import WEEKDAY_NAMES, Recurrence
 from app.domain.wording import counted
 from app.services import class_sessions, courses
 from app.services.class_sessions import ScheduledSessions, SessionPlan
+from ui.dialogs.parts import refusal_label, submit_buttons
 from ui.ops import Op, error_text
 from ui.widgets.course_picker import CoursePicker, CourseSuggestions
 
@@ -92,19 +93,9 @@ class ScheduleDialog(QDialog):
         self.location.setPlaceholderText("The room; needed unless the session is online")
         self.preview = QLabel("")
         self.preview.setWordWrap(True)
-        self.message = QLabel("")
-        self.message.setObjectName("scheduleDialogMessage")
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet("QLabel#scheduleDialogMessage { color: #a61b1b; }")
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
+        self.message = refusal_label()
+        self.buttons = submit_buttons(self, "Sc&hedule", self.submit)
         self.schedule_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.schedule_button.setText("Sc&hedule")
-        # GNOME names it "&Cancel", which would take Alt+C from Course; Esc cancels.
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancel")
-        self.buttons.accepted.connect(self.submit)
-        self.buttons.rejected.connect(self.reject)
 
         form = QFormLayout()
         form.addRow("&Course:", self.course)

@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QVBoxLayout,
     QWidget,
@@ -19,6 +18,7 @@ from app.domain.errors import ValidationError
 from app.domain.rows import StudentRow
 from app.services import students as student_service
 from app.services.students import StudentInput
+from ui.dialogs.parts import refusal_label
 from ui.models.students import grade_text
 from ui.ops import Op, error_text
 
@@ -50,10 +50,7 @@ class StudentDialog(QDialog):
         self.fields["status"] = self.status
         form.addRow("S&tatus", self.status)
 
-        self.error = QLabel("")
-        self.error.setObjectName("formError")
-        self.error.setStyleSheet("color: #a61b1b;")
-        self.error.setWordWrap(True)
+        self.error = refusal_label()
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
