@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from app.cli import (
+    attendance,
     consistency,
     database,
     imports,
@@ -57,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(default: warnings and errors, or {ENV_LOG_LEVEL})")  # fmt: skip
     self_test.register(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for area in (database, students, sessions, imports, maintenance, consistency, requests):
+    for area in (database, students, sessions, attendance, imports, maintenance, consistency,
+                 requests):  # fmt: skip
         area.register(sub)
     return parser
 
