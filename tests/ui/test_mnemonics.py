@@ -3,6 +3,7 @@ Alt+letter, and every menu item has one."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from app.imports.service import prepare, run_import
 from app.runs.history import run_report
 from app.runtime import Database
 from ui.about import about_box
+from ui.dialogs.register_dialog import RegisterDialog
 from ui.dialogs.request_dialog import RequestDialog
 from ui.dialogs.schedule_dialog import ScheduleDialog
 from ui.dialogs.student_dialog import StudentDialog
@@ -63,6 +65,7 @@ DIALOGS: dict[type[QDialog], Callable[[Setting], QDialog]] = {
     StudentDialog: lambda setting: StudentDialog(None),
     RequestDialog: lambda setting: RequestDialog(None),
     ScheduleDialog: lambda setting: ScheduleDialog(None),
+    RegisterDialog: lambda setting: RegisterDialog(uuid.uuid4()),
     RunHistoryDialog: lambda setting: RunHistoryDialog(None),
     RunReportDialog: _run_report,
     FirstRunDialog: lambda setting: FirstRunDialog(

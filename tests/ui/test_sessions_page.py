@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import wait_loaded
 from PySide6.QtCore import QDate, Qt, QTime
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.db.models import ClassSession
 from app.services.courses import create_course
@@ -75,3 +75,63 @@ def test_a_series_that_ends_before_it_starts_cannot_be_scheduled(qtbot, ops_hub,
     assert dialog.schedule_button.isEnabled() and dialog.preview.text().startswith("<b>1 session")
     with db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(ClassSession)) == 0
+
+
+def test_taking_the_register_with_the_keyboard(qtbot, ops_hub, db, ctx, monkeypatch):
+    from attendance_setup import build_school
+    from PySide6.QtWidgets import QMessageBox
+
+    from ui.dialogs.register_dialog import RegisterDialog
+
+    with db.sessions.begin() as s:
+        lessons = build_school(s, ctx)
+    page = SessionsPage()
+    qtbot.addWidget(page)
+    page.resize(1024, 700)
+    page.show()
+    wait_loaded(qtbot, page.model)
+    september = next(i for i in range(page.model.rowCount())
+                     if page.model.row_at(i).id == lessons["september"])  # fmt: skip
+    page.table.selectRow(september)
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    dialog = page.findChild(RegisterDialog)
+    qtbot.waitUntil(lambda: dialog.register is not None, timeout=10_000)
+    table = dialog.table
+    assert [table.item(r, 1).text() for r in range(table.rowCount())] == ["Ada Marsh",
+                                                                         "Cleo Marsh"]  # fmt: skip
+    qtbot.keyClick(table, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)  # all present  # fmt: skip
+    assert [dialog.mark_of(r) for r in range(2)] == ["present", "present"]
+    table.selectRow(1)
+    qtbot.keyClick(table, Qt.Key.Key_L)  # Cleo late ...
+    qtbot.keyClick(table, Qt.Key.Key_N)  # ... and a note
+    qtbot.keyClicks(table.focusWidget() or table, "10 min")
+    qtbot.keyClick(table.focusWidget() or table, Qt.Key.Key_Return)
+    table.selectRow(0)
+    qtbot.keyClick(table, Qt.Key.Key_Space)  # Ada: present -> absent
+    assert (
+        dialog.summary.text() == "2 students: 0 present, 1 absent, 1 late, 0 excused, 0 not marked"
+    )
+    dialog.missing.setText("S2")
+    qtbot.keyClick(dialog.missing, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "only from 01 Dec 2026" in dialog.answer.text(), timeout=10_000)
+    assert dialog.save_button.isEnabled(), (dialog.buttons.isEnabled(), dialog.isEnabled())
+    dialog.grab().save(str(ARTIFACTS / "sessions_register.png"))
+    # Closing with marks not saved asks; Save saves and then closes.
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *args, **kwargs: QMessageBox.StandardButton.Save)  # fmt: skip
+    with qtbot.waitSignal(page.status_message, timeout=10_000) as said:
+        qtbot.keyClick(table, Qt.Key.Key_Escape)
+    assert said.args[0] == "Saved 2 marks."
+    with db.sessions() as s:
+        saved = s.execute(text("SELECT s.student_no, a.status, a.note FROM session_attendance a "
+                               "JOIN course_enrollment e ON e.id = a.enrollment_id "
+                               "JOIN student s ON s.id = e.student_id ORDER BY 1")).all()  # fmt: skip
+    assert [tuple(r) for r in saved] == [("S1", "absent", None), ("S3", "late", "10 min")]
+    # Reopening shows what was saved.
+    qtbot.waitUntil(lambda: page.findChild(RegisterDialog) is None, timeout=5000)
+    again = page.open_register()
+    qtbot.waitUntil(lambda: again.register is not None, timeout=10_000)
+    assert [again.mark_of(r) for r in range(2)] == ["absent", "late"] and not again.unsaved()
+    again.reject()
