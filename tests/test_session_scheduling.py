@@ -118,3 +118,19 @@ def test_sessions_create_refusals_are_one_line_and_exit_2(db, capsys, args, mess
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     with db.sessions() as s:
         assert s.scalar(select(func.count()).select_from(ClassSession)) == 0
+
+
+def test_a_session_goes_scheduled_in_progress_completed_or_is_cancelled(session, ctx):
+    from app.services.class_sessions import update_session
+
+    once = Recurrence(SessionFrequency.ONE_TIME, first=date(2026, 9, 3))
+    lesson = schedule_sessions(session, ctx, _plan(once)).session_ids[0]
+    with pytest.raises(ValidationError, match="A scheduled session cannot become completed: "
+                                              "it can become cancelled or in-progress."):  # fmt: skip
+        update_session(session, ctx, lesson, {"status": "completed"})
+    update_session(session, ctx, lesson, {"status": "in-progress"})
+    update_session(session, ctx, lesson, {"status": "completed"})
+    with pytest.raises(ValidationError, match="cannot change any more; schedule a new session"):
+        update_session(session, ctx, lesson, {"status": "scheduled"})
+    update_session(session, ctx, lesson, {"location": "Lab 3"})  # other fields still change
+    assert session.get(ClassSession, lesson).status == "completed"

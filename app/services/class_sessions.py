@@ -174,6 +174,27 @@ def _normalise(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+# A session is scheduled, then in progress, then completed; or it is cancelled before it
+# is over. Nothing comes back from completed or cancelled: a new session is scheduled.
+STATUS_FLOW = {
+    SessionStatus.SCHEDULED.value: {SessionStatus.IN_PROGRESS.value,
+                                    SessionStatus.CANCELLED.value},
+    SessionStatus.IN_PROGRESS.value: {SessionStatus.COMPLETED.value,
+                                      SessionStatus.CANCELLED.value},
+    SessionStatus.COMPLETED.value: set(),
+    SessionStatus.CANCELLED.value: set(),
+}  # fmt: skip
+
+
+def _check_status_change(before: str, after: str) -> None:
+    if after == before or after in STATUS_FLOW[before]:
+        return
+    allowed = sorted(STATUS_FLOW[before])
+    then = (f"it can become {' or '.join(allowed)}" if allowed
+            else "it cannot change any more; schedule a new session instead")  # fmt: skip
+    raise ValidationError("status", f"A {before} session cannot become {after}: {then}.")
+
+
 def update_session(
     session: Session,
     ctx: ServiceContext,
@@ -196,6 +217,7 @@ def update_session(
     after = _normalise({**before, **changes})
     if after == before:
         return
+    _check_status_change(before["status"], after["status"])
     for name, value in after.items():
         setattr(row, name, value)
     session.flush()
