@@ -139,6 +139,14 @@ def test_session_status_edit_is_saved(qtbot, ops_hub, demo_school, db):
     model = SessionTableModel()
     model.reload()
     wait_loaded(qtbot, model)
+    # A past lesson is completed: it cannot be cancelled any more, and the cell says why.
+    done = next(n for n in range(50) if model.row_at(n).status == "completed")
+    with qtbot.waitSignal(model.edit_failed, timeout=10_000) as refused:
+        _edit(qtbot, model, done, "Status", "cancelled")
+    assert "cannot change any more" in refused.args[1]
+    # A lesson still to come can be.
+    model.set_query(replace(model.query, status="scheduled"))
+    wait_loaded(qtbot, model)
     row = model.row_at(0)
     with qtbot.waitSignal(model.edit_saved, timeout=10_000):
         _edit(qtbot, model, 0, "Status", "cancelled")
