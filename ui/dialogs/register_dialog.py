@@ -194,15 +194,8 @@ class RegisterDialog(QDialog):
 
     def marks(self) -> list[Mark]:
         """The marks on screen (students not marked yet are left out)."""
-        if self.register is None:
-            return []
-        marks = []
-        for number, row in enumerate(self.register.rows):
-            status = self.mark_of(number)
-            if status:
-                note = self.table.item(number, NOTE).text().strip() or None
-                marks.append(Mark(row.enrollment_id, status, note))
-        return marks
+        return [Mark(enrollment_id, status, note)
+                for enrollment_id, (status, note) in self._on_screen().items() if status]  # fmt: skip
 
     def _on_screen(self) -> dict[uuid.UUID, tuple[str | None, str | None]]:
         """Every student's mark and note as shown (None where there is none)."""
