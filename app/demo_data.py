@@ -268,6 +268,10 @@ LAB_ROOMS = ("Science Lab 1", "Science Lab 2", "Studio A", "Computer Lab")
 
 # Weighted pick tables: one random index into a 100-entry list gives the distribution.
 ATTENDANCE_STATUSES = ["present"] * 86 + ["late"] * 6 + ["absent"] * 5 + ["excused"] * 3
+# An excused absence carries its reason (the school's rule, on by default); a late
+# arrival how late, in minutes. Both as COPY text: the note, a tab, the minutes.
+EXCUSES = ("Doctor's appointment", "Ill", "Family matter", "School trip", "Dentist",
+           "Music exam", "Religious holiday")  # fmt: skip
 FEEDBACK_RATINGS = (5, 5, 5, 5, 4, 4, 4, 3, 3, 2, 1)
 
 # Share of each series' sessions that lie in the past (and have attendance).
@@ -317,13 +321,14 @@ PROGRESS_COPY = copy_into(
     CourseProgress, "id", "school_id", "student_id", "course_id", "percent", "last_activity_at"
 )
 ATTENDANCE_COPY = copy_into(
-    SessionAttendance, "id", "school_id", "session_id", "enrollment_id", "status", "marked_at",
-    "marked_by",
+    SessionAttendance, "id", "school_id", "session_id", "enrollment_id", "status", "note",
+    "minutes_late", "marked_at", "marked_by",
 )  # fmt: skip
 SESSION_COPY = copy_into(
-    ClassSession, "id", "school_id", "course_id", "session_date", "start_time", "end_time",
-    "session_mode", "location", "topics", "topics_covered", "teacher_attendance_status",
-    "priority_level", "is_recurring", "session_frequency", "recurring_pattern", "series_id",
+    ClassSession, "id", "school_id", "course_id", "class_name", "session_date", "start_time",
+    "end_time", "session_mode", "location", "topics", "topics_covered",
+    "teacher_attendance_status", "priority_level", "is_recurring", "session_frequency",
+    "recurring_pattern", "series_id",
     "notification_enabled", "alarm_enabled", "alarm_before_minutes", "is_featured", "status",
 )  # fmt: skip
 COURSE_COPY = copy_into(Course, "id", "school_id", "code", "name", "term", "active")
@@ -923,13 +928,15 @@ def _lesson_lines(
             klass.courses, rng.sample(slots, len(klass.courses)), strict=True
         ):
             completed = timetable.registers[index, course] = []
-            yield from _series_lines(run, rng, courses[course], weekday, start, completed)
+            yield from _series_lines(run, rng, courses[course], klass.name, weekday, start,
+                                     completed)  # fmt: skip
 
 
 def _series_lines(
     run: _Run,
     rng: random.Random,
     course: _Course,
+    class_name: str,
     weekday: int,
     start: clock,
     completed: list[_Attended],
@@ -973,7 +980,8 @@ def _series_lines(
             )
         notify, featured = rng.random() < 0.9, rng.random() < 0.05
         yield (
-            f"{session_id}\t{school}\t{course_id}\t{day}\t{start}\t{end}\t{mode}\t{location}\t"
+            f"{session_id}\t{school}\t{course_id}\t{class_name}\t{day}\t{start}\t{end}\t"
+            f"{mode}\t{location}\t"
             f"{topics}\t{topics if status == 'completed' else '[]'}\t{teacher}\t{priority}\t"
             f"t\t{frequency}\t{pattern}\t{series_id}\t{_copy_bool(notify)}\t"
             f"{_copy_bool(alarm)}\t{alarm_minutes}\t{_copy_bool(featured)}\t{status}\n"
@@ -1184,14 +1192,20 @@ class _AttendanceMaker:
         school, take = self._run.school, self._run.ids.take
         randrange = self._rng.randrange
         statuses = ATTENDANCE_STATUSES
+        details = {"present": f"{NULL}\t{NULL}", "absent": f"{NULL}\t{NULL}"}
         for e in enrollments:
             current = [
                 s for s in e.register if e.joined <= s.day and (e.ended is None or s.day < e.ended)
             ]
             for session, row_id in zip(current, take(len(current)), strict=True):
+                status = statuses[randrange(100)]
+                detail = details.get(status)
+                if detail is None:
+                    detail = (f"{NULL}\t{1 + randrange(20)}" if status == "late"
+                              else f"{EXCUSES[randrange(len(EXCUSES))]}\t{NULL}")  # fmt: skip
                 yield (
-                    f"{row_id}\t{school}\t{session.id}\t{e.id}\t"
-                    f"{statuses[randrange(100)]}\t{session.marked_at}\t{ACTOR}\n"
+                    f"{row_id}\t{school}\t{session.id}\t{e.id}\t{status}\t{detail}\t"
+                    f"{session.marked_at}\t{ACTOR}\n"
                 )
 
 

@@ -4,6 +4,7 @@ per session, saving as one upsert, and why someone expected is not on it."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from attendance_setup import build_school
@@ -109,3 +110,119 @@ def test_attendance_from_the_command_line(db, capsys):
         "15 Sep 2026.")  # fmt: skip
     code, out, err = _cli(db, capsys, "attendance", "show", "not-an-id")
     assert code == 2 and "is not a session id" in err and "Traceback" not in err
+
+
+def _lesson(session, ctx, day, class_name=None, status=None):
+    from app.domain.enums import SessionFrequency
+    from app.domain.recurrence import Recurrence
+    from app.services.class_sessions import SessionPlan, schedule_sessions
+
+    plan = SessionPlan("Biology", Recurrence(SessionFrequency.ONE_TIME, first=day), "10:00",
+                       "10:45", location="Lab 2", class_name=class_name)  # fmt: skip
+    lesson = schedule_sessions(session, ctx, plan).session_ids[0]
+    if status:
+        session.execute(text("UPDATE class_session SET status = :s WHERE id = :id"),
+                        {"s": status, "id": lesson})  # fmt: skip
+    return lesson
+
+
+def _enroll_7b_student(session, ctx) -> None:
+    from app.services.students import StudentInput, create_student
+
+    fay = create_student(session, ctx, StudentInput("S6", "Fay", "Marsh", class_name="7B"))
+    session.execute(text(
+        "INSERT INTO course_enrollment (id, school_id, course_id, student_id, enrolled_on, periods) "
+        "SELECT gen_random_uuid(), :school, id, :student, '2026-09-01', '{[2026-09-01,)}' "
+        "FROM course WHERE name = 'Biology'"), {"school": ctx.school_id, "student": fay.id})  # fmt: skip
+
+
+def test_a_lesson_for_a_class_lists_that_class_only_and_says_why_not(session, ctx, school):
+    _enroll_7b_student(session, ctx)
+    whole_course = _lesson(session, ctx, date(2026, 9, 22))
+    for_7a = _lesson(session, ctx, date(2026, 9, 23), class_name="7A")
+    assert _numbers(session_register(session, ctx, whole_course)) == ["S1", "S3", "S6"]
+    register = session_register(session, ctx, for_7a)
+    assert (_numbers(register), register.group_name) == (["S1", "S3"], "Biology (7A)")
+    assert why_not_on_register(session, ctx, for_7a, "S6") == (
+        "Fay Marsh (S6) is in class 7B; this lesson of Biology is for class 7A."
+    )
+    fay = session.scalar(text("SELECT e.id FROM course_enrollment e JOIN student s ON "
+                              "s.id = e.student_id WHERE s.student_no = 'S6'"))  # fmt: skip
+    with pytest.raises(ValidationError, match="not on this session's register"):
+        save_marks(session, ctx, for_7a, [Mark(fay, "present")])
+    with pytest.raises(ValidationError, match="No student is in class '7Q'"):
+        _lesson(session, ctx, date(2026, 9, 24), class_name="7Q")
+
+
+def test_minutes_late_and_the_schools_rule_for_excused_absences(session, ctx, school):
+    from app.services.attendance import set_excused_needs_reason
+
+    september, ids = school["september"], school["enrollments"]
+    with pytest.raises(ValidationError, match="Minutes late go with the mark late only"):
+        save_marks(session, ctx, september, [Mark(ids["S1"], "present", minutes_late=5)])
+    with pytest.raises(ValidationError, match="between 1 and 600"):
+        save_marks(session, ctx, september, [Mark(ids["S1"], "late", minutes_late=1000)])
+    with pytest.raises(ValidationError, match="excused absence needs a reason.*: Cleo Marsh"):
+        save_marks(session, ctx, september, [Mark(ids["S1"], "late", minutes_late=7),
+                                             Mark(ids["S3"], "excused", "  ")])  # fmt: skip
+    assert session.scalar(select(func.count()).select_from(SessionAttendance)) == 0
+    save_marks(session, ctx, september, [Mark(ids["S1"], "late", minutes_late=7),
+                                         Mark(ids["S3"], "excused", "Dentist")])  # fmt: skip
+    set_excused_needs_reason(session, ctx, False)
+    save_marks(session, ctx, september, [Mark(ids["S3"], "excused")])
+    set_excused_needs_reason(session, ctx, True)
+    # Saved again as it was (the register saves every mark on it): kept, not refused.
+    save_marks(session, ctx, september, [Mark(ids["S1"], "late", minutes_late=7),
+                                         Mark(ids["S3"], "excused")])  # fmt: skip
+    rows = session_register(session, ctx, september).rows
+    assert [(r.student_no, r.status, r.minutes_late, r.note) for r in rows] == [
+        ("S1", "late", 7, None), ("S3", "excused", None, None)]  # fmt: skip
+
+
+def test_the_students_attendance_per_course_counts_sessions_held_since_enrollment(
+    session, ctx, school
+):
+    from app.services.attendance import course_attendance_summary
+
+    ids = school["enrollments"]
+    held = [_lesson(session, ctx, date(2026, 12, d), status="completed") for d in (1, 2, 3, 4)]
+    _lesson(session, ctx, date(2026, 12, 5), status="cancelled")
+    _lesson(session, ctx, date(2026, 12, 8))  # still to come
+    for lesson, status in zip(held, ("present", "late", "absent", "excused"), strict=False):
+        save_marks(session, ctx, lesson, [Mark(ids["S2"], status, "Ill" if status == "excused"
+                                               else None)])  # fmt: skip
+    student = session.scalar(text("SELECT id FROM student WHERE student_no = 'S2'"))
+    (biology,) = course_attendance_summary(session, ctx, student)
+    # Ben joined on 1 December: four lessons held since, one of each mark; the rate
+    # leaves the excused one out: present or late in two of three.
+    assert (
+        biology.course_name,
+        biology.sessions_held,
+        biology.present,
+        biology.late,
+        biology.absent,
+        biology.excused,
+        biology.not_marked,
+    ) == ("Biology", 4, 1, 1, 1, 1, 0)
+    assert biology.rate == pytest.approx(2 / 3)
+    s1 = session.scalar(text("SELECT id FROM student WHERE student_no = 'S1'"))
+    (all_term,) = course_attendance_summary(session, ctx, s1)
+    assert (all_term.sessions_held, all_term.not_marked, all_term.rate) == (4, 4, None)
+
+
+def test_minutes_late_and_the_excused_rule_from_the_command_line(db, capsys):
+    with db.sessions.begin() as s:
+        lessons = build_school(s, db.context())
+    september = str(lessons["september"])
+    code, out, err = _cli(db, capsys, "attendance", "mark", september, "S3", "late",
+                          "--minutes-late", "12")  # fmt: skip
+    assert code == 0, err
+    code, out, err = _cli(db, capsys, "attendance", "show", september)
+    assert "late     12 min" in out
+    code, out, err = _cli(db, capsys, "attendance", "mark", september, "S1", "excused")
+    assert code == 2 and "excused absence needs a reason" in err and "Traceback" not in err
+    code, out, err = _cli(db, capsys, "attendance", "rules", "--excused-needs-reason", "no",
+                          "--json")  # fmt: skip
+    assert code == 0 and json.loads(out) == {"excused_needs_reason": False}
+    code, out, err = _cli(db, capsys, "attendance", "mark", september, "S1", "excused")
+    assert code == 0, err

@@ -20,6 +20,10 @@ import pytest
 BENCHMARKS = Path(__file__).parent / "benchmarks"
 
 SMALL_RUNS = {
+    "bench_attendance": (
+        ["--marks", "20000", "--registers", "10"],
+        {"open_ratio", "save_statements", "summary_ratio"},
+    ),  # fmt: skip
     "bench_backfill": (["--students", "2000"], {"backfill_ratio", "audit_ratio"}),
     "bench_import": (["--rows", "3000", "--orm-sample", "200"], {"ratio_vs_orm_loop"}),
     "bench_consistency": (["--enrollments", "5000"], {"ratio", "findings"}),

@@ -10,7 +10,6 @@ from app.services.class_sessions import (
     SessionQuery,
     count_sessions,
     list_sessions,
-    student_attendance_summary,
     update_session,
 )
 from app.services.enrollments import EnrollmentQuery, count_enrollments, list_enrollments
@@ -89,13 +88,3 @@ def test_registration_list_and_status_change(school, session, ctx):
     assert target.id in {r.id for r in waitlisted}
     with pytest.raises(ValidationError, match="not a registration status"):
         set_registration_status(session, ctx, target.id, "maybe")
-
-
-def test_student_attendance_summary(school, session, ctx):
-    row = list_sessions(session, ctx, SessionQuery(status="completed"), 0, 1).rows[0]
-    enrollment = list_enrollments(
-        session, ctx, EnrollmentQuery(course_id=row.course_id, active=True), 0, 1
-    ).rows[0]
-    summary = student_attendance_summary(session, ctx, enrollment.student_id)
-    for line in summary:
-        assert line.sessions_marked == line.present + line.absent + line.late + line.excused

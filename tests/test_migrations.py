@@ -190,7 +190,7 @@ def test_the_cheaper_capture_writes_the_same_entries_as_before(empty_database):
     engine = empty_database
     migrate.upgrade(engine, "0004_change_capture")
     before = _captured_entries(engine, "M4")
-    migrate.upgrade(engine)
+    migrate.upgrade(engine, "0005_cheaper_capture")
     after = _captured_entries(engine, "M5")
 
     def comparable(entries: list[tuple]) -> list[tuple]:
@@ -324,3 +324,46 @@ def test_the_natural_class_index_comes_and_goes_with_0008(empty_database):
         assert conn.execute(text("SELECT count(*) FROM pg_proc "
                                  "WHERE proname = 'rollbook_natural_key'")).scalar() == 0  # fmt: skip
         assert conn.execute(text("SELECT class_name FROM student")).scalar() == "10A"
+
+
+def test_minutes_late_fold_into_the_note_when_0009_goes_down(empty_database):
+    """0009 adds a lesson's class, minutes late and the excused-reason rule; its
+    downgrade keeps minutes late in the mark's note rather than lose them."""
+    engine = empty_database
+    migrate.upgrade(engine)
+    ids = {name: uuid.uuid4() for name in ("school", "student", "course", "enrollment",
+                                           "lesson")}  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO school (id, code, name) VALUES (:school, 'L', 'L')"), ids)
+        conn.execute(text("INSERT INTO student (id, school_id, student_no, first_name, last_name, "
+                          "class_name) VALUES (:student, :school, 'S1', 'Zoë', 'Müller', '7A')"),
+                     ids)  # fmt: skip
+        conn.execute(text("INSERT INTO course (id, school_id, name) VALUES (:course, :school, "
+                          "'Art')"), ids)  # fmt: skip
+        conn.execute(text("INSERT INTO course_enrollment (id, school_id, course_id, student_id) "
+                          "VALUES (:enrollment, :school, :course, :student)"), ids)  # fmt: skip
+        conn.execute(text("INSERT INTO class_session (id, school_id, course_id, class_name, "
+                          "session_date, start_time, end_time) VALUES (:lesson, :school, :course, "
+                          "'7A', '2026-12-01', '09:00', '09:45')"), ids)  # fmt: skip
+        conn.execute(text("INSERT INTO class_session (id, school_id, course_id, session_date, "
+                          "start_time, end_time, status, cancel_reason) VALUES "
+                          "(gen_random_uuid(), :school, :course, '2026-12-02', '09:00', '09:45', "
+                          "'cancelled', 'Snow day')"), ids)  # fmt: skip
+        conn.execute(text("INSERT INTO session_attendance (id, school_id, session_id, "
+                          "enrollment_id, status, note, minutes_late) VALUES (gen_random_uuid(), "
+                          ":school, :lesson, :enrollment, 'late', 'bus', 12)"), ids)  # fmt: skip
+        with pytest.raises(Exception, match="minutes_late_only_when_late"), conn.begin_nested():
+            conn.execute(text("UPDATE session_attendance SET status = 'present'"))
+
+    migrate.downgrade(engine, "0008_natural_class_order")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT note FROM session_attendance")).scalar() == (
+            "12 min late — bus"
+        )
+        columns = {(c["name"]) for c in inspect(engine).get_columns("class_session")}
+        assert {"class_name", "cancel_reason"}.isdisjoint(columns)
+        assert conn.execute(text("SELECT topics_covered FROM class_session WHERE status = "
+                                 "'cancelled'")).scalar() == ["Cancelled: Snow day"]  # fmt: skip
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT excused_needs_reason FROM school")).scalar() is True

@@ -134,3 +134,20 @@ def test_a_session_goes_scheduled_in_progress_completed_or_is_cancelled(session,
         update_session(session, ctx, lesson, {"status": "scheduled"})
     update_session(session, ctx, lesson, {"location": "Lab 3"})  # other fields still change
     assert session.get(ClassSession, lesson).status == "completed"
+
+
+def test_lessons_for_one_class_from_the_command_line(db, capsys):
+    from app.services.students import StudentInput, create_student
+
+    with db.sessions.begin() as s:
+        create_student(s, db.context(), StudentInput("S1", "Ada", "Marsh", class_name="7A"))
+    lesson = ["sessions", "create", "Biology", "--date", "2026-09-01", "--start", "09:00",
+              "--end", "09:45", "--location", "Lab 2"]  # fmt: skip
+    code, out, err = _cli(db, capsys, *lesson, "--class", "7Q")
+    assert code == 2 and err.strip() == (
+        "rollbook: No student is in class '7Q'; check the class name, or leave it empty for "
+        "lessons of the whole course.")  # fmt: skip
+    code, out, err = _cli(db, capsys, *lesson, "--class", "7A")
+    assert code == 0, err
+    code, out, err = _cli(db, capsys, "sessions", "list", "--json")
+    assert [r["class_name"] for r in json.loads(out)] == ["7A"]

@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         from ui.pages.requests import RequestsPage
         from ui.pages.sessions import SessionsPage
         from ui.pages.students import StudentsPage
+        from ui.reminders import attach_notifications
 
         self.database = database
         self.setWindowTitle(f"Rollbook — {database.school.name}")
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)  # the opening panel goes
         self._build_menus()
         self._build_status_bar()
+        self.reminders = attach_notifications(self)
         self.setAcceptDrops(True)
         self.show_page(int(QSettings().value("main_window/page", 0)))
         self.ready.emit()
@@ -158,6 +160,7 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         self._action(view_menu, "&Refresh", QKeySequence.StandardKey.Refresh,
                      lambda: self.current_page.model.refresh())  # fmt: skip
+        self._action(view_menu, "&Notifications", None, lambda: self.reminders.area.toggle())
 
         tools = self.menuBar().addMenu("&Tools")
         self._action(tools, "&Maintenance…", None, self.open_maintenance,
@@ -170,6 +173,8 @@ class MainWindow(QMainWindow):
         self._action(tools, "&Sync now", None,
                      tip="Syncing with the school server is not part of this version yet."
                      if replica else "Only a replica (ROLLBOOK_SERVER_URL set) syncs.")  # fmt: skip
+        tools.addSeparator()
+        self._action(tools, "Se&ttings…", QKeySequence("Ctrl+,"), self.open_settings)
 
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Rollbook", None, self._show_about)
@@ -203,6 +208,11 @@ class MainWindow(QMainWindow):
         wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         wizard.open()
         self.maintenance_wizard = wizard
+
+    def open_settings(self) -> None:
+        from ui.dialogs.settings_dialog import open_settings  # the services load on first use
+
+        open_settings(self)
 
     def open_run_history(self) -> None:
         from ui.widgets.run_history import RunHistoryDialog

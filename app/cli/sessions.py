@@ -1,15 +1,22 @@
-"""``rollbook sessions create`` and ``rollbook sessions list``."""
+"""``rollbook sessions create|list|edit|cancel``."""
 
 from __future__ import annotations
 
 import argparse
+import uuid
 from dataclasses import asdict
 from datetime import date
 
-from app.cli.output import EXIT_OK, print_json
+from app.cli.output import EXIT_OK, CommandError, print_json
 from app.cli.session import school_session
 from app.config import Settings
-from app.domain.enums import SessionFrequency, SessionMode
+from app.domain.enums import (
+    PriorityLevel,
+    SessionFrequency,
+    SessionMode,
+    SessionStatus,
+    TeacherAttendance,
+)
 from app.domain.errors import ValidationError
 from app.domain.wording import counted
 
@@ -53,6 +60,7 @@ def cmd_sessions_create(args: argparse.Namespace, settings: Settings) -> int:
     plan = SessionPlan(
         course_name=args.course, recurrence=_recurrence(args), start_time=args.start,
         end_time=args.end, session_mode=args.mode, location=args.location,
+        class_name=args.class_name,
     )  # fmt: skip
     with school_session(settings) as (session, ctx):
         scheduled = schedule_sessions(session, ctx, plan)
@@ -86,11 +94,139 @@ def cmd_sessions_list(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     for row in page.rows:
         print(f"{row.session_date:%a %Y-%m-%d} {row.start_time:%H:%M}–{row.end_time:%H:%M} "
-              f"{row.course_name:<28} {row.session_mode:<9} {row.location or '':<16} "
+              f"{row.course_name:<28} {row.class_name or '':<6} {row.session_mode:<9} "
+              f"{row.location or '':<16} "
               f"{row.status:<11} {row.id}")  # fmt: skip
     if page.has_more:
         print("… more sessions match; use --limit or a narrower --from/--to.")
     return EXIT_OK
+
+
+def session_id_argument(text: str) -> uuid.UUID:
+    """A SESSION_ID argument; one line naming where ids are found when it is not one."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise ValidationError(
+            "session", f"{text!r} is not a session id; `rollbook sessions list` shows them."
+        ) from None
+
+
+def _topics(text: str) -> list[str]:
+    # "a;b;" and "a; ;b" are two topics: a stray separator is not a blank topic.
+    return [topic.strip() for topic in text.split(";") if topic.strip()]
+
+
+def _edit_changes(args: argparse.Namespace) -> dict[str, object]:
+    options = {
+        "session_date": _date(args.date, "--date") if args.date else None,
+        "start_time": args.start, "end_time": args.end, "session_mode": args.mode,
+        "priority_level": args.priority, "is_featured": args.featured, "status": args.status,
+        "notification_enabled": args.announce,
+        "topics": _topics(args.topics) if args.topics is not None else None,
+        "topics_covered": _topics(args.covered) if args.covered is not None else None,
+    }  # fmt: skip
+    changes: dict[str, object] = {name: value for name, value in options.items()
+                                  if value is not None}  # fmt: skip
+    if args.location is not None:  # --location "" takes the room away
+        changes["location"] = args.location
+    if args.teacher is not None:
+        changes["teacher_attendance_status"] = None if args.teacher == "none" else args.teacher
+    if args.no_alarm:
+        changes["alarm_enabled"] = False
+    elif args.alarm is not None:
+        changes["alarm_enabled"] = True
+        changes["alarm_before_minutes"] = args.alarm
+    return changes
+
+
+def _print_updated(done, as_json: bool) -> int:
+    if as_json:
+        print_json({**asdict(done), "changed": done.changed, "summary": done.summary})
+        return EXIT_OK
+    print(done.summary + (f" Reason: {done.reason}" if done.reason else ""))
+    return EXIT_OK
+
+
+def cmd_sessions_edit(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services.class_sessions import update_sessions
+
+    session_id = session_id_argument(args.session)
+    changes = _edit_changes(args)
+    if not changes:
+        raise CommandError("Nothing to change: give at least one of --date, --start, --end, "
+                           "--mode, --location, --priority, --featured, --teacher, --status, "
+                           "--topics, --covered, --alarm, --announce.")  # fmt: skip
+    with school_session(settings) as (session, ctx):
+        done = update_sessions(session, ctx, session_id, changes, args.scope)
+    return _print_updated(done, args.json)
+
+
+def cmd_sessions_cancel(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services.class_sessions import cancel_sessions
+
+    session_id = session_id_argument(args.session)
+    with school_session(settings) as (session, ctx):
+        done = cancel_sessions(session, ctx, session_id, args.scope, args.reason)
+    return _print_updated(done, args.json)
+
+
+def _add_scope(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scope", choices=["this", "following", "series"], default="this",
+        help="this session (default), it and the following sessions of its series, or the "
+        "whole series; completed and cancelled sessions of a series are left as they were",
+    )  # fmt: skip
+
+
+def _register_edit(sessions_sub: argparse._SubParsersAction) -> None:
+    edit = sessions_sub.add_parser(
+        "edit", help="change a session, or it and the following ones, or its whole series",
+        description="Only the options given change. A new --date is for one session only "
+        "(--scope this).",
+    )  # fmt: skip
+    edit.add_argument("session", metavar="SESSION_ID", help="the id `sessions list` shows")
+    _add_scope(edit)
+    edit.add_argument("--date", help="move the session to this date, YYYY-MM-DD")
+    edit.add_argument("--start", help="start time, HH:MM")
+    edit.add_argument("--end", help="end time, HH:MM")
+    edit.add_argument("--mode", choices=[m.value for m in SessionMode])
+    edit.add_argument("--location", help='the room; "" for none (online sessions only)')
+    edit.add_argument("--priority", choices=[p.value for p in PriorityLevel])
+    featured = edit.add_mutually_exclusive_group()
+    featured.add_argument("--featured", dest="featured", action="store_const", const=True,
+                          help="feature the session")  # fmt: skip
+    featured.add_argument("--not-featured", dest="featured", action="store_const", const=False,
+                          help="stop featuring it")  # fmt: skip
+    edit.add_argument("--teacher", choices=[*(t.value for t in TeacherAttendance), "none"],
+                      help="the teacher's attendance; none to clear it")  # fmt: skip
+    edit.add_argument("--status", choices=[s.value for s in SessionStatus],
+                      help="scheduled -> in-progress -> completed, or cancelled")  # fmt: skip
+    edit.add_argument("--topics", metavar='"A;B"', help='planned topics, separated by ";" '
+                      '(replaces the list; "" empties it)')  # fmt: skip
+    edit.add_argument("--covered", metavar='"A;B"', help="topics covered, as --topics")
+    alarm = edit.add_mutually_exclusive_group()
+    alarm.add_argument("--alarm", type=int, metavar="MINUTES",
+                       help="remind this many minutes before (0-1440)")  # fmt: skip
+    alarm.add_argument("--no-alarm", action="store_true", help="no reminder")
+    announce = edit.add_mutually_exclusive_group()
+    announce.add_argument("--announce", dest="announce", action="store_const", const=True,
+                          help="announce changes to the session")  # fmt: skip
+    announce.add_argument("--no-announce", dest="announce", action="store_const", const=False,
+                          help="change it quietly")  # fmt: skip
+    edit.add_argument("--json", action="store_true", help="machine-readable output")
+    edit.set_defaults(handler=cmd_sessions_edit)
+
+    cancel = sessions_sub.add_parser(
+        "cancel", help="cancel a session, or it and the following ones, or its whole series",
+        description="Cancelled sessions stay in the list with their registers; nothing is "
+        "deleted, and a cancelled session cannot be scheduled again.",
+    )  # fmt: skip
+    cancel.add_argument("session", metavar="SESSION_ID", help="the id `sessions list` shows")
+    _add_scope(cancel)
+    cancel.add_argument("--reason", help="why, shown with the result")
+    cancel.add_argument("--json", action="store_true", help="machine-readable output")
+    cancel.set_defaults(handler=cmd_sessions_cancel)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -117,6 +253,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--mode", default=SessionMode.IN_PERSON.value,
                         choices=[m.value for m in SessionMode])  # fmt: skip
     create.add_argument("--location", help="the room; needed unless --mode online")
+    create.add_argument("--class", dest="class_name", metavar="CLASS",
+                        help="the class the lessons are for (7A): their registers list the "
+                        "course's students of that class only; default the whole course")  # fmt: skip
     create.add_argument("--json", action="store_true", help="machine-readable output")
     create.set_defaults(handler=cmd_sessions_create)
 
@@ -127,3 +266,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing.add_argument("--limit", type=int, default=200, help="at most this many")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=cmd_sessions_list)
+    _register_edit(sessions_sub)

@@ -67,6 +67,8 @@ class School(TimestampedMixin, Base):
 
     code: Mapped[str] = mapped_column(Text, unique=True)
     name: Mapped[str] = mapped_column(Text)
+    # The school's attendance rule: an excused absence carries a reason (the note).
+    excused_needs_reason: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
 
 class AppUser(SchoolDataMixin, Base):
@@ -305,6 +307,9 @@ class ClassSession(SchoolDataMixin, Base):
     )
 
     course_id: Mapped[uuid.UUID] = fk("course.id", index=False)
+    # The class the lesson is taught to ("7A"); NULL when the whole course meets. The
+    # register of a lesson for a class lists the course's students of that class.
+    class_name: Mapped[str | None] = mapped_column(Text)
     session_date: Mapped[date] = mapped_column(Date)
     start_time: Mapped[time] = mapped_column(Time)
     end_time: Mapped[time] = mapped_column(Time)
@@ -330,6 +335,7 @@ class ClassSession(SchoolDataMixin, Base):
     alarm_before_minutes: Mapped[int] = mapped_column(Integer, server_default="15")
     is_featured: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     status: Mapped[str] = mapped_column(Text, server_default=SessionStatus.SCHEDULED.value)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)  # why it was cancelled, if said
 
 
 class SessionAttendance(SchoolDataMixin, Base):
@@ -339,12 +345,17 @@ class SessionAttendance(SchoolDataMixin, Base):
         UniqueConstraint("session_id", "enrollment_id", name="uq_session_attendance_once"),
         enum_check("status", AttendanceStatus),
         Index("ix_session_attendance_enrollment", "enrollment_id"),
+        CheckConstraint(
+            "minutes_late IS NULL OR (status = 'late' AND minutes_late BETWEEN 1 AND 600)",
+            name="minutes_late_only_when_late",
+        ),
     )
 
     session_id: Mapped[uuid.UUID] = fk("class_session.id", ondelete="CASCADE", index=False)
     enrollment_id: Mapped[uuid.UUID] = fk("course_enrollment.id", ondelete="CASCADE", index=False)
     status: Mapped[str] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+    minutes_late: Mapped[int | None] = mapped_column(Integer)
     marked_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     marked_by: Mapped[str | None] = mapped_column(Text)
 

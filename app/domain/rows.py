@@ -142,6 +142,7 @@ class SessionListRow:
     late: int
     excused: int
     row_version: int
+    class_name: str | None = None  # the class the lesson is for; None: the whole course
 
     @property
     def attendance_summary(self) -> str:
@@ -183,12 +184,27 @@ class Page(Generic[RowT]):
 
 @dataclass(frozen=True)
 class AttendanceSummaryRow:
+    """A student's attendance in one course: the sessions held since they enrolled
+    (completed sessions of their register, and any they were marked in) and the marks."""
+
     course_name: str
-    sessions_marked: int
+    sessions_held: int
     present: int
     absent: int
     late: int
     excused: int
+
+    @property
+    def not_marked(self) -> int:
+        return max(self.sessions_held - self.present - self.absent - self.late - self.excused, 0)
+
+    @property
+    def rate(self) -> float | None:
+        """Present or late out of the marked sessions an excuse does not cover; None when
+        there are none. Unmarked sessions count neither way: a register nobody took is
+        not the student's absence."""
+        counted = self.present + self.absent + self.late
+        return (self.present + self.late) / counted if counted else None
 
 
 @dataclass(frozen=True)

@@ -26,3 +26,9 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 def counted(count: int, singular: str, plural_form: str | None = None) -> str:
     """ "1 student", "1,204 students"."""
     return f"{count:,} {plural(count, singular, plural_form)}"
+
+
+def group_name(course_name: str, class_name: str | None) -> str:
+    """A lesson's group: "Biology (7A)" when it is for one class, "Biology" when the
+    whole course meets."""
+    return f"{course_name} ({class_name})" if class_name else course_name

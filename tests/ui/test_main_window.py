@@ -53,3 +53,19 @@ def test_window_geometry_and_page_are_remembered(qtbot, ops_hub, database):
     # the height (default 760) shows the saved geometry was used.
     assert again.size().height() == 666
     assert again.stack.currentIndex() == 2
+
+
+def test_f5_refreshes_the_page_shown_wherever_the_focus_is_on_it(qtbot, ops_hub, database):
+    window = MainWindow(database)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.show_page(2)
+    page = window.current_page
+    wait_loaded(qtbot, page.model)
+    refreshed = []
+    page.model.refresh = lambda: refreshed.append(page)
+    page.table.setFocus()
+    qtbot.waitUntil(page.table.hasFocus, timeout=5000)
+    qtbot.keyClick(page.table, Qt.Key.Key_F5)
+    assert refreshed == [page]  # once: one F5, never two actions fighting over it

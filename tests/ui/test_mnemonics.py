@@ -29,9 +29,12 @@ from ui.about import about_box
 from ui.dialogs.register_dialog import RegisterDialog
 from ui.dialogs.request_dialog import RequestDialog
 from ui.dialogs.schedule_dialog import ScheduleDialog
+from ui.dialogs.session_dialog import ScopeDialog, SessionDialog
+from ui.dialogs.settings_dialog import SettingsDialog
 from ui.dialogs.student_dialog import StudentDialog
 from ui.first_run import FirstRunDialog
 from ui.main_window import MainWindow
+from ui.pages.sessions import SessionsPage
 from ui.widgets.run_history import RunHistoryDialog, RunReportDialog
 from ui.wizards.csv_import import CsvImportWizard
 from ui.wizards.maintenance import MaintenanceWizard
@@ -59,6 +62,13 @@ def _run_report(setting: Setting) -> RunReportDialog:
     return RunReportDialog(report)
 
 
+def _cancel_question() -> ScopeDialog:
+    """As Cancel session… asks it for a lesson of a series: every control at once."""
+    return ScopeDialog(None, title="Cancel session", question="Cancel which sessions?",
+                       confirm="&Cancel sessions", keep="&Keep them", following=4, series=6,
+                       with_reason=True)  # fmt: skip
+
+
 # Every dialog class in ui/ and how a person gets to see it. A new dialog class fails
 # test_every_dialog_class_in_ui_is_walked until it is added here.
 DIALOGS: dict[type[QDialog], Callable[[Setting], QDialog]] = {
@@ -66,6 +76,9 @@ DIALOGS: dict[type[QDialog], Callable[[Setting], QDialog]] = {
     RequestDialog: lambda setting: RequestDialog(None),
     ScheduleDialog: lambda setting: ScheduleDialog(None),
     RegisterDialog: lambda setting: RegisterDialog(uuid.uuid4()),
+    SessionDialog: lambda setting: SessionDialog(uuid.uuid4()),
+    ScopeDialog: lambda setting: _cancel_question(),
+    SettingsDialog: lambda setting: SettingsDialog(None),
     RunHistoryDialog: lambda setting: RunHistoryDialog(None),
     RunReportDialog: _run_report,
     FirstRunDialog: lambda setting: FirstRunDialog(
@@ -148,6 +161,12 @@ def test_no_main_window_page_shares_a_letter_with_another_control_or_a_menu(
         walked += 1
         assert titles <= set(letters_used(widget, extra)), "the menu bar's letters are counted"
     assert walked == len(window.pages)
+    assert window_clashes(window) == {}
+    # The Sessions page's week view has buttons of its own: List / Week and the weeks'.
+    sessions = next(page for page in window.pages if isinstance(page, SessionsPage))
+    sessions.show_view("week")
+    window.show_page(window.pages.index(sessions))
+    assert {"l", "w", "p", "i", "n"} <= set(letters_used(window)), "the week's buttons count"
     assert window_clashes(window) == {}
 
 

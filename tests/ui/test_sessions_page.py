@@ -3,6 +3,7 @@ preview of the dates before anything is created."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -19,8 +20,11 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def test_a_term_of_tuesday_thursday_lessons_in_one_dialog(qtbot, ops_hub, db, ctx):
+    from app.services.students import StudentInput, create_student
+
     with db.sessions.begin() as s:
         create_course(s, ctx, "Biology")
+        create_student(s, ctx, StudentInput("S1", "Ada", "Marsh", class_name="7A"))
     page = SessionsPage()
     qtbot.addWidget(page)
     page.resize(1024, 700)
@@ -49,13 +53,18 @@ def test_a_term_of_tuesday_thursday_lessons_in_one_dialog(qtbot, ops_hub, db, ct
     qtbot.waitUntil(lambda: "needs a location" in dialog.message.text(), timeout=10_000)
     assert dialog.isVisible()
     dialog.location.setText("Lab 2")
+    dialog.class_name.setText("7Q")  # the lessons are for one class: one that exists
+    dialog.submit()
+    qtbot.waitUntil(lambda: "No student is in class '7Q'" in dialog.message.text(), timeout=10_000)
+    dialog.class_name.setText("7A")
     dialog.grab().save(str(ARTIFACTS / "sessions_new_series.png"))
     with qtbot.waitSignal(page.status_message, timeout=10_000) as said:
         qtbot.mouseClick(dialog.schedule_button, Qt.MouseButton.LeftButton)
     assert said.args[0] == "Scheduled 30 sessions of Biology, Tue 01 Sep 2026 to Thu 17 Dec 2026."
     with db.sessions() as s:
         rows = s.execute(select(ClassSession.session_date, ClassSession.series_id)).all()
-    assert len(rows) == 30 and len({series for _, series in rows}) == 1
+        classes = set(s.scalars(select(ClassSession.class_name)))
+    assert len(rows) == 30 and len({series for _, series in rows}) == 1 and classes == {"7A"}
     assert date(2026, 10, 27) not in {day for day, _ in rows}
     qtbot.waitUntil(lambda: page.model.rowCount() == 30, timeout=10_000)  # the list shows them
     qtbot.waitUntil(lambda: page.window().focusWidget() is page.table, timeout=5000)
@@ -79,9 +88,9 @@ def test_a_series_that_ends_before_it_starts_cannot_be_scheduled(qtbot, ops_hub,
 
 def test_taking_the_register_with_the_keyboard(qtbot, ops_hub, db, ctx, monkeypatch):
     from attendance_setup import build_school
-    from PySide6.QtWidgets import QMessageBox
+    from PySide6.QtWidgets import QLineEdit, QMessageBox
 
-    from ui.dialogs.register_dialog import RegisterDialog
+    from ui.dialogs.register_dialog import INITIALS, NAME, RegisterDialog
 
     with db.sessions.begin() as s:
         lessons = build_school(s, ctx)
@@ -98,16 +107,23 @@ def test_taking_the_register_with_the_keyboard(qtbot, ops_hub, db, ctx, monkeypa
     dialog = page.findChild(RegisterDialog)
     qtbot.waitUntil(lambda: dialog.register is not None, timeout=10_000)
     table = dialog.table
-    assert [table.item(r, 1).text() for r in range(table.rowCount())] == ["Ada Marsh",
-                                                                         "Cleo Marsh"]  # fmt: skip
+    assert [table.item(r, NAME).text() for r in range(table.rowCount())] == ["Ada Marsh",
+                                                                            "Cleo Marsh"]  # fmt: skip
+    assert [table.item(r, INITIALS).text() for r in range(table.rowCount())] == ["AM", "CM"]
     qtbot.keyClick(table, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier
                    | Qt.KeyboardModifier.ShiftModifier)  # all present  # fmt: skip
     assert [dialog.mark_of(r) for r in range(2)] == ["present", "present"]
     table.selectRow(1)
     qtbot.keyClick(table, Qt.Key.Key_L)  # Cleo late ...
-    qtbot.keyClick(table, Qt.Key.Key_N)  # ... and a note
-    qtbot.keyClicks(table.focusWidget() or table, "10 min")
-    qtbot.keyClick(table.focusWidget() or table, Qt.Key.Key_Return)
+    table.selectRow(1)
+    for key, typed in [(Qt.Key.Key_M, "10"), (Qt.Key.Key_N, "Bus")]:  # ten minutes; a note
+        qtbot.keyClick(table, key)
+        editor = table.findChild(QLineEdit)
+        qtbot.waitUntil(lambda e=editor: e is not None and e.hasFocus(), timeout=5000)
+        qtbot.keyClicks(editor, typed)
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: table.state() != table.State.EditingState, timeout=5000)
+        qtbot.wait(10)  # the closed editor is deleted on the next turn of the event loop
     table.selectRow(0)
     qtbot.keyClick(table, Qt.Key.Key_Space)  # Ada: present -> absent
     assert (
@@ -125,10 +141,11 @@ def test_taking_the_register_with_the_keyboard(qtbot, ops_hub, db, ctx, monkeypa
         qtbot.keyClick(table, Qt.Key.Key_Escape)
     assert said.args[0] == "Saved 2 marks."
     with db.sessions() as s:
-        saved = s.execute(text("SELECT s.student_no, a.status, a.note FROM session_attendance a "
+        saved = s.execute(text("SELECT s.student_no, a.status, a.note, a.minutes_late "
+                               "FROM session_attendance a "
                                "JOIN course_enrollment e ON e.id = a.enrollment_id "
                                "JOIN student s ON s.id = e.student_id ORDER BY 1")).all()  # fmt: skip
-    assert [tuple(r) for r in saved] == [("S1", "absent", None), ("S3", "late", "10 min")]
+    assert [tuple(r) for r in saved] == [("S1", "absent", None, None), ("S3", "late", "Bus", 10)]
     # Reopening shows what was saved.
     qtbot.waitUntil(lambda: page.findChild(RegisterDialog) is None, timeout=5000)
     # The list reloads with the new counts and keeps the session highlighted.
@@ -138,3 +155,52 @@ def test_taking_the_register_with_the_keyboard(qtbot, ops_hub, db, ctx, monkeypa
     qtbot.waitUntil(lambda: again.register is not None, timeout=10_000)
     assert [again.mark_of(r) for r in range(2)] == ["absent", "late"] and not again.unsaved()
     again.reject()
+
+
+def test_alt_enter_edits_the_highlighted_session_and_the_list_says_what_changed(
+    qtbot, ops_hub, db, ctx
+):
+    from attendance_setup import build_school
+
+    from ui.dialogs.session_dialog import SessionDialog
+
+    with db.sessions.begin() as s:
+        lessons = build_school(s, ctx)
+    page = SessionsPage()
+    qtbot.addWidget(page)
+    page.resize(1200, 700)
+    page.show()
+    wait_loaded(qtbot, page.model)
+    assert not page.edit_button.isEnabled()  # nothing highlighted yet
+    november = next(i for i in range(page.model.rowCount())
+                    if page.model.row_at(i).id == lessons["november"])  # fmt: skip
+    page.table.selectRow(november)
+    page.table.setFocus()
+    assert page.edit_button.isEnabled()
+    qtbot.keyClick(page.table, Qt.Key.Key_Return, Qt.KeyboardModifier.AltModifier)
+    dialog = page.findChild(SessionDialog)
+    qtbot.waitUntil(lambda: dialog.details is not None, timeout=10_000)
+    dialog.location.setText("Lab 7")
+    with qtbot.waitSignal(page.status_message, timeout=10_000) as said:
+        qtbot.keyClick(dialog, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert said.args[0] == "1 session changed."
+    with db.sessions() as s:
+        assert s.scalar(select(ClassSession.location).where(
+            ClassSession.id == lessons["november"])) == "Lab 7"  # fmt: skip
+
+
+def test_the_chosen_course_stays_chosen_when_the_courses_reload(qtbot, ops_hub, db, ctx):
+    from app.services.courses import create_course
+
+    with db.sessions.begin() as s:
+        biology = create_course(s, ctx, "Biology")
+        create_course(s, ctx, "Art")
+    page = SessionsPage()
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.course_filter.count() == 3, timeout=10_000)
+    page.course_filter.setCurrentIndex(next(i for i in range(3)
+                                            if page.course_filter.itemData(i) == biology.id))  # fmt: skip
+    page.set_choices(page.course_filter, [("Art", uuid.uuid4()), ("Biology", biology.id),
+                                          ("Chemistry", uuid.uuid4())])  # fmt: skip
+    assert page.course_filter.currentText() == "Biology"

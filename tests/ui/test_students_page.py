@@ -471,3 +471,33 @@ def test_the_class_filter_lists_classes_as_people_read_them_and_filters_by_one(
     page.load_choices()  # reloading keeps the chosen class
     qtbot.waitUntil(lambda: not ops_hub.busy, timeout=10_000)
     assert page.chosen_text(combo) == tenth
+
+
+def test_the_detail_panel_shows_attendance_per_course_with_the_rate(qtbot, ops_hub, demo_school,
+                                                                    db):  # fmt: skip
+    from sqlalchemy import text
+
+    with db.sessions() as s:  # a student of a class whose lessons are in the demo
+        number, present, late, absent = s.execute(text("""
+            SELECT st.student_no,
+                   count(*) FILTER (WHERE a.status = 'present'),
+                   count(*) FILTER (WHERE a.status = 'late'),
+                   count(*) FILTER (WHERE a.status = 'absent')
+            FROM session_attendance a JOIN course_enrollment e ON e.id = a.enrollment_id
+            JOIN student st ON st.id = e.student_id
+            GROUP BY st.student_no, e.id ORDER BY count(*) DESC, 1 LIMIT 1""")).one()  # fmt: skip
+    page = open_students_page(qtbot)
+    page.search.setText(number)
+    qtbot.waitUntil(lambda: page.model.query.search == number, timeout=5000)
+    wait_loaded(qtbot, page.model)
+    page.table.selectRow(0)
+    table = page.detail.attendance_table
+    qtbot.waitUntil(lambda: table.rowCount() > 0, timeout=5000)
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers == ["Course", "Held", "P", "A", "L", "E", "Rate"]
+    rows = [[table.item(r, c).text() for c in range(table.columnCount())]
+            for r in range(table.rowCount())]  # fmt: skip
+    expected_rate = f"{(present + late) / (present + late + absent):.0%}"
+    assert any(row[2] == str(present) and row[4] == str(late) and row[6] == expected_rate
+               and int(row[1]) >= present + late + absent for row in rows), rows  # fmt: skip
+    page.grab().save(str(ARTIFACTS / "students_detail_attendance.png"))

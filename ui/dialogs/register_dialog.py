@@ -2,8 +2,10 @@
 course): take attendance with the keyboard.
 
 P, A, L and E mark the highlighted student present, absent, late or excused and move
-to the next one; Space switches between present and absent; N edits the note; Mark all
-present (Ctrl+Shift+P) first, then correct the exceptions. Save (Ctrl+S) records every
+to the next one; Space switches between present and absent; N edits the note; M the
+minutes a late student was late; Mark all present (Ctrl+Shift+P) first, then correct
+the exceptions. Where the school asks for a reason with every excused absence, E opens
+the note for it straight away. Save (Ctrl+S) records every
 mark in one transaction; closing with marks not saved asks first. "Not on the
 register?" answers in one line why a student someone expected is missing.
 """
@@ -11,9 +13,10 @@ register?" answers in one line why a student someone expected is missing.
 from __future__ import annotations
 
 import uuid
+import zlib
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -31,14 +34,16 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.enums import AttendanceStatus
+from app.domain.errors import ValidationError
 from app.domain.wording import counted
 from app.services import attendance
 from app.services.attendance import Mark, Register
 from ui.dialogs.parts import refusal_label
 from ui.ops import Op, error_text
 
-COLUMNS = ("Student no", "Name", "Class", "Mark", "Note")
-MARK, NOTE = 3, 4
+COLUMNS = ("", "Student no", "Name", "Class", "Mark", "Min late", "Note")
+INITIALS, NUMBER, NAME, CLASS, MARK, LATE, NOTE = range(len(COLUMNS))
+LATE_MARK = AttendanceStatus.LATE.value
 KEY_MARKS = {
     Qt.Key.Key_P: AttendanceStatus.PRESENT.value,
     Qt.Key.Key_A: AttendanceStatus.ABSENT.value,
@@ -61,7 +66,7 @@ class RegisterTable(QTableWidget):
                              | QAbstractItemView.EditTrigger.DoubleClicked)  # fmt: skip
         self.verticalHeader().hide()
         header = self.horizontalHeader()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(NOTE, QHeaderView.ResizeMode.Stretch)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -71,6 +76,9 @@ class RegisterTable(QTableWidget):
         if row >= 0 and no_modifier and self.state() != QAbstractItemView.State.EditingState:
             if event.key() in KEY_MARKS:
                 self.dialog.set_mark(row, KEY_MARKS[event.key()])
+                if self.dialog.needs_reason(row):
+                    self.edit_cell(row, NOTE)  # the reason first, then on to the next
+                    return
                 self.selectRow(min(row + 1, self.rowCount() - 1))
                 return
             if event.key() == Qt.Key.Key_Space:
@@ -79,10 +87,16 @@ class RegisterTable(QTableWidget):
                                      else AttendanceStatus.PRESENT.value)  # fmt: skip
                 return
             if event.key() == Qt.Key.Key_N:
-                self.setCurrentCell(row, NOTE)
-                self.editItem(self.item(row, NOTE))
+                self.edit_cell(row, NOTE)
+                return
+            if event.key() == Qt.Key.Key_M and self.dialog.mark_of(row) == LATE_MARK:
+                self.edit_cell(row, LATE)
                 return
         super().keyPressEvent(event)
+
+    def edit_cell(self, row: int, column: int) -> None:
+        self.setCurrentCell(row, column)
+        self.editItem(self.item(row, column))
 
 
 class RegisterDialog(QDialog):
@@ -92,7 +106,7 @@ class RegisterDialog(QDialog):
         self.register: Register | None = None
         self.saved_marks = 0
         self._close_when_saved = False
-        self._saved: dict[uuid.UUID, tuple[str | None, str | None]] = {}
+        self._saved: dict[uuid.UUID, tuple[str | None, str | None, str | None]] = {}
         self.setWindowTitle("Register")
         self.resize(760, 560)
         self.heading = QLabel("Loading the register…")
@@ -101,7 +115,7 @@ class RegisterDialog(QDialog):
         self.table.itemChanged.connect(lambda _item: self._update_summary())
         self.summary = QLabel("")
         self.keys = QLabel("P present · A absent · L late · E excused · Space present/absent · "
-                           "N note · Ctrl+Shift+P all present")  # fmt: skip
+                           "N note · M minutes late · Ctrl+Shift+P all present")  # fmt: skip
         self.keys.setStyleSheet("color: palette(mid);")
         self.mark_all_button = QPushButton("Mark all &present")
         self.mark_all_button.setToolTip("Then correct the exceptions (Ctrl+Shift+P)")
@@ -157,23 +171,26 @@ class RegisterDialog(QDialog):
 
     def _loaded(self, register: Register) -> None:
         self.register = register
-        self.setWindowTitle(f"Register — {register.course_name}, {register.session_date:%d %b %Y}")
+        self.setWindowTitle(f"Register — {register.group_name}, {register.session_date:%d %b %Y}")
         self.heading.setText(
-            f"<b>{register.course_name}</b>, {register.session_date:%A %d %B %Y}, "
+            f"<b>{register.group_name}</b>, {register.session_date:%A %d %B %Y}, "
             f"{register.start_time:%H:%M}–{register.end_time:%H:%M} ({register.session_status})"
         )
         self.table.blockSignals(True)
         self.table.setRowCount(len(register.rows))
         for number, row in enumerate(register.rows):
-            for column, value in enumerate((row.student_no, row.name, row.class_name or "",
-                                            row.status or "", row.note or "")):  # fmt: skip
+            values = (initials(row.name), row.student_no, row.name, row.class_name or "",
+                      row.status or "", str(row.minutes_late or ""), row.note or "")  # fmt: skip
+            for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                if column != NOTE:
+                if column not in (NOTE, LATE):
                     item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 self.table.setItem(number, column, item)
+            _paint_initials(self.table.item(number, INITIALS), row.name)
+            self._late_editable(number)
         self.table.blockSignals(False)
-        self.table.resizeColumnToContents(0)
-        self.table.resizeColumnToContents(2)
+        for column in (INITIALS, NUMBER, CLASS, LATE):
+            self.table.resizeColumnToContents(column)
         self.table.setColumnWidth(MARK, self.table.fontMetrics().horizontalAdvance("excused") + 24)
         self._saved = self._on_screen()
         if register.rows:
@@ -187,22 +204,44 @@ class RegisterDialog(QDialog):
 
     def set_mark(self, row: int, status: str) -> None:
         self.table.item(row, MARK).setText(status)
+        if status != LATE_MARK:
+            self.table.item(row, LATE).setText("")  # minutes late go with late only
+        self._late_editable(row)
+
+    def _late_editable(self, row: int) -> None:
+        item = self.table.item(row, LATE)
+        editable = Qt.ItemFlag.ItemIsEditable
+        late = self.mark_of(row) == LATE_MARK
+        item.setFlags(item.flags() | editable if late else item.flags() & ~editable)
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        item.setToolTip("Minutes late (M)" if late else "")
+
+    def needs_reason(self, row: int) -> bool:
+        """Excused without a reason where the school asks for one."""
+        return bool(
+            self.register is not None and self.register.excused_needs_reason
+            and self.mark_of(row) == AttendanceStatus.EXCUSED.value
+            and not self.table.item(row, NOTE).text().strip()
+        )  # fmt: skip
 
     def mark_all_present(self) -> None:
         for row in range(self.table.rowCount()):
             self.set_mark(row, AttendanceStatus.PRESENT.value)
 
     def marks(self) -> list[Mark]:
-        """The marks on screen (students not marked yet are left out)."""
-        return [Mark(enrollment_id, status, note)
-                for enrollment_id, (status, note) in self._on_screen().items() if status]  # fmt: skip
+        """The marks on screen (students not marked yet are left out). Minutes late that
+        that are not a whole number are refused here, in words (ValidationError)."""
+        return [Mark(enrollment_id, status, note, _minutes(late))
+                for enrollment_id, (status, note, late) in self._on_screen().items()
+                if status]  # fmt: skip
 
-    def _on_screen(self) -> dict[uuid.UUID, tuple[str | None, str | None]]:
-        """Every student's mark and note as shown (None where there is none)."""
+    def _on_screen(self) -> dict[uuid.UUID, tuple[str | None, str | None, str | None]]:
+        """Every student's mark, note and minutes late as shown (None where none)."""
         if self.register is None:
             return {}
         return {row.enrollment_id: (self.mark_of(number),
-                                    self.table.item(number, NOTE).text().strip() or None)
+                                    self.table.item(number, NOTE).text().strip() or None,
+                                    self.table.item(number, LATE).text().strip() or None)
                 for number, row in enumerate(self.register.rows)}  # fmt: skip
 
     def unsaved(self) -> bool:
@@ -222,7 +261,12 @@ class RegisterDialog(QDialog):
 
     # ------------------------------------------------------------ saving
     def save(self) -> None:
-        marks, session_id = self.marks(), self.session_id
+        try:
+            marks = self.marks()
+        except ValidationError as error:
+            self._save_refused(error)
+            return
+        session_id = self.session_id
         self.buttons.setEnabled(False)
         Op(self, lambda s, ctx, job: attendance.save_marks(s, ctx, session_id, marks),
            show_progress=False).success(self._saved_now).failure(
@@ -264,3 +308,30 @@ class RegisterDialog(QDialog):
                 self.save()
                 return
         super().done(result)
+
+
+def initials(name: str) -> str:
+    """ "Zoë Müller" -> "ZM": the register's photo-free face of a student."""
+    words = [w for w in name.replace("-", " ").split() if w[:1].isalpha()]
+    return "".join(w[0] for w in (words[:1] + words[-1:] if len(words) > 1 else words)).upper()
+
+
+def _paint_initials(item: QTableWidgetItem, name: str) -> None:
+    # A soft colour per name, the same every time, so a face is found again at a glance.
+    hue = zlib.crc32(name.encode()) % 360
+    item.setBackground(QColor.fromHsl(hue, 120, 215))
+    item.setForeground(QColor.fromHsl(hue, 140, 60))
+    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+    font = QFont(item.font())
+    font.setBold(True)
+    item.setFont(font)
+
+
+def _minutes(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise ValidationError(
+            "minutes_late", f"Minutes late must be a whole number of minutes, not {text!r}."
+        )
+    return int(text)

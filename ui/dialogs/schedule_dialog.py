@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QTime
+from PySide6.QtCore import QDate, QStringListModel, Qt, QTime
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QCompleter,
     QDateEdit,
     QDialog,
     QDialogButtonBox,
@@ -32,7 +33,7 @@ from app.domain.enums import SessionFrequency, SessionMode
 from app.domain.errors import RollbookError, ValidationError
 from app.domain.recurrence import WEEKDAY_NAMES, Recurrence
 from app.domain.wording import counted
-from app.services import class_sessions, courses
+from app.services import class_sessions, courses, students
 from app.services.class_sessions import ScheduledSessions, SessionPlan
 from ui.dialogs.parts import refusal_label, submit_buttons
 from ui.ops import Op, error_text
@@ -62,6 +63,14 @@ class ScheduleDialog(QDialog):
         self.course.lineEdit().setPlaceholderText("Loading courses…")
         self.course_suggestions = CourseSuggestions(offer_create=False)
         self.course_suggestions.picked.connect(self._suggestion_picked)
+        self.class_name = QLineEdit()
+        self.class_name.setPlaceholderText("Empty for the whole course, or the class, e.g. 7A")
+        self.class_name.setToolTip("The register of a lesson for a class lists the course's "
+                                   "students of that class only")  # fmt: skip
+        self.class_names = QStringListModel(self)
+        class_completer = QCompleter(self.class_names, self)
+        class_completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.class_name.setCompleter(class_completer)
         self.first = QDateEdit(QDate(first_day), calendarPopup=True)
         self.first.setDisplayFormat("ddd d MMM yyyy")
         self.start = QTimeEdit(QTime(9, 0))
@@ -100,6 +109,7 @@ class ScheduleDialog(QDialog):
         form = QFormLayout()
         form.addRow("&Course:", self.course)
         form.addRow("", self.course_suggestions)
+        form.addRow("C&lass:", self.class_name)
         form.addRow("&Date:", self.first)
         time_label = QLabel("&Time:")
         time_label.setBuddy(self.start)  # a row of two fields: Alt+T goes to the first
@@ -125,7 +135,8 @@ class ScheduleDialog(QDialog):
             box.toggled.connect(lambda _on: self._update_preview())
         self.course.currentTextChanged.connect(lambda _t: self.course_suggestions.clear())
         # A refusal is about what was pressed: a change to the room or course answers it.
-        for field in (self.location.textChanged, self.course.currentTextChanged):
+        for field in (self.location.textChanged, self.course.currentTextChanged,
+                      self.class_name.textChanged):  # fmt: skip
             field.connect(lambda _t: self.message.setText(""))
         self.weekdays[first_day.weekday()].setChecked(True)
         self._update_preview()
@@ -134,6 +145,8 @@ class ScheduleDialog(QDialog):
             lambda s, ctx, job: courses.list_courses(s, ctx, active_only=True),
             show_progress=False,
         ).success(self._courses_loaded).run()
+        Op(self, lambda s, ctx, job: students.list_class_names(s, ctx),
+           show_progress=False).success(self.class_names.setStringList).run()  # fmt: skip
 
     # ------------------------------------------------------------ the series
     def frequency(self) -> SessionFrequency:
@@ -210,6 +223,7 @@ class ScheduleDialog(QDialog):
             course_name=course.name, recurrence=self.recurrence(),
             start_time=self.start.time().toPython(), end_time=self.end.time().toPython(),
             session_mode=self.mode.currentData(), location=self.location.text().strip() or None,
+            class_name=self.class_name.text().strip() or None,
         )  # fmt: skip
 
     def submit(self) -> None:

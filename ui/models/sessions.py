@@ -17,6 +17,8 @@ from ui.models.paged import Column, Editor, ListSource, PagedTableModel
 def session_columns() -> list[Column[SessionListRow]]:
     return [
         Column("Course", lambda r: r.course_name, "course", width=200),
+        Column("Class", lambda r: r.class_name, None, width=70,
+               tooltip="The class the lesson is for; empty when the whole course meets"),
         Column("Date", lambda r: r.session_date, "date", Editor.DATE, "session_date", width=110),
         Column("Start–end", lambda r: f"{r.start_time:%H:%M}–{r.end_time:%H:%M}", None, width=100),
         Column("Minutes", lambda r: r.duration_minutes, "duration", align_right=True, width=70),

@@ -1,5 +1,5 @@
 """What every list page shares: a filter bar over a lazily paged table, a row count,
-F5 to refresh, and loading the first page only when the page is first shown."""
+and loading the first page only when the page is first shown."""
 
 from __future__ import annotations
 
@@ -66,11 +66,8 @@ class ListPage(QWidget):
         self.body = QVBoxLayout()
         self.body.addWidget(self.table)
         layout.addLayout(self.body, 1)
-
-        refresh = QAction("Refresh", self, shortcut=QKeySequence.StandardKey.Refresh)
-        refresh.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        refresh.triggered.connect(self.model.refresh)
-        self.addAction(refresh)
+        # F5 is the window's View > Refresh, which refreshes the page shown: a second F5
+        # here would make the key ambiguous, and Qt then runs neither.
 
     # ------------------------------------------------------------ filters
     def add_search(self, placeholder: str) -> QLineEdit:
@@ -105,8 +102,11 @@ class ListPage(QWidget):
             combo.removeItem(1)
         for text, value in items:
             combo.addItem(text, value)
-        position = combo.findData(current)
-        combo.setCurrentIndex(position if position >= 0 else 0)
+        # By equality, not findData: Qt cannot compare the Python values (course ids)
+        # it holds, and the choice would fall back to "All …" while the list still
+        # showed the one chosen.
+        position = next((i for i in range(1, combo.count()) if combo.itemData(i) == current), 0)
+        combo.setCurrentIndex(position if current is not None else 0)
         combo.blockSignals(False)
 
     def set_text_choices(self, combo: QComboBox, texts: list[str]) -> None:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.errors import NotFound
 from app.domain.rows import AttendanceSummaryRow, EnrollmentRow, RegistrationListRow, StudentRow
-from app.services import class_sessions, courses, enrollments, events, students
+from app.services import attendance, courses, enrollments, events, students
 from app.services.events import RegistrationQuery
 from ui.ops import Op, hub, show_error
 from ui.widgets.course_picker import CoursePicker, CourseSuggestions
@@ -45,7 +45,7 @@ def _load_detail(session, ctx, student_id: uuid.UUID) -> DetailData:
     return (
         student,
         enrollments.list_student_enrollments(session, ctx, student_id),
-        class_sessions.student_attendance_summary(session, ctx, student_id),
+        attendance.course_attendance_summary(session, ctx, student_id),
         events.list_registrations(
             session, ctx, RegistrationQuery(student_id=student_id), limit=200
         ).rows,
@@ -112,7 +112,7 @@ class StudentDetailPanel(QWidget):
         enroll_row.addWidget(self.enroll_button)
         enroll_row.addWidget(self.unenroll_button)
 
-        self.attendance_table = _small_table(["Course", "Sessions", "P", "A", "L", "E"])
+        self.attendance_table = _small_table(["Course", "Held", "P", "A", "L", "E", "Rate"])
         self.registration_table = _small_table(["Event", "Reg. no", "Team", "Status", "Days"])
 
         layout = QVBoxLayout(self)
@@ -202,10 +202,15 @@ class StudentDetailPanel(QWidget):
             self.enrollment_table.setCurrentCell(0, 0)
         self._update_buttons()
         _fill(self.attendance_table, [
-            [a.course_name, str(a.sessions_marked), str(a.present), str(a.absent), str(a.late),
-             str(a.excused)]
+            [a.course_name, str(a.sessions_held), str(a.present), str(a.absent), str(a.late),
+             str(a.excused), "" if a.rate is None else f"{a.rate:.0%}"]
             for a in attendance
         ])  # fmt: skip
+        for row, summary in enumerate(attendance):
+            self.attendance_table.item(row, 1).setToolTip(
+                f"{summary.sessions_held} sessions held since enrollment, "
+                f"{summary.not_marked} of them not marked"
+            )
         _fill(self.registration_table, [
             [r.event_name, r.registration_no, r.team_name or "", r.status, str(r.days_attended)]
             for r in registrations
