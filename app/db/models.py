@@ -294,7 +294,9 @@ class ClassSession(SchoolDataMixin, Base):
             "recurring_pattern IS NULL OR jsonb_typeof(recurring_pattern) = 'object'",
             name="recurring_pattern_is_object",
         ),
-        Index("ix_class_session_course", "course_id"),
+        # A course's lessons, a class's lessons of a course, by date (the register's
+        # "sessions held since enrollment").
+        Index("ix_class_session_course", "course_id", "class_name", "session_date"),
         Index("ix_class_session_date", "school_id", "session_date"),
         Index("ix_class_session_status", "school_id", "status"),
         Index(

@@ -72,50 +72,46 @@ class Mark:
 # each read through its own index: enrolled in a course whose lessons are for the whole
 # course (course_enrollment by course); a student of the lesson's class enrolled in the
 # course (student by class name, then the enrollment by course and student); or
-# already marked (session_attendance by session). The session is a one-row CTE whose
-# values the branches read as InitPlans, so the branch that does not apply costs
-# nothing. One round trip; an empty register still returns the session's row.
+# already marked (session_attendance by session). A way that does not apply to the
+# session (a class's lesson, a whole-course one) is a one-time filter: it costs nothing.
+# One round trip; an empty register still returns the session's row.
 _REGISTER_SQL = text("""
-WITH cs AS MATERIALIZED (
-    SELECT cs.id, cs.school_id, cs.course_id, cs.session_date, cs.class_name, c.name,
-           cs.start_time, cs.end_time, cs.status, sc.excused_needs_reason
-    FROM class_session cs
-    JOIN course c ON c.id = cs.course_id
-    JOIN school sc ON sc.id = cs.school_id
-    WHERE cs.id = :session AND cs.school_id = :school AND cs.deleted_at IS NULL
-), on_register AS (
-    SELECT e.id FROM course_enrollment e JOIN student s ON s.id = e.student_id
-    WHERE (SELECT class_name FROM cs) IS NULL
-      AND e.course_id = (SELECT course_id FROM cs) AND e.deleted_at IS NULL
-      AND e.periods @> (SELECT session_date FROM cs)
-      AND s.status = 'active' AND s.deleted_at IS NULL
-    UNION
-    SELECT e.id FROM student s JOIN course_enrollment e ON e.student_id = s.id
-    WHERE s.school_id = (SELECT school_id FROM cs)
-      AND public.rollbook_natural_key(s.class_name)
-          = public.rollbook_natural_key((SELECT class_name FROM cs))
-      AND s.class_name = (SELECT class_name FROM cs)
-      AND s.status = 'active' AND s.deleted_at IS NULL
-      AND e.course_id = (SELECT course_id FROM cs) AND e.deleted_at IS NULL
-      AND e.periods @> (SELECT session_date FROM cs)
-    UNION
-    SELECT a.enrollment_id FROM session_attendance a
-    WHERE a.session_id = (SELECT id FROM cs) AND a.deleted_at IS NULL
-)
-SELECT cs.id, cs.name, cs.session_date, cs.start_time, cs.end_time, cs.status, cs.class_name,
-       cs.excused_needs_reason,
+SELECT cs.id, c.name, cs.session_date, cs.start_time, cs.end_time, cs.status, cs.class_name,
+       sc.excused_needs_reason,
        r.enrollment_id, r.student_id, r.student_no, r.full_name, r.class_name, r.status,
        r.note, r.minutes_late
-FROM cs LEFT JOIN (
+FROM class_session cs
+JOIN course c ON c.id = cs.course_id
+JOIN school sc ON sc.id = cs.school_id
+LEFT JOIN LATERAL (
     SELECT e.id AS enrollment_id, s.id AS student_id, s.student_no, s.sort_name,
            btrim(s.first_name || ' ' || s.last_name) AS full_name, s.class_name,
            a.status, a.note, a.minutes_late
-    FROM on_register o
-    JOIN course_enrollment e ON e.id = o.id
+    FROM (
+        SELECT e.id FROM course_enrollment e JOIN student s ON s.id = e.student_id
+        WHERE cs.class_name IS NULL
+          AND e.course_id = cs.course_id AND e.deleted_at IS NULL
+          AND e.periods @> cs.session_date
+          AND s.status = 'active' AND s.deleted_at IS NULL
+        UNION
+        SELECT e.id FROM student s JOIN course_enrollment e ON e.student_id = s.id
+        WHERE s.school_id = cs.school_id
+          AND public.rollbook_natural_key(s.class_name)
+              = public.rollbook_natural_key(cs.class_name)
+          AND s.class_name = cs.class_name
+          AND s.status = 'active' AND s.deleted_at IS NULL
+          AND e.course_id = cs.course_id AND e.deleted_at IS NULL
+          AND e.periods @> cs.session_date
+        UNION
+        SELECT a.enrollment_id FROM session_attendance a
+        WHERE a.session_id = cs.id AND a.deleted_at IS NULL
+    ) on_register
+    JOIN course_enrollment e ON e.id = on_register.id
     JOIN student s ON s.id = e.student_id AND s.deleted_at IS NULL
-    LEFT JOIN session_attendance a ON a.session_id = (SELECT id FROM cs)
-         AND a.enrollment_id = e.id AND a.deleted_at IS NULL
+    LEFT JOIN session_attendance a
+           ON a.session_id = cs.id AND a.enrollment_id = e.id AND a.deleted_at IS NULL
 ) r ON true
+WHERE cs.id = :session AND cs.school_id = :school AND cs.deleted_at IS NULL
 ORDER BY r.sort_name, r.student_id
 """)
 
@@ -326,15 +322,21 @@ def why_not_on_register(
 # Per enrollment of the student: the sessions held on their register since they
 # enrolled (completed sessions of the course in the enrollment's periods, for the whole
 # course or the student's class) together with any session they were marked in, and
-# the marks by status. Sessions come by ix_class_session_course, marks by
-# ix_session_attendance_enrollment: a handful of index reads per course.
+# the marks by status. Sessions come by ix_class_session_course (course, class, date):
+# the lessons of the student's class only, however many classes the course is taught
+# to; marks by ix_session_attendance_enrollment.
 _SUMMARY_SQL = text("""
 SELECT c.name,
        (SELECT count(*) FROM (
             SELECT cs.id FROM class_session cs
-            WHERE cs.course_id = e.course_id AND cs.deleted_at IS NULL
-              AND cs.status = 'completed' AND e.periods @> cs.session_date
-              AND (cs.class_name IS NULL OR cs.class_name = s.class_name)
+            WHERE cs.course_id = e.course_id AND cs.class_name IS NULL
+              AND cs.deleted_at IS NULL AND cs.status = 'completed'
+              AND e.periods @> cs.session_date
+            UNION
+            SELECT cs.id FROM class_session cs
+            WHERE cs.course_id = e.course_id AND cs.class_name = s.class_name
+              AND cs.deleted_at IS NULL AND cs.status = 'completed'
+              AND e.periods @> cs.session_date
             UNION
             SELECT a.session_id FROM session_attendance a
             WHERE a.enrollment_id = e.id AND a.deleted_at IS NULL) held),

@@ -7,6 +7,9 @@ Create Date: 2026-12-07
 - class_session.class_name: the class a lesson is taught to ("7A"), or NULL when the
   whole course meets. A course taken by several classes has one lesson per class; the
   register of a lesson for 7A lists the course's students of 7A only.
+- ix_class_session_course becomes (course_id, class_name, session_date): a student's
+  sessions held in a course are their class's lessons, read without the lessons of
+  every other class the course is taught to.
 - class_session.cancel_reason: why a session was cancelled, when someone said.
 - session_attendance.minutes_late: how late a late arrival was (1..600), only with the
   status late.
@@ -35,6 +38,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("class_session", sa.Column("class_name", sa.Text(), nullable=True))
     op.add_column("class_session", sa.Column("cancel_reason", sa.Text(), nullable=True))
+    op.drop_index("ix_class_session_course", table_name="class_session")
+    op.create_index(
+        "ix_class_session_course", "class_session", ["course_id", "class_name", "session_date"]
+    )
     op.add_column("session_attendance", sa.Column("minutes_late", sa.Integer(), nullable=True))
     op.create_check_constraint(
         "minutes_late_only_when_late",
@@ -62,4 +69,6 @@ def downgrade() -> None:
         " || jsonb_build_array('Cancelled: ' || cancel_reason) WHERE cancel_reason IS NOT NULL"
     )
     op.drop_column("class_session", "cancel_reason")
+    op.drop_index("ix_class_session_course", table_name="class_session")
     op.drop_column("class_session", "class_name")
+    op.create_index("ix_class_session_course", "class_session", ["course_id"])
