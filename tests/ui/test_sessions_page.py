@@ -204,3 +204,36 @@ def test_the_chosen_course_stays_chosen_when_the_courses_reload(qtbot, ops_hub, 
     page.set_choices(page.course_filter, [("Art", uuid.uuid4()), ("Biology", biology.id),
                                           ("Chemistry", uuid.uuid4())])  # fmt: skip
     assert page.course_filter.currentText() == "Biology"
+
+
+def test_p_a_e_mark_and_move_and_e_asks_for_the_reason_first(qtbot, ops_hub, db, ctx):
+    from attendance_setup import build_school
+    from PySide6.QtWidgets import QLineEdit
+
+    from ui.dialogs.register_dialog import NOTE, RegisterDialog
+
+    with db.sessions.begin() as s:
+        lessons = build_school(s, ctx)
+    dialog = RegisterDialog(lessons["september"])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.register is not None, timeout=10_000)
+    table = dialog.table
+    qtbot.keyClick(table, Qt.Key.Key_A)  # Ada absent, on to Cleo
+    assert (dialog.mark_of(0), table.currentRow()) == ("absent", 1)
+    qtbot.keyClick(table, Qt.Key.Key_E)  # Cleo excused: the school asks for a reason
+    assert dialog.mark_of(1) == "excused" and table.currentColumn() == NOTE
+    editor = table.findChild(QLineEdit)
+    qtbot.waitUntil(lambda: editor is not None and editor.hasFocus(), timeout=5000)
+    qtbot.keyClicks(editor, "Dentist")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: table.state() != table.State.EditingState, timeout=5000)
+    table.selectRow(0)
+    qtbot.keyClick(table, Qt.Key.Key_P)  # Ada came after all
+    qtbot.keyClick(dialog, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: dialog.answer.text() == "Saved: 2 marks changed.", timeout=10_000)
+    with db.sessions() as s:
+        saved = s.execute(text("SELECT s.student_no, a.status, a.note FROM session_attendance a "
+                               "JOIN course_enrollment e ON e.id = a.enrollment_id "
+                               "JOIN student s ON s.id = e.student_id ORDER BY 1")).all()  # fmt: skip
+    assert [tuple(r) for r in saved] == [("S1", "present", None), ("S3", "excused", "Dentist")]
