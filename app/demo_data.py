@@ -61,6 +61,7 @@ from app.db.models import (
     Student,
 )
 from app.domain.errors import Conflict, ValidationError
+from app.domain.numbers import NumberKind, format_number, sequence_name, sequence_prefix
 from app.jobs import Job
 
 log = logging.getLogger(__name__)
@@ -1299,23 +1300,24 @@ class _Registration:
 
 @dataclass
 class _Numbers:
-    """A number_sequence row: prefix and the next value to hand out."""
+    """One kind of number (registrations, certificates) as app.services.numbering hands
+    them out: a sequence per year, "REG-2026-00007". ``year`` is the current event's."""
 
-    name: str
-    prefix: str
-    next_value: int
+    kind: NumberKind
+    year: int = 0
+    next_values: dict[int, int] = field(default_factory=dict)
 
     def take(self) -> str:
-        value = self.next_value
-        self.next_value += 1
-        return f"{self.prefix}{value:06d}"
+        value = self.next_values[self.year]
+        self.next_values[self.year] = value + 1
+        return format_number(sequence_prefix(self.kind, self.year), value)
 
 
 def _insert_events(run: _Run, book: _Students) -> _EventCounts:
     rng = run.rng("events")
     counts = _EventCounts()
-    registration_no = _load_numbers(run, "registration", "R-")
-    certificate_no = _load_numbers(run, "certificate", "C-")
+    registration_no = _Numbers(NumberKind.REGISTRATION)
+    certificate_no = _Numbers(NumberKind.CERTIFICATE)
     for n, spec in enumerate(EVENTS):
         _insert_event(run, rng, spec, book, counts, registration_no, certificate_no)
         run.progress.report((n + 1) / len(EVENTS), f"Creating events ({spec.name})")
@@ -1324,26 +1326,29 @@ def _insert_events(run: _Run, book: _Students) -> _EventCounts:
     return counts
 
 
-def _load_numbers(run: _Run, name: str, default_prefix: str) -> _Numbers:
-    row = run.conn.execute(
-        "SELECT prefix, next_value FROM number_sequence WHERE school_id = %s AND name = %s",
-        (run.school_id, name),
-    ).fetchone()
-    if row is None:
-        return _Numbers(name, default_prefix, 1)
-    return _Numbers(name, row[0], int(row[1]))
+def _use_year(run: _Run, numbers: _Numbers, year: int) -> None:
+    """Go on from the school's own sequence for that year, if it has one."""
+    numbers.year = year
+    if year not in numbers.next_values:
+        row = run.conn.execute(
+            "SELECT next_value FROM number_sequence WHERE school_id = %s AND name = %s",
+            (run.school_id, sequence_name(numbers.kind, year)),
+        ).fetchone()
+        numbers.next_values[year] = int(row[0]) if row else 1
 
 
 def _save_numbers(run: _Run, numbers: _Numbers) -> None:
-    run.conn.execute(
-        """
-        INSERT INTO number_sequence (id, school_id, name, prefix, next_value)
-        VALUES (%s, %s, %s, %s, %s)
-        ON CONFLICT ON CONSTRAINT uq_number_sequence_name
-        DO UPDATE SET next_value = greatest(number_sequence.next_value, EXCLUDED.next_value)
-        """,
-        (run.ids.take_uuid(), run.school_id, numbers.name, numbers.prefix, numbers.next_value),
-    )
+    for year, next_value in numbers.next_values.items():
+        run.conn.execute(
+            """
+            INSERT INTO number_sequence (id, school_id, name, prefix, next_value)
+            VALUES (%s, %s, %s, %s, %s)
+            ON CONFLICT ON CONSTRAINT uq_number_sequence_name
+            DO UPDATE SET next_value = greatest(number_sequence.next_value, EXCLUDED.next_value)
+            """,
+            (run.ids.take_uuid(), run.school_id, sequence_name(numbers.kind, year),
+             sequence_prefix(numbers.kind, year), next_value),
+        )  # fmt: skip
 
 
 def _insert_event(
@@ -1358,6 +1363,8 @@ def _insert_event(
     starts = run.day(spec.starts_in_days)
     ends = starts + timedelta(days=spec.days - 1)
     finished = ends < run.today
+    for numbers in (registration_no, certificate_no):  # numbered in the event's year
+        _use_year(run, numbers, starts.year)
     opens = datetime.combine(starts - timedelta(days=45), clock(8, 0))
     closes = datetime.combine(starts - timedelta(days=3), clock(17, 0))
     registrations = _pick_registrations(run, rng, spec, book, opens, closes)

@@ -25,6 +25,10 @@ SMALL_RUNS = {
         {"open_ratio", "save_statements", "summary_ratio"},
     ),  # fmt: skip
     "bench_backfill": (["--students", "2000"], {"backfill_ratio", "audit_ratio"}),
+    "bench_events": (
+        ["--students", "2000", "--lookups", "20"],
+        {"ratio", "statements", "seq_scans"},
+    ),
     "bench_import": (["--rows", "3000", "--orm-sample", "200"], {"ratio_vs_orm_loop"}),
     "bench_consistency": (["--enrollments", "5000"], {"ratio", "findings"}),
     "bench_search": (["--students", "3000"], {"p95_ms", "seq_scans", "ratio"}),

@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
     def attach(self, database: Database) -> None:
         """The database is open: build the pages, menus and status bar."""
         from ui.pages.enrollments import EnrollmentsPage
+        from ui.pages.event_list import EventListPage
         from ui.pages.events import EventsPage
         from ui.pages.requests import RequestsPage
         from ui.pages.sessions import SessionsPage
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
             StudentsPage(),
             EnrollmentsPage(),
             SessionsPage(),
+            EventListPage(),
             EventsPage(),
             RequestsPage(),
         ]

@@ -15,9 +15,12 @@ from collections.abc import Callable, Sequence
 
 from app.cli import (
     attendance,
+    certificates,
     consistency,
     database,
+    events,
     imports,
+    lookup,
     maintenance,
     requests,
     self_test,
@@ -58,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(default: warnings and errors, or {ENV_LOG_LEVEL})")  # fmt: skip
     self_test.register(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for area in (database, students, sessions, attendance, imports, maintenance, consistency,
-                 requests):  # fmt: skip
+    for area in (database, students, sessions, attendance, events, imports, maintenance,
+                 consistency, requests, lookup, certificates):  # fmt: skip
         area.register(sub)
     return parser
 

@@ -470,6 +470,8 @@ class Certificate(SchoolDataMixin, Base):
             unique=True,
             postgresql_where=text("revoked_at IS NULL AND deleted_at IS NULL"),
         ),
+        # Every certificate of a registration, revoked ones too (the lookup lists them).
+        Index("ix_certificate_registration", "registration_id"),
         CheckConstraint(
             "revoked_at IS NULL OR revoke_reason IS NOT NULL", name="revoke_has_reason"
         ),
@@ -486,6 +488,7 @@ class Certificate(SchoolDataMixin, Base):
     issued_by: Mapped[str | None] = mapped_column(Text)
     revoked_at: Mapped[datetime | None] = mapped_column(TZ)
     revoke_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_by: Mapped[str | None] = mapped_column(Text)
     # Set by the consistency repair: the certificate no longer meets its event's rules
     # and waits for a person to revoke it (or clear the flag).
     revocation_flagged_at: Mapped[datetime | None] = mapped_column(TZ)

@@ -50,3 +50,35 @@ class DatabaseUnavailable(RollbookError):
 class Cancelled(RollbookError):
     def __init__(self, message: str = "Cancelled; nothing was changed.") -> None:
         super().__init__(message)
+
+
+class UnknownEvent(NotFound):
+    """An event name that matches no event; ``suggestions`` are the closest names."""
+
+    def __init__(self, name: str, suggestions: list[str]) -> None:
+        hint = f" Did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
+        super().__init__(
+            f"There is no event named {name!r}.{hint} Pick an event from the list, or use its id."
+        )
+        self.name = name
+        self.suggestions = suggestions
+
+
+class EventFull(ValidationError):
+    """No place is left for one more student: the desk may offer the waiting list
+    (register again with ``waitlist_if_full``)."""
+
+    def __init__(self, message: str, *, taken: int, capacity: int) -> None:
+        super().__init__("capacity", message)
+        self.taken = taken
+        self.capacity = capacity
+
+
+class RegistrationHasRecords(ValidationError):
+    """A registration to cancel has check-ins or live certificates: cancelling it anyway
+    revokes the certificates and sets the check-ins aside, which a person confirms."""
+
+    def __init__(self, message: str, *, days: int, certificates: list[str]) -> None:
+        super().__init__("registration", message)
+        self.days = days
+        self.certificates = certificates

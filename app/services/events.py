@@ -20,11 +20,8 @@ from app.db.models import (
     Student,
 )
 from app.domain.context import ServiceContext
-from app.domain.enums import RegistrationStatus, UserRole
-from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.rows import EventRow, Page, RegistrationListRow
 from app.services.paging import STREAM_BATCH, count_rows, fetch_page, order_by, stream_batches
-from app.services.permissions import require_role
 from app.services.student_search import student_search_predicate
 
 RegistrationSort = Literal["event", "registration_no", "student", "team", "status", "days"]
@@ -159,28 +156,3 @@ def stream_registrations(
 
 def count_registrations(session: Session, ctx: ServiceContext, query: RegistrationQuery) -> int:
     return count_rows(session, _registration_list_select(ctx, query, for_count=True))
-
-
-def set_registration_status(
-    session: Session,
-    ctx: ServiceContext,
-    registration_id: uuid.UUID,
-    status: str,
-    *,
-    expected_version: int | None = None,
-) -> None:
-    """Register, waitlist or cancel a registration. The row is kept either way."""
-    require_role(ctx, UserRole.ADMIN, UserRole.REGISTRAR, UserRole.STAFF,
-                 doing="change event registrations")  # fmt: skip
-    if status not in {s.value for s in RegistrationStatus}:
-        allowed = ", ".join(s.value for s in RegistrationStatus)
-        raise ValidationError("status", f"{status!r} is not a registration status; use {allowed}.")
-    row = session.get(EventRegistration, registration_id, with_for_update=True)
-    if row is None or row.school_id != ctx.school_id or row.deleted_at is not None:
-        raise NotFound("That registration no longer exists; refresh and try again.")
-    if expected_version is not None and row.row_version != expected_version:
-        raise Conflict("Someone else changed this registration meanwhile; refresh and try again.")
-    if row.status == status:
-        return
-    row.status = status
-    session.flush()

@@ -12,23 +12,20 @@ was, so its numbers are handed out again rather than left as a gap.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.domain.context import ServiceContext
 from app.domain.errors import ValidationError
-
-DIGITS = 5  # "00042": room for 99,999 a year before the numbers grow a digit
-
-
-class NumberKind(StrEnum):
-    REGISTRATION = "registration"
-    CERTIFICATE = "certificate"
-
-
-PREFIXES = {NumberKind.REGISTRATION: "REG", NumberKind.CERTIFICATE: "CERT"}
+from app.domain.numbers import (  # noqa: F401 - the kinds and format, re-exported
+    DIGITS,
+    PREFIXES,
+    NumberKind,
+    format_number,
+    sequence_name,
+    sequence_prefix,
+)
 
 
 @dataclass(frozen=True)
@@ -49,11 +46,6 @@ class NumberBlock:
         return [self.number(n) for n in range(self.count)]
 
 
-def format_number(prefix: str, value: int) -> str:
-    """In SQL, for numbering many rows in one statement: prefix || lpad(value, DIGITS, '0')."""
-    return f"{prefix}{value:0{DIGITS}d}"
-
-
 _TAKE = text("""
 INSERT INTO number_sequence (id, school_id, name, prefix, next_value)
 VALUES (gen_random_uuid(), :school, :name, :prefix, 1 + :count)
@@ -61,10 +53,6 @@ ON CONFLICT ON CONSTRAINT uq_number_sequence_name
 DO UPDATE SET next_value = number_sequence.next_value + :count
 RETURNING prefix, next_value - :count
 """)
-
-
-def sequence_name(kind: NumberKind, year: int) -> str:
-    return f"{kind.value}-{year}"
 
 
 def take_numbers(
@@ -77,6 +65,6 @@ def take_numbers(
     prefix, first = session.execute(
         _TAKE,
         {"school": ctx.school_id, "name": sequence_name(kind, year),
-         "prefix": f"{PREFIXES[kind]}-{year}-", "count": count},
+         "prefix": sequence_prefix(kind, year), "count": count},
     ).one()  # fmt: skip
     return NumberBlock(prefix, int(first), count)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,14 @@ from app.config import Settings
 from app.imports.service import prepare, run_import
 from app.runs.history import run_report
 from app.runtime import Database
+from app.services.event_setup import EventSummary
 from ui.about import about_box
+from ui.dialogs.certificates_dialog import CertificatesDialog
+from ui.dialogs.checkin_dialog import CheckInDialog
+from ui.dialogs.event_dialog import EventDialog
+from ui.dialogs.feedback_dialog import FeedbackDialog
 from ui.dialogs.register_dialog import RegisterDialog
+from ui.dialogs.registration_dialog import RegistrationDialog
 from ui.dialogs.request_dialog import RequestDialog
 from ui.dialogs.schedule_dialog import ScheduleDialog
 from ui.dialogs.session_dialog import ScopeDialog, SessionDialog
@@ -34,6 +41,7 @@ from ui.dialogs.settings_dialog import SettingsDialog
 from ui.dialogs.student_dialog import StudentDialog
 from ui.first_run import FirstRunDialog
 from ui.main_window import MainWindow
+from ui.pages.event_list import CancelEventQuestion
 from ui.pages.sessions import SessionsPage
 from ui.widgets.run_history import RunHistoryDialog, RunReportDialog
 from ui.wizards.csv_import import CsvImportWizard
@@ -69,6 +77,19 @@ def _cancel_question() -> ScopeDialog:
                        with_reason=True)  # fmt: skip
 
 
+def _registration_for_a_team() -> RegistrationDialog:
+    """In team mode, which shows every control the dialog has."""
+    dialog = RegistrationDialog(None)
+    dialog.team_mode.setChecked(True)
+    return dialog
+
+
+def _cancel_event_question() -> CancelEventQuestion:
+    event = EventSummary(uuid.uuid4(), "Science Fair", None, date(2026, 10, 10),
+                         date(2026, 10, 11), "open", 40, 12, 6, 2, 3, 1, (), (), None, 0)  # fmt: skip
+    return CancelEventQuestion(event)
+
+
 # Every dialog class in ui/ and how a person gets to see it. A new dialog class fails
 # test_every_dialog_class_in_ui_is_walked until it is added here.
 DIALOGS: dict[type[QDialog], Callable[[Setting], QDialog]] = {
@@ -76,8 +97,14 @@ DIALOGS: dict[type[QDialog], Callable[[Setting], QDialog]] = {
     RequestDialog: lambda setting: RequestDialog(None),
     ScheduleDialog: lambda setting: ScheduleDialog(None),
     RegisterDialog: lambda setting: RegisterDialog(uuid.uuid4()),
+    CheckInDialog: lambda setting: CheckInDialog(uuid.uuid4()),
+    FeedbackDialog: lambda setting: FeedbackDialog("REG-2026-00001"),
+    CertificatesDialog: lambda setting: CertificatesDialog(uuid.uuid4()),
     SessionDialog: lambda setting: SessionDialog(uuid.uuid4()),
+    RegistrationDialog: lambda setting: _registration_for_a_team(),
     ScopeDialog: lambda setting: _cancel_question(),
+    EventDialog: lambda setting: EventDialog(None),
+    CancelEventQuestion: lambda setting: _cancel_event_question(),
     SettingsDialog: lambda setting: SettingsDialog(None),
     RunHistoryDialog: lambda setting: RunHistoryDialog(None),
     RunReportDialog: _run_report,

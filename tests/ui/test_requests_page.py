@@ -52,7 +52,7 @@ def test_model_passes_the_model_tester(qtbot, qtmodeltester, ops_hub, db, ctx):
     qtmodeltester.check(model)
 
 
-def test_approve_and_reject_from_the_page_with_ctrl_5(qtbot, ops_hub, db, ctx, database):
+def test_approve_and_reject_from_the_page_with_ctrl_6(qtbot, ops_hub, db, ctx, database):
     _requests(db, ctx)
     window = MainWindow(database)
     qtbot.addWidget(window)
@@ -61,9 +61,9 @@ def test_approve_and_reject_from_the_page_with_ctrl_5(qtbot, ops_hub, db, ctx, d
     qtbot.waitExposed(window)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
-    qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_6, Qt.KeyboardModifier.ControlModifier)
     page = window.current_page
-    assert page.title == "Enrollment requests" and window.navigation.currentRow() == 4
+    assert page.title == "Enrollment requests" and window.navigation.currentRow() == 5
     wait_loaded(qtbot, page.model)
     qtbot.waitUntil(lambda: "…" not in str(page.model.data(page.model.index(0, 1))))
     assert page.model.rowCount() == 4 and page.count_label.text() == "4 requests"
@@ -110,7 +110,7 @@ def test_a_failed_approval_is_shown_and_stays_pending(qtbot, ops_hub, db, ctx, d
     qtbot.addWidget(window)
     window.resize(1300, 700)
     window.show()
-    window.show_page(4)
+    window.show_page(5)
     page = window.current_page
     wait_loaded(qtbot, page.model)
     qtbot.waitUntil(lambda: "…" not in str(page.model.data(page.model.index(1, 1))))
@@ -137,7 +137,7 @@ def test_staff_request_a_course_on_a_students_behalf(qtbot, ops_hub, db, ctx, da
     window = MainWindow(database)
     qtbot.addWidget(window)
     window.show()
-    window.show_page(4)
+    window.show_page(5)
     page = window.current_page
     page.search.setFocus()  # where the keyboard was before Ctrl+N
     dialog = page.new_request()

@@ -501,3 +501,69 @@ def test_the_detail_panel_shows_attendance_per_course_with_the_rate(qtbot, ops_h
     assert any(row[2] == str(present) and row[4] == str(late) and row[6] == expected_rate
                and int(row[1]) >= present + late + absent for row in rows), rows  # fmt: skip
     page.grab().save(str(ARTIFACTS / "students_detail_attendance.png"))
+
+
+def test_the_detail_panel_shows_the_students_events_with_team_days_and_certificates(
+    qtbot, ops_hub, demo_school, db
+):
+    from sqlalchemy import text
+
+    with db.sessions.begin() as s:  # a team member who came, gave feedback, got a certificate
+        number, event_name, team, days, certificate = s.execute(text("""
+            SELECT st.student_no, ev.name, t.name,
+                   (SELECT count(*) FROM event_attendance a WHERE a.registration_id = r.id),
+                   (SELECT min(c.certificate_no) FROM certificate c
+                    WHERE c.registration_id = r.id AND c.revoked_at IS NULL)
+            FROM event_registration r JOIN student st ON st.id = r.student_id
+            JOIN event ev ON ev.id = r.event_id JOIN event_team t ON t.id = r.team_id
+            WHERE EXISTS (SELECT FROM certificate c WHERE c.registration_id = r.id
+                          AND c.revoked_at IS NULL)
+              AND EXISTS (SELECT FROM event_feedback f WHERE f.registration_id = r.id)
+            ORDER BY st.student_no LIMIT 1""")).one()  # fmt: skip
+        # Its certificate revoked, as after a misprint: the panel says so beside the number.
+        s.execute(text("UPDATE certificate SET revoked_at = now(), revoke_reason = 'Misprint' "
+                       "WHERE certificate_no = :no"), {"no": certificate})  # fmt: skip
+    page = open_students_page(qtbot)
+    page.search.setText(number)
+    qtbot.waitUntil(lambda: page.model.query.search == number, timeout=5000)
+    wait_loaded(qtbot, page.model)
+    page.table.selectRow(0)
+    table = page.detail.registration_table
+
+    def row_of(name):
+        return next((r for r in range(table.rowCount()) if table.item(r, 0).text() == name), None)
+
+    qtbot.waitUntil(lambda: row_of(event_name) is not None, timeout=5000)
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers == ["Event", "Team", "Days", "★", "Certificates"]
+    row = row_of(event_name)
+    cells = [table.item(row, c).text() for c in range(table.columnCount())]
+    assert cells[1] == team and cells[2] == str(days)
+    assert cells[3].endswith("/5")
+    lines = cells[4].splitlines()
+    assert lines[lines.index(certificate) + 1] == "  revoked"  # its state below the number
+    assert table.item(row, 2).toolTip().startswith("Attended ")
+    assert f"{certificate}: " in table.item(row, 4).toolTip() and "Misprint" in (
+        table.item(row, 4).toolTip()
+    )
+    # Nothing runs off the side of the narrow panel, and the certificates read whole.
+    header = table.horizontalHeader()
+    assert header.length() <= table.viewport().width()
+    lines = cells[4].splitlines()
+    assert table.rowHeight(row) >= len(lines) * table.fontMetrics().height()
+
+    def certificates_read_whole() -> bool:
+        widest = max(table.fontMetrics().horizontalAdvance(line) for line in lines)
+        return widest < header.sectionSize(4) and header.length() <= table.viewport().width()
+
+    assert certificates_read_whole()
+    assert "Registration REG-" in table.item(row, 0).toolTip()
+    ARTIFACTS.mkdir(exist_ok=True)
+    QApplication.processEvents()  # the heading's new text laid out
+    page.grab().save(str(ARTIFACTS / "students_detail_events.png"))
+    # As narrow as the panel gets (beside the list on a 1024 px screen): still whole.
+    page.splitter.setSizes([10_000, page.detail.minimumWidth()])
+    qtbot.waitUntil(lambda: page.detail.width() <= page.detail.minimumWidth() + 10, timeout=2000)
+    QApplication.processEvents()
+    assert certificates_read_whole()
+    page.grab().save(str(ARTIFACTS / "students_detail_events_narrow.png"))

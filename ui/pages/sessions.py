@@ -114,7 +114,7 @@ class SessionsPage(ListPage):
             self.heading_row.insertWidget(self.heading_row.count() - 1, button)
             setattr(self, f"{name}_button", button)
         self.heading_row.insertSpacing(self.heading_row.count() - 1, 12)
-        # Ctrl+1 to Ctrl+5 choose the window's pages; Ctrl+W is free (Rollbook closes
+        # Ctrl+1 to Ctrl+6 choose the window's pages; Ctrl+W is free (Rollbook closes
         # nothing with it) and says Week.
         self.switch_view_action = QAction("Switch list/week", self, shortcut=QKeySequence("Ctrl+W"))
         self.switch_view_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)

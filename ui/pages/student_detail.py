@@ -4,8 +4,9 @@ unenroll here), their attendance per course and their event registrations."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -21,10 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.errors import NotFound
-from app.domain.rows import AttendanceSummaryRow, EnrollmentRow, RegistrationListRow, StudentRow
-from app.services import attendance, courses, enrollments, events, students
-from app.services.events import RegistrationQuery
+from app.domain.rows import EnrollmentRow
+from app.services import courses, enrollments
+from app.services.lookup import CertificateEntry, RegistrationEntry, StudentLookup, lookup_student
 from ui.ops import Op, hub, show_error
+from ui.widgets.column_fitter import _cut_widest_first
 from ui.widgets.course_picker import CoursePicker, CourseSuggestions
 from ui.widgets.readonly_table import readonly_table
 
@@ -33,23 +35,73 @@ from ui.widgets.readonly_table import readonly_table
 SHOWN_TABLES = frozenset({
     "student", "course", "course_enrollment", "course_progress", "class_session",
     "session_attendance", "event", "event_team", "event_registration", "event_attendance",
+    "event_feedback", "certificate",
 })  # fmt: skip
 
-DetailData = tuple[
-    StudentRow, list[EnrollmentRow], list[AttendanceSummaryRow], list[RegistrationListRow]
-]
+
+def _load_detail(session, ctx, student_id: uuid.UUID) -> StudentLookup:
+    # The universal lookup: the whole panel in three statements, whatever the history.
+    return lookup_student(session, ctx, student_id)
 
 
-def _load_detail(session, ctx, student_id: uuid.UUID) -> DetailData:
-    student = students.get_student(session, ctx, student_id)
-    return (
-        student,
-        enrollments.list_student_enrollments(session, ctx, student_id),
-        attendance.course_attendance_summary(session, ctx, student_id),
-        events.list_registrations(
-            session, ctx, RegistrationQuery(student_id=student_id), limit=200
-        ).rows,
-    )
+def _day(value: date) -> str:
+    return f"{value.day} {value:%b %Y}"
+
+
+def _certificate_cell(certificates: tuple[CertificateEntry, ...]) -> str:
+    """One line each, a live certificate by its number alone; a revoked or flagged one
+    with its state on the line below ("CERT-2026-00041", "  revoked", "CERT-2026-00042").
+    Lines, not commas or a suffix: the column needs the width of one number only, as
+    narrow as the panel gets."""
+    lines: list[str] = []
+    for c in certificates:
+        lines.append(c.certificate_no)
+        if c.status != "live":
+            lines.append(f"  {c.status}")
+    return "\n".join(lines)
+
+
+def _certificate_tip(c: CertificateEntry) -> str:
+    line = f"{c.certificate_no}: {c.kind}, issued {_day(c.issued_at)}"
+    if c.revoked_at is not None:
+        return f"{line}; revoked {_day(c.revoked_at)}: {c.revoke_reason}"
+    if c.flagged_at is not None:
+        return f"{line}; flagged for revoking: {c.flag_reason}"
+    return line
+
+
+REGISTRATION_COLUMNS = ["Event", "Team", "Days", "★", "Certificates"]
+REGISTRATION_HEADER_TIPS = {2: "Days attended", 3: "Feedback rating, 1 to 5"}
+
+
+def _registration_cells(r: RegistrationEntry) -> list[tuple[str, str]]:
+    """(text, tooltip) per column: the table is narrow, the tooltips say it in full. The
+    status shows beside the event only when it is not the usual "registered"."""
+    dates = _day(r.starts_on) if r.starts_on == r.ends_on else (
+        f"{_day(r.starts_on)} – {_day(r.ends_on)}")  # fmt: skip
+    shown_status = "" if r.status == "registered" else f" ({r.status})"
+    days = ", ".join(_day(d) for d in r.days_attended)
+    if r.days_attended:
+        days_cell = (str(len(r.days_attended)), f"Attended {days}")
+    elif r.starts_on > date.today():
+        days_cell = ("", f"The event starts on {_day(r.starts_on)}")
+    else:
+        days_cell = ("0", "Did not attend")
+    if r.feedback_rating is None:
+        rating, said = "", "No feedback given"
+    else:
+        rating = f"{r.feedback_rating}/5"
+        said = f"Feedback {rating}" + (f": “{r.feedback_comments}”" if r.feedback_comments
+                                       else "")  # fmt: skip
+    return [
+        (r.event_name + shown_status,
+         f"{r.event_name}, {dates}\nRegistration {r.registration_no}, {r.status}"),
+        (r.team_name or "", f"Team {r.team_name}" if r.team_name else "Not in a team"),
+        days_cell,
+        (rating, said),
+        (_certificate_cell(r.certificates),
+         "\n".join(_certificate_tip(c) for c in r.certificates)),
+    ]  # fmt: skip
 
 
 def _small_table(headers: list[str]) -> QTableWidget:
@@ -75,6 +127,49 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
             if c > 0 and value.replace("%", "").isdigit():
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             table.setItem(r, c, item)
+
+
+class _NarrowColumns(QObject):
+    """Shares a panel table's width among its columns, so that none runs off the side.
+
+    Each column wants its header and its widest value. The spare width goes to the
+    first column; when there is too little, the ``give_first`` columns (names: their
+    start still reads, the tooltip has the rest) give up width before the
+    ``give_last`` ones (numbers: a number cut short is no number), widest first.
+    """
+
+    def __init__(self, table: QTableWidget, give_first: tuple[int, ...],
+                 give_last: tuple[int, ...]) -> None:  # fmt: skip
+        super().__init__(table)
+        self.table, self.give_first, self.give_last = table, give_first, give_last
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._cells_area = table.viewport()
+        self._cells_area.installEventFilter(self)
+
+    def fit(self) -> None:
+        table, header = self.table, self.table.horizontalHeader()
+        widths = {
+            column: max(table.sizeHintForColumn(column), header.sectionSizeHint(column))
+            for column in range(table.columnCount())
+        }
+        spare = self._cells_area.width() - sum(widths.values())
+        if spare > 0:
+            widths[0] += spare
+        # Down to a few characters, enough to tell one name or number from another.
+        floor = table.fontMetrics().averageCharWidth() * 6
+        for columns in (self.give_first, self.give_last):
+            if spare < 0:
+                floors = {column: min(widths[column], floor) for column in columns}
+                spare += _cut_widest_first(widths, floors, -spare)
+        for column, width in widths.items():
+            header.resizeSection(column, width)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self._cells_area and event.type() == QEvent.Type.Resize:
+            self.fit()
+        return False
 
 
 class StudentDetailPanel(QWidget):
@@ -113,13 +208,18 @@ class StudentDetailPanel(QWidget):
         enroll_row.addWidget(self.unenroll_button)
 
         self.attendance_table = _small_table(["Course", "Held", "P", "A", "L", "E", "Rate"])
-        self.registration_table = _small_table(["Event", "Reg. no", "Team", "Status", "Days"])
+        self.registration_table = _small_table(REGISTRATION_COLUMNS)
+        for column, tip in REGISTRATION_HEADER_TIPS.items():
+            self.registration_table.horizontalHeaderItem(column).setToolTip(tip)
+        self.registration_columns = _NarrowColumns(
+            self.registration_table, give_first=(0, 1), give_last=(4,)
+        )
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 0, 0, 0)
         layout.addWidget(self.heading)
         layout.addWidget(QLabel("<b>Course enrollments</b>"))
-        layout.addWidget(self.enrollment_table, 2)
+        layout.addWidget(self.enrollment_table, 1)
         layout.addWidget(self.period_label)
         layout.addLayout(enroll_row)
         layout.addWidget(self.suggestions)
@@ -181,10 +281,10 @@ class StudentDetailPanel(QWidget):
     def refresh(self) -> None:
         self.show_student(self.student_id)
 
-    def _show(self, student_id: uuid.UUID, data: DetailData) -> None:
+    def _show(self, student_id: uuid.UUID, data: StudentLookup) -> None:
         if student_id != self.student_id:
             return  # the selection moved on while this loaded
-        student, enrolled, attendance, registrations = data
+        student, enrolled, attendance = data.student, data.enrollments, data.attendance
         details = " · ".join(
             part for part in (student.student_no, student.class_name, student.status,
                               student.email) if part
@@ -211,10 +311,15 @@ class StudentDetailPanel(QWidget):
                 f"{summary.sessions_held} sessions held since enrollment, "
                 f"{summary.not_marked} of them not marked"
             )
-        _fill(self.registration_table, [
-            [r.event_name, r.registration_no, r.team_name or "", r.status, str(r.days_attended)]
-            for r in registrations
-        ])  # fmt: skip
+        cells = [_registration_cells(r) for r in data.registrations]
+        _fill(self.registration_table, [[text for text, _tip in row] for row in cells])
+        for row, values in enumerate(cells):
+            for column, (_text, tip) in enumerate(values):
+                self.registration_table.item(row, column).setToolTip(tip)
+        for row, registration in enumerate(data.registrations):
+            if len(registration.certificates) > 1:  # a line per certificate
+                self.registration_table.resizeRowToContents(row)
+        self.registration_columns.fit()
         self._set_enabled(True)
 
     def enroll(self) -> None:
