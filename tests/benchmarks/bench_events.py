@@ -14,7 +14,8 @@ and the Students page's detail panel make — and prints one JSON line:
     {"students", "students_with_events", "registrations", "certificates", "lookups",
      "p50_ms", "p95_ms", "with_events_p95_ms", "without_events_p95_ms",
      "baseline_p50_ms", "baseline_p95_ms", "ratio", "statements", "seq_scans",
-     "small_table_seq_scans"}
+     "small_table_seq_scans", "certificates_issued", "issue_ms", "issue_baseline_ms",
+     "issue_ratio"}
 
 The baseline is the service's own three statements run straight on the psycopg
 connection, one after the other as the service runs them, measured in the same run
@@ -23,6 +24,13 @@ on the same students: what the service layer adds (``ratio`` = p95 / baseline p9
 section). ``seq_scans`` lists every sequential scan in the three statements' plans on
 a table of 10,000 rows or more (the goal: none); ``small_table_seq_scans`` the others,
 which the planner rightly reads whole. Goals: p95 < 50 ms, ratio <= 1.5, no seq scans.
+
+Then issuing: a finished two-day event with 10,000 registrations, everyone checked in
+on both days. ``issue_certificates`` (eligibility plan, numbers from the school's
+sequence, one INSERT … SELECT, the change capture) against the same rows written by
+hand with one INSERT … SELECT numbered from a plain sequence, the median of five runs
+each, every run rolled back. ``issue_ratio`` = hand / service (the goal: >= 0.5, the
+service at most twice the hand-written statement).
 
     uv run python tests/benchmarks/bench_events.py [--students N] [--data-dir DIR]
 
@@ -36,6 +44,7 @@ import json
 import statistics
 import sys
 import time
+import uuid
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -50,7 +59,7 @@ from sqlalchemy import event, text  # noqa: E402
 from app.cli import main as rollbook  # noqa: E402
 from app.config import load_settings  # noqa: E402
 from app.runtime import open_database  # noqa: E402
-from app.services import attendance, lookup  # noqa: E402
+from app.services import attendance, certificates, lookup  # noqa: E402
 
 LOOKUPS = 200  # of each kind: with event registrations, without
 WARM_UP = 100
@@ -176,6 +185,71 @@ def seq_scans(session, statement, params: dict) -> list[str]:
     return found
 
 
+ISSUE_REGISTRATIONS = 10_000
+ISSUE_REPEATS = 5
+
+
+def add_issuing_event(conn, school_id, registrations: int) -> uuid.UUID:
+    """A finished two-day event with ``registrations`` students registered, all of them
+    checked in on both days, set-based; its certificates are what issuing is timed on."""
+    event_id = uuid.uuid4()
+    p = {"school": school_id, "event": event_id, "n": registrations}
+    conn.execute(text("""
+        INSERT INTO event (id, school_id, name, venue, starts_on, ends_on, capacity,
+                           allow_individual, allow_teams, certificate_min_days, status)
+        VALUES (:event, :school, 'Bench Festival', 'Sports hall', current_date - 10,
+                current_date - 9, NULL, true, false, 1, 'completed')"""), p)  # fmt: skip
+    conn.execute(text("""
+        INSERT INTO event_registration (id, school_id, event_id, student_id, registration_no,
+                                        status)
+        SELECT gen_random_uuid(), :school, :event, s.id,
+               'BENCH-' || lpad(row_number() OVER (ORDER BY s.id)::text, 6, '0'), 'registered'
+        FROM (SELECT id FROM student WHERE school_id = :school AND status = 'active'
+              ORDER BY hashtext(id::text) LIMIT :n) s"""), p)  # fmt: skip
+    conn.execute(text("""
+        INSERT INTO event_attendance (id, school_id, registration_id, attended_on, checked_in_at)
+        SELECT gen_random_uuid(), :school, r.id, current_date - 10 + k,
+               current_date - 10 + k + time '09:00'
+        FROM event_registration r CROSS JOIN generate_series(0, 1) k
+        WHERE r.event_id = :event"""), p)  # fmt: skip
+    return event_id
+
+
+# The same certificates written by hand: the eligible registrations numbered from a
+# plain sequence in one INSERT … SELECT, no checks, no plan, no run.
+HAND_ISSUE = """
+CREATE TEMP SEQUENCE bench_certificate_no;
+INSERT INTO certificate (id, school_id, registration_id, kind, certificate_no, issued_by)
+SELECT gen_random_uuid(), r.school_id, r.id, 'participation',
+       'HAND-' || lpad(nextval('bench_certificate_no')::text, 5, '0'), 'bench'
+FROM event_registration r
+WHERE r.event_id = %(event)s AND r.status = 'registered'
+  AND (SELECT count(*) FROM event_attendance a WHERE a.registration_id = r.id) >= 1
+ORDER BY r.registration_no
+"""
+
+
+def time_issuing(db, ctx, event_id: uuid.UUID) -> tuple[list[float], list[float], int]:
+    """Issuing the event's participation certificates with the service, then by hand,
+    ISSUE_REPEATS times each, every time rolled back so each run issues them all."""
+    service, hand, issued = [], [], 0
+    for _ in range(ISSUE_REPEATS):
+        with db.sessions() as s:
+            s.connection()  # the transaction begun before the clock starts
+            started = time.perf_counter()
+            issued = len(certificates.issue_certificates(s, ctx, event_id).issued)
+            service.append((time.perf_counter() - started) * 1000)
+            s.rollback()
+        with db.sessions() as s:
+            raw = s.connection().connection.driver_connection
+            started = time.perf_counter()
+            for statement in HAND_ISSUE.strip().split(";\n"):
+                raw.execute(statement, {"event": event_id} if "%(event)s" in statement else None)
+            hand.append((time.perf_counter() - started) * 1000)
+            s.rollback()
+    return service, hand, issued
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=1_000_000)
@@ -255,6 +329,14 @@ def main() -> int:
             + seq_scans(s, attendance._SUMMARY_SQL, asked)
             + seq_scans(s, lookup._REGISTRATIONS_SQL, asked)
         )
+    with db.engine.begin() as conn:
+        issuing_event = add_issuing_event(conn, ctx.school_id,
+                                          min(ISSUE_REGISTRATIONS, figures[0] // 2))  # fmt: skip
+    with db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+            text("ANALYZE event_registration, event_attendance")
+        )
+    issue_service, issue_hand, issued = time_issuing(db, ctx, issuing_event)
     db.close()
 
     every = timings["with_events"] + timings["without_events"]
@@ -280,6 +362,10 @@ def main() -> int:
         "seq_scans": [scan for scan in scans if rows(scan) >= SMALL_TABLE_ROWS],
         "small_table_seq_scans": sorted({scan for scan in scans
                                          if rows(scan) < SMALL_TABLE_ROWS}),
+        "certificates_issued": issued,
+        "issue_ms": round(statistics.median(issue_service), 1),
+        "issue_baseline_ms": round(statistics.median(issue_hand), 1),
+        "issue_ratio": round(statistics.median(issue_hand) / statistics.median(issue_service), 2),
     }))  # fmt: skip
     return 0
 
