@@ -451,6 +451,11 @@ def test_events_from_the_command_line(db, capsys, students):
     assert (cancelled["revoked_certificates"], cancelled["promoted"]) == (
         ["CERT-2026-00012"], [{"registration_no": "REG-2026-00004", "student_no": "S4",
                                "student_name": "Dan Marsh"}])  # fmt: skip
+    code, out, err = _cli(db, capsys, "events", "remove-member", "Robotics Cup", "red foxes",
+                          "S3")  # fmt: skip
+    assert code == 2 and err.startswith(
+        "rollbook: Team Red Foxes has 2 members, the fewest Robotics Cup allows: add a member "
+        "before taking Cleo Marsh (S3) out")  # fmt: skip
     code, out, err = _cli(db, capsys, "events", "list", "--json")
     (listed,) = json.loads(out)
     assert (listed["registered"], listed["registered_in_teams"], listed["waitlisted"],

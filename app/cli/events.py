@@ -168,6 +168,24 @@ def cmd_events_cancel(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_events_remove_member(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services.event_setup import find_event
+    from app.services.registrations import remove_team_member
+
+    with school_session(settings) as (session, ctx):
+        event = find_event(session, ctx, args.event)
+        try:
+            result = remove_team_member(session, ctx, event.id, args.team, args.student_no,
+                                        revoke_certificates=args.revoke_certificates)  # fmt: skip
+        except RegistrationHasRecords as held:
+            raise CommandError(f"{held} Add --revoke-certificates to take them out anyway.") from None
+    if args.json:
+        print_json(asdict(result))
+    else:
+        print(result.summary)
+    return EXIT_OK
+
+
 def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -233,6 +251,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="when the event is full, put the student on the waiting list")  # fmt: skip
     _json_flag(reg)
     reg.set_defaults(handler=cmd_events_register)
+
+    remove = events_sub.add_parser(
+        "remove-member", help="take a student out of a team (their registration is cancelled, "
+        "kept; the next on the waiting list moves up); refused below the smallest team",
+    )  # fmt: skip
+    remove.add_argument("event", metavar="EVENT", help="the event's name or id")
+    remove.add_argument("team", metavar="TEAM")
+    remove.add_argument("student_no", metavar="STUDENT_NO")
+    remove.add_argument("--revoke-certificates", action="store_true",
+                        help="also when the student checked in or holds certificates")  # fmt: skip
+    _json_flag(remove)
+    remove.set_defaults(handler=cmd_events_remove_member)
 
     cancel = events_sub.add_parser(
         "cancel", help="cancel a registration (kept, marked cancelled); the next on the "

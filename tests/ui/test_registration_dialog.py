@@ -329,3 +329,36 @@ def test_register_on_the_page_opens_the_dialog_for_the_chosen_event(
         dialog.reject()
     assert said.args[0] == "Registered 1 student."
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10_000)  # the list follows
+
+
+def test_a_member_is_taken_out_of_a_team_within_its_size(qtbot, ops_hub, db, ctx, students,
+                                                        monkeypatch):  # fmt: skip
+    from app.services.registrations import create_team
+
+    cup = _open_event(db, ctx, replace(TEAMS, team_size_min=2, team_size_max=3))
+    with db.sessions.begin() as s:
+        create_team(s, ctx, cup.id, "Red Foxes", ["S1", "S2", "S3"])
+        register_student(s, ctx, cup.id, "S4")  # on their own: not in a team
+    page = _page(qtbot)
+    _highlight(qtbot, page, "REG-2026-00004")
+    assert not page.remove_button.isEnabled()
+    _highlight(qtbot, page, "REG-2026-00003")
+    assert page.remove_button.isEnabled()
+    asked = _answering(monkeypatch, "Remove from team")
+    with qtbot.waitSignal(page.status_message, timeout=10_000) as said:
+        page.remove_button.click()
+    assert asked[0][0].startswith("Take Cleo Marsh (S3) out of team Red Foxes")
+    assert "REG-2026-00003" in said.args[0]
+    assert _status(db, "REG-2026-00003") == "cancelled"
+    # Two members left, the fewest the event allows: the next one is refused in words.
+    qtbot.waitUntil(lambda: ("S3", "cancelled") in (_shown(page) or []), timeout=10_000)
+    _highlight(qtbot, page, "REG-2026-00002")
+    _answering(monkeypatch, "Remove from team")
+    shown = []
+    monkeypatch.setattr(
+        "ui.pages.events.show_error", lambda _parent, error: shown.append(str(error))
+    )
+    page.remove_button.click()
+    qtbot.waitUntil(lambda: bool(shown), timeout=10_000)
+    assert shown[0].startswith("Team Red Foxes has 2 members, the fewest Robotics Cup allows")
+    assert _status(db, "REG-2026-00002") == "registered"

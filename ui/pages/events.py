@@ -51,6 +51,13 @@ class EventsPage(ListPage):
         self.cancel_button = self._button("Cancel registration…", "Cancel the highlighted "
                                           "registration; the first on the waiting list moves "
                                           "up (Del)", self.cancel_action)  # fmt: skip
+        self.remove_action = QAction("Remove from &team…", self)
+        self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.remove_action.triggered.connect(self.remove_from_team)
+        self.addAction(self.remove_action)
+        self.remove_button = self._button("Remove from team…", "Take the highlighted student "
+                                          "out of their team; their registration is cancelled "
+                                          "and the waiting list moves up", self.remove_action)  # fmt: skip
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self.model.modelReset.connect(self._update_actions)
         self.model.dataChanged.connect(lambda *_: self._update_actions())
@@ -115,6 +122,9 @@ class EventsPage(ListPage):
         live = row is not None and row.status != RegistrationStatus.CANCELLED.value
         self.cancel_action.setEnabled(live)
         self.cancel_button.setEnabled(live)
+        in_team = live and row is not None and row.team_name is not None
+        self.remove_action.setEnabled(in_team)
+        self.remove_button.setEnabled(in_team)
 
     def cancel_registration(self) -> None:
         row = self._chosen_registration()
@@ -130,6 +140,33 @@ class EventsPage(ListPage):
         if ask(self, "Cancel registration", question, "&Cancel registration",
                "&Keep the registration"):  # fmt: skip
             self._cancel(row.registration_no, revoke=False)
+
+    def remove_from_team(self) -> None:
+        row = self._chosen_registration()
+        if row is None or row.team_name is None or row.status == RegistrationStatus.CANCELLED:
+            self.status_message.emit("Highlight the one team member to take out.")
+            return
+        question = (f"Take {row.student_name} ({row.student_no}) out of team {row.team_name} "
+                    f"for {row.event_name}?\n\nTheir registration {row.registration_no} stays "
+                    "in the list, cancelled; the first student on the waiting list moves up.")  # fmt: skip
+        if ask(self, "Remove from team", question, "&Remove from team", "&Keep them"):
+            self._remove(row, revoke=False)
+
+    def _remove(self, row: RegistrationListRow, *, revoke: bool) -> None:
+        event_id, team, number = row.event_id, row.team_name or "", row.student_no
+        Op(self, lambda s, ctx, job: registrations.remove_team_member(
+            s, ctx, event_id, team, number, revoke_certificates=revoke), title="Removing…",
+           ).success(self._cancelled).failure(
+            lambda error: self._remove_refused(row, error)).run()  # fmt: skip
+
+    def _remove_refused(self, row: RegistrationListRow, error: BaseException) -> None:
+        if not isinstance(error, RegistrationHasRecords):
+            show_error(self, error)
+            return
+        undo = ("Remove and &revoke certificates" if error.certificates
+                else "Remove and &set check-ins aside")  # fmt: skip
+        if ask(self, "Remove from team", error.message, undo, "&Keep them"):
+            self._remove(row, revoke=True)
 
     def _cancel(self, registration_no: str, *, revoke: bool) -> None:
         Op(self, lambda s, ctx, job: registrations.cancel_registration(
