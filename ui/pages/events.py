@@ -35,7 +35,7 @@ class EventsPage(ListPage):
 
     def __init__(self, parent=None) -> None:
         super().__init__(RegistrationTableModel(), "registrations", parent)
-        self.search = self.add_search("Student name, number or e-mail  (Ctrl+F)")
+        self.search = self.add_search("Name, number or e-mail  (Ctrl+F)")
         # Narrower than on Students: this page's three actions share the row, and the
         # window still fits a 1024 px screen.
         self.search.setMinimumWidth(240)
