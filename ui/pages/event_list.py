@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -24,11 +25,13 @@ from app.domain.enums import EventStatus
 from app.domain.wording import counted, plural
 from app.services import event_setup
 from app.services.event_setup import EventDetails, EventSummary
-from ui.dialogs.event_dialog import EventDialog, open_event_dialog
 from ui.models.event_list import ATTENDANCE, BARS_ROLE, DATES, EventListModel, can_become
 from ui.ops import Op, error_text, show_error
 from ui.pages.list_page import ListPage
 from ui.widgets.day_bars import DayBarsDelegate
+
+if TYPE_CHECKING:  # the dialogs load on first use: start-up stays quick
+    from ui.dialogs.event_dialog import EventDialog
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,8 @@ class EventListPage(ListPage):
         return None if event is None else self._open_dialog(event.id)
 
     def _open_dialog(self, event_id: uuid.UUID | None) -> EventDialog:
+        from ui.dialogs.event_dialog import open_event_dialog
+
         dialog = open_event_dialog(self, event_id)
         dialog.saved.connect(self._saved)
         # Back to the list, where the keyboard left off, however the dialog closed.

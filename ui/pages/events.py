@@ -10,6 +10,7 @@ the waiting list; the list follows through the hub's change broadcast.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -22,10 +23,12 @@ from app.domain.wording import counted
 from app.services import events, registrations
 from app.services.events import RegistrationQuery
 from app.services.registrations import CancelResult
-from ui.dialogs.registration_dialog import RegistrationDialog
 from ui.models.registrations import RegistrationTableModel
 from ui.ops import Op, show_error
 from ui.pages.list_page import ListPage
+
+if TYPE_CHECKING:  # the dialogs load on first use: start-up stays quick
+    from ui.dialogs.registration_dialog import RegistrationDialog
 
 
 class EventsPage(ListPage):
@@ -98,6 +101,8 @@ class EventsPage(ListPage):
 
     # ------------------------------------------------------------ registering
     def open_registration(self) -> RegistrationDialog:
+        from ui.dialogs.registration_dialog import RegistrationDialog
+
         dialog = RegistrationDialog(self.event_filter.currentData(), self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _result: self._registration_closed(dialog))

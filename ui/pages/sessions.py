@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -18,13 +19,15 @@ from app.domain.enums import SessionStatus
 from app.domain.wording import counted
 from app.services import courses, session_week
 from app.services.class_sessions import SessionQuery
-from ui.dialogs.register_dialog import RegisterDialog
-from ui.dialogs.schedule_dialog import ScheduleDialog
-from ui.dialogs.session_dialog import SessionDialog, open_session_dialog
 from ui.models.sessions import SessionTableModel
 from ui.ops import Op, error_text
 from ui.pages.list_page import ListPage
 from ui.widgets.week_view import WeekView
+
+if TYPE_CHECKING:  # the dialogs load on first use: start-up stays quick
+    from ui.dialogs.register_dialog import RegisterDialog
+    from ui.dialogs.schedule_dialog import ScheduleDialog
+    from ui.dialogs.session_dialog import SessionDialog
 
 VIEW_SETTING = "sessions/view"
 LIST, WEEK = "list", "week"
@@ -209,6 +212,8 @@ class SessionsPage(ListPage):
         ).run()
 
     def new_sessions(self) -> ScheduleDialog:
+        from ui.dialogs.schedule_dialog import ScheduleDialog
+
         dialog = ScheduleDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self._scheduled(dialog))
@@ -250,6 +255,8 @@ class SessionsPage(ListPage):
         return None if session_id is None else self.open_register_of(session_id)
 
     def open_register_of(self, session_id: uuid.UUID) -> RegisterDialog:
+        from ui.dialogs.register_dialog import RegisterDialog
+
         dialog = RegisterDialog(session_id, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _result: self._register_closed(dialog))
@@ -257,6 +264,8 @@ class SessionsPage(ListPage):
         return dialog
 
     def edit_session(self) -> SessionDialog | None:
+        from ui.dialogs.session_dialog import open_session_dialog
+
         session_id = self._chosen_session()
         if session_id is None:
             return None
