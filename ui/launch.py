@@ -22,7 +22,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.domain.errors import RollbookError
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)  # --help and --version end here
+    # Opening the window needs the options only: the sub-commands (and their modules)
+    # are loaded when something is left over for them, or for --help to list them.
+    if {"-h", "--help"} & set(argv):
+        args = build_parser().parse_args(argv)  # --help ends here, listing every command
+    else:
+        args, rest = build_parser(with_commands=False).parse_known_args(argv)  # --version
+        if rest:
+            args = build_parser().parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
         try:

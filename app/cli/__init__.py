@@ -13,20 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from app.cli import (
-    attendance,
-    certificates,
-    consistency,
-    database,
-    events,
-    imports,
-    lookup,
-    maintenance,
-    requests,
-    self_test,
-    sessions,
-    students,
-)
+from app.cli import self_test
 from app.cli.output import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -44,7 +31,10 @@ __all__ = ["CommandError", "STARTED", "build_parser", "main"]
 STARTED = time.monotonic()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
+    """The command line's parser. ``with_commands=False`` knows the options only, not
+    the sub-commands (nor loads their modules): what opening the window needs, which
+    keeps the start quick (see ui.launch)."""
     parser = argparse.ArgumentParser(
         prog="rollbook",
         description="Rollbook: school administration. Without a command, opens the app.",
@@ -60,6 +50,22 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{', '.join(LOG_LEVELS)}; info includes start-up times "
                         f"(default: warnings and errors, or {ENV_LOG_LEVEL})")  # fmt: skip
     self_test.register(parser)
+    if not with_commands:
+        return parser
+    from app.cli import (
+        attendance,
+        certificates,
+        consistency,
+        database,
+        events,
+        imports,
+        lookup,
+        maintenance,
+        requests,
+        sessions,
+        students,
+    )
+
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for area in (database, students, sessions, attendance, events, imports, maintenance,
                  consistency, requests, lookup, certificates):  # fmt: skip
