@@ -59,6 +59,7 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from plans import SMALL_TABLE_ROWS, percentile, seq_scans  # noqa: E402
 from scratch import scratch_folder  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
@@ -72,16 +73,6 @@ COURSES_PER_CLASS = 4
 CLASSES_PER_COURSE = 2
 LESSONS = 25  # per class and course, weekly
 REGISTERS = 100
-# A table this small is read whole faster than through an index (the school table has
-# one row); the planner is right to, and the goal of no sequential scans is about the
-# tables that grow with the school.
-SMALL_TABLE_ROWS = 10_000
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
-    return ordered[index]
 
 
 def build_school(conn, school_id: uuid.UUID, marks: int) -> None:
@@ -191,24 +182,6 @@ def flipped(rows) -> list[Mark]:
     """40 marks that differ from the saved ones, so every save writes every row."""
     flip = {"present": "absent", "absent": "present", "late": "present", "excused": "present"}
     return [Mark(r.enrollment_id, flip.get(r.status or "absent", "present")) for r in rows]
-
-
-def seq_scans(session, statement, params: dict) -> list[str]:
-    """The tables a statement's plan reads by a sequential scan, as "table (rows)".
-    EXPLAIN without ANALYZE: the plan the server would run, writing nothing."""
-    plan = session.execute(text("EXPLAIN (FORMAT JSON) " + statement.text), params).scalar()
-    found: list[str] = []
-
-    def walk(node: dict) -> None:
-        if node.get("Node Type") == "Seq Scan":
-            table = node["Relation Name"]
-            rows = session.scalar(text("SELECT count(*) FROM " + table))
-            found.append(f"{table} ({rows})")
-        for child in node.get("Plans", []):
-            walk(child)
-
-    walk(plan[0]["Plan"])
-    return found
 
 
 def main() -> int:

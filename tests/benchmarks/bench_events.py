@@ -53,6 +53,7 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from plans import SMALL_TABLE_ROWS, percentile, seq_scans  # noqa: E402
 from scratch import scratch_folder  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
@@ -64,19 +65,8 @@ from app.services import attendance, certificates, lookup  # noqa: E402
 LOOKUPS = 200  # of each kind: with event registrations, without
 WARM_UP = 100
 BENCH_EVENTS = 6
-# About one student in this many hundred has the added events history.
+# The share of students, in percent, given the added events history.
 WITH_EVENTS_PERCENT = 10
-# A table this small is read whole faster than through an index; the goal of no
-# sequential scans is about the tables that grow with the school.
-SMALL_TABLE_ROWS = 10_000
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
-    return ordered[index]
-
-
 # The added events history, set-based. ``h`` is a stable hash of the student: it picks
 # who takes part, in how many events and which, who is in a team, who came on which
 # day, who gave feedback, whose certificate was revoked or flagged.
@@ -165,24 +155,6 @@ def by_hand(raw, sql: tuple[str, str, str], school_id, student_no: str) -> None:
     asked = {"student": rows[0][0], "school": school_id}
     raw.execute(summary_sql, asked).fetchall()
     raw.execute(registrations_sql, asked).fetchall()
-
-
-def seq_scans(session, statement, params: dict) -> list[str]:
-    """The tables a statement's plan reads by a sequential scan, as "table (rows)".
-    EXPLAIN without ANALYZE: the plan the server would run, writing nothing."""
-    plan = session.execute(text("EXPLAIN (FORMAT JSON) " + statement.text), params).scalar()
-    found: list[str] = []
-
-    def walk(node: dict) -> None:
-        if node.get("Node Type") == "Seq Scan":
-            table = node["Relation Name"]
-            rows = session.scalar(text("SELECT count(*) FROM " + table))
-            found.append(f"{table} ({rows})")
-        for child in node.get("Plans", []):
-            walk(child)
-
-    walk(plan[0]["Plan"])
-    return found
 
 
 ISSUE_REGISTRATIONS = 10_000
