@@ -38,7 +38,7 @@ from app.domain.errors import ValidationError
 from app.domain.wording import counted
 from app.services import event_setup
 from app.services.event_setup import FINISHED, EventDetails, EventInput, EventUpdated
-from ui.dialogs.parts import refusal_label, submit_buttons
+from ui.dialogs.parts import buddy_label, refusal_label, submit_buttons
 from ui.ops import Op, error_text
 
 MAX_CAPACITY = 100_000
@@ -157,21 +157,21 @@ class EventDialog(QDialog):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-        form.addRow(self._label("&Name:", self.name), self.name)
-        form.addRow(self._label("&Venue:", self.venue), self.venue)
-        form.addRow(self._label("&First day:", self.first), row(self.first))
-        form.addRow(self._label("&Last day:", self.last), row(self.last, self.length))
-        form.addRow(self._label("Ca&pacity:", self.capacity),
+        form.addRow(buddy_label("&Name:", self.name), self.name)
+        form.addRow(buddy_label("&Venue:", self.venue), self.venue)
+        form.addRow(buddy_label("&First day:", self.first), row(self.first))
+        form.addRow(buddy_label("&Last day:", self.last), row(self.last, self.length))
+        form.addRow(buddy_label("Ca&pacity:", self.capacity),
                     row(self.capacity, self.capacity_hint))  # fmt: skip
         form.addRow(self.opens, row(self.opens_at, self.opens_hint))
         form.addRow(self.closes, row(self.closes_at, self.closes_hint))
         form.addRow(QLabel("Who registers:"), row(self.individual, self.teams))
-        self.team_size_label = self._label("Team si&ze:", self.team_min)
+        self.team_size_label = buddy_label("Team si&ze:", self.team_min)
         members = QLabel("members")
         to = QLabel("to")
         form.addRow(self.team_size_label, row(self.team_min, to, self.team_max, members))
         self._team_widgets = (self.team_size_label, self.team_min, to, self.team_max, members)
-        form.addRow(self._label("&Days for a certificate:", self.certificate_days),
+        form.addRow(buddy_label("&Days for a certificate:", self.certificate_days),
                     row(self.certificate_days, self.certificate_hint))  # fmt: skip
         self.form = QWidget()
         self.form.setLayout(form)
@@ -183,12 +183,6 @@ class EventDialog(QDialog):
         layout.addStretch(1)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
-
-    @staticmethod
-    def _label(text: str, buddy: QWidget) -> QLabel:
-        label = QLabel(text)
-        label.setBuddy(buddy)
-        return label
 
     def _connect(self) -> None:
         self._first_day = _day(self.first)

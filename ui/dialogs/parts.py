@@ -3,7 +3,7 @@ the Submit/Cancel buttons."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QWidget
 
 
 def refusal_label() -> QLabel:
@@ -28,3 +28,11 @@ def submit_buttons(dialog: QDialog, submit_text: str, submit) -> QDialogButtonBo
     buttons.accepted.connect(submit)
     buttons.rejected.connect(dialog.reject)
     return buttons
+
+
+def buddy_label(text: str, buddy: QWidget) -> QLabel:
+    """A label whose Alt+letter (``&`` in ``text``) moves the keyboard to ``buddy``: for
+    a form row whose field is inside a layout, where QFormLayout cannot set the buddy."""
+    label = QLabel(text)
+    label.setBuddy(buddy)
+    return label

@@ -47,7 +47,7 @@ from app.services.class_sessions import (
     SessionDetails,
     SessionsUpdated,
 )
-from ui.dialogs.parts import refusal_label, submit_buttons
+from ui.dialogs.parts import buddy_label, refusal_label, submit_buttons
 from ui.ops import Op, error_text
 from ui.widgets.topic_list import TopicList
 
@@ -238,18 +238,18 @@ class SessionDialog(QDialog):
         form = QFormLayout()
         # Text fields take the width; choices stay as wide as their longest entry.
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-        form.addRow(self._label("&Date:", self.date), self.date)
-        form.addRow(self._label("&Time:", self.start), times)  # Alt+T: the start; Tab: the end
-        form.addRow(self._label("&Mode:", self.mode), self.mode)
-        form.addRow(self._label("&Location:", self.location), self.location)
-        form.addRow(self._label("Pri&ority:", self.priority), self.priority)
-        form.addRow(self._label("Tea&cher:", self.teacher), self.teacher)
-        form.addRow(self._label("Stat&us:", self.status), status_row)
+        form.addRow(buddy_label("&Date:", self.date), self.date)
+        form.addRow(buddy_label("&Time:", self.start), times)  # Alt+T: the start; Tab: the end
+        form.addRow(buddy_label("&Mode:", self.mode), self.mode)
+        form.addRow(buddy_label("&Location:", self.location), self.location)
+        form.addRow(buddy_label("Pri&ority:", self.priority), self.priority)
+        form.addRow(buddy_label("Tea&cher:", self.teacher), self.teacher)
+        form.addRow(buddy_label("Stat&us:", self.status), status_row)
         form.addRow(QLabel("Reminder:"), reminder)
         form.addRow(QLabel("Options:"), flags)
         topics = QGridLayout()
-        topics.addWidget(self._label("&Planned topics", self.topics), 0, 0)
-        topics.addWidget(self._label("Topics co&vered", self.covered), 0, 1)
+        topics.addWidget(buddy_label("&Planned topics", self.topics), 0, 0)
+        topics.addWidget(buddy_label("Topics co&vered", self.covered), 0, 1)
         topics.addWidget(self.topics, 1, 0)
         topics.addWidget(self.covered, 1, 1)
         topics.setRowStretch(1, 1)
@@ -266,12 +266,6 @@ class SessionDialog(QDialog):
         layout.addWidget(self.form, 1)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
-
-    @staticmethod
-    def _label(text: str, buddy: QWidget) -> QLabel:
-        label = QLabel(text)
-        label.setBuddy(buddy)
-        return label
 
     # ------------------------------------------------------------ loading
     def load(self) -> None:
