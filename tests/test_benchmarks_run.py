@@ -29,6 +29,7 @@ SMALL_RUNS = {
         ["--students", "2000", "--lookups", "20"],
         {"ratio", "statements", "seq_scans"},
     ),
+    "bench_export": (["--cells", "20000"], {"ratio", "peak_rss_mb", "raw_peak_rss_mb"}),
     "bench_import": (["--rows", "3000", "--orm-sample", "200"], {"ratio_vs_orm_loop"}),
     "bench_consistency": (["--enrollments", "5000"], {"ratio", "findings"}),
     "bench_search": (["--students", "3000"], {"p95_ms", "seq_scans", "ratio"}),

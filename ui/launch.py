@@ -45,6 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(settings)
     if handler is cmd_self_test:
         return command_line(argv, window_steps=_window_steps())
+    from app.cli.certificates import cmd_certificates_pdf
+
+    if handler is cmd_certificates_pdf:
+        return command_line(argv, pdf_writer=_pdf_writer())
     return command_line(argv)
 
 
@@ -57,6 +61,36 @@ def _window_steps():
     except Exception as exc:  # e.g. a system library Qt needs is missing
         return _window_unavailable(str(exc))
     return window_steps
+
+
+def _pdf_writer():
+    """Qt's certificate PDF writer for `rollbook certificates pdf`, with the
+    application object Qt's drawing needs (drawn offscreen: no window, no display)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        from PySide6.QtGui import QGuiApplication
+
+        from ui.printing import write_certificates_pdf
+    except Exception as exc:  # e.g. a system library Qt needs is missing
+        return _pdf_unavailable(str(exc))
+
+    def write(batch, path, job=None) -> int:
+        application = QGuiApplication.instance() or QGuiApplication(["rollbook"])
+        try:
+            return write_certificates_pdf(batch, path, job)
+        finally:
+            del application  # kept alive until the PDF is written
+
+    return write
+
+
+def _pdf_unavailable(reason: str):
+    from app.cli.output import CommandError
+
+    def write(batch, path, job=None) -> int:
+        raise CommandError(f"certificate PDFs need Qt, which could not be loaded ({reason})")
+
+    return write
 
 
 def _window_unavailable(reason: str):

@@ -29,6 +29,12 @@ from ui.about import app_icon, show_about
 if TYPE_CHECKING:
     from app.runtime import Database
     from ui.pages.list_page import ListPage
+    from ui.pages.reports import ReportsPage
+
+    # A list page answers the window with its table and model (F5 reads the list again,
+    # File > Export… saves it, the table takes the keyboard); a page that is no list
+    # (Reports) has refresh(), export() and focus_start() of its own, used when there.
+    Page = ListPage | ReportsPage
 
 
 class OpeningPanel(QWidget):
@@ -62,7 +68,7 @@ class MainWindow(QMainWindow):
     def __init__(self, database: Database | None = None) -> None:
         super().__init__()
         self.database: Database | None = None
-        self.pages: list[ListPage] = []
+        self.pages: list[Page] = []
         self.setWindowTitle("Rollbook")
         self.setWindowIcon(app_icon())
         self.setMinimumSize(900, 560)
@@ -86,6 +92,7 @@ class MainWindow(QMainWindow):
         from ui.pages.enrollments import EnrollmentsPage
         from ui.pages.event_list import EventListPage
         from ui.pages.events import EventsPage
+        from ui.pages.reports import ReportsPage
         from ui.pages.requests import RequestsPage
         from ui.pages.sessions import SessionsPage
         from ui.pages.students import StudentsPage
@@ -100,6 +107,7 @@ class MainWindow(QMainWindow):
             EventListPage(),
             EventsPage(),
             RequestsPage(),
+            ReportsPage(),
         ]
         self.navigation = QListWidget()
         self.navigation.setObjectName("navigation")
@@ -136,10 +144,11 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentIndex(number)
             if self.navigation.currentRow() != number:
                 self.navigation.setCurrentRow(number)
-            self.pages[number].table.setFocus()
+            page = self.pages[number]
+            (getattr(page, "focus_start", None) or page.table.setFocus)()
 
     @property
-    def current_page(self) -> ListPage:
+    def current_page(self) -> Page:
         return self.pages[self.stack.currentIndex()]
 
     # ------------------------------------------------------------ menus
@@ -150,7 +159,8 @@ class MainWindow(QMainWindow):
             tip="Import students and enrollments from a CSV file (or drop the file here)",
         )  # fmt: skip
         self._action(file_menu, "&Export…", QKeySequence("Ctrl+E"), self.export_current,
-                     tip="Save the list you are looking at as a CSV file")  # fmt: skip
+                     tip="Save the list you are looking at (or the report) as an Excel "
+                     "workbook or a CSV file")  # fmt: skip
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
@@ -160,8 +170,7 @@ class MainWindow(QMainWindow):
                          QKeySequence(f"Ctrl+{number}"),
                          lambda _=False, n=number - 1: self.show_page(n))  # fmt: skip
         view_menu.addSeparator()
-        self._action(view_menu, "&Refresh", QKeySequence.StandardKey.Refresh,
-                     lambda: self.current_page.model.refresh())  # fmt: skip
+        self._action(view_menu, "&Refresh", QKeySequence.StandardKey.Refresh, self.refresh_current)
         self._action(view_menu, "&Notifications", None, lambda: self.reminders.area.toggle())
 
         tools = self.menuBar().addMenu("&Tools")
@@ -239,14 +248,20 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.open_import(path)
 
+    def refresh_current(self) -> None:
+        page = self.current_page
+        (getattr(page, "refresh", None) or page.model.refresh)()
+
     def export_current(self) -> None:
         from ui.actions.export_list import export_current_list
 
         page = self.current_page
+        if hasattr(page, "export"):  # a page that saves something else than a list
+            page.export()
+            return
         export_current_list(
-            self, page.model, page.title.lower().replace(" ", "-"),
-            lambda text: self.statusBar().showMessage(text, 8000),
-        )  # fmt: skip
+            self, page.model, page.title, lambda text: self.statusBar().showMessage(text, 8000)
+        )
 
     def _show_about(self) -> None:
         assert self.database is not None
@@ -277,7 +292,8 @@ class MainWindow(QMainWindow):
         if self.pages:
             settings.setValue("main_window/page", self.stack.currentIndex())
         for page in self.pages:
-            page.table.save_state()
+            if hasattr(page, "model"):  # a list's column widths and order
+                page.table.save_state()
         super().closeEvent(event)
 
 

@@ -58,6 +58,7 @@ def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
         consistency,
         database,
         events,
+        export,
         imports,
         lookup,
         maintenance,
@@ -68,14 +69,15 @@ def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for area in (database, students, sessions, attendance, events, imports, maintenance,
-                 consistency, requests, lookup, certificates):  # fmt: skip
+                 consistency, requests, lookup, certificates, export):  # fmt: skip
         area.register(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, window_steps=None) -> int:
+def main(argv: Sequence[str] | None = None, *, window_steps=None, pdf_writer=None) -> int:
     """Run one sub-command; its exit code. ``window_steps``: the self-test's steps that
-    need the window, which the desktop program hands in (see ui.launch)."""
+    need the window; ``pdf_writer``: what draws certificate PDFs (Qt's). The desktop
+    program hands both in (see ui.launch)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace, Settings], int] | None = getattr(args, "handler", None)
@@ -90,6 +92,7 @@ def main(argv: Sequence[str] | None = None, *, window_steps=None) -> int:
     started = time.monotonic()
     try:
         configure_logging(args.log_level or os.environ.get(ENV_LOG_LEVEL))
+        args.pdf_writer = pdf_writer  # for `certificates pdf`
         return handler(args, settings)
     except RollbookError as exc:
         print(f"rollbook: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""``rollbook certificates issue|revoke|flagged|clear-flag``.
+"""``rollbook certificates issue|revoke|flagged|clear-flag|pdf``.
 
 ``issue`` is a dry run unless ``--commit``: it lists who gets a certificate and who does
 not, with the reason. Exit codes follow the CLI's rule (0 done / nothing to do, 1
@@ -10,24 +10,43 @@ something to report, 2 bad input):
   with ``--registration`` did not get one (the reason is printed; the others are
   issued);
 - ``flagged``: 1 when certificates wait for a decision (like ``sync-check``), else 0;
+- ``pdf``: 0 when saved; 2 when a named registration has no valid certificate, the
+  event has none, or the file cannot be written (nothing is left behind);
 - 2 for an unknown event, certificate or registration number, a blank reason.
+
+``pdf`` draws with Qt, which this package never loads: the rollbook program
+(ui.launch) hands its writer in; plain ``app.cli.main`` without one says so.
 """
 
 from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.cli.event_days import event_argument
-from app.cli.output import EXIT_FINDINGS, EXIT_OK, end_progress, print_json, progress_job
+from app.cli.output import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    CommandError,
+    end_progress,
+    print_json,
+    progress_job,
+)
 from app.cli.session import school_session
 from app.config import Settings
 from app.domain.enums import CertificateKind
 from app.domain.wording import counted
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from app.jobs import Job
+    from app.services.certificate_print import PrintBatch
     from app.services.certificates import CertificateDecision, CertificateRow
+
+    PdfWriter = Callable[[PrintBatch, Path, Job | None], int]
 
 KINDS = [kind.value for kind in CertificateKind]
 
@@ -149,6 +168,41 @@ def cmd_certificates_clear_flag(args: argparse.Namespace, settings: Settings) ->
     return EXIT_OK
 
 
+NO_PDF_WRITER = "certificate PDFs are made by the rollbook program (it needs Qt)"
+
+
+def _pdf_path(typed: str) -> Path:
+    path = Path(typed).expanduser()
+    if path.suffix.lower() != ".pdf":
+        raise CommandError(f"--out {typed}: the file name must end in .pdf.")
+    if not path.parent.is_dir():
+        raise CommandError(f"--out {typed}: there is no folder {path.parent}; create it or "
+                           "choose another.")  # fmt: skip
+    return path
+
+
+def cmd_certificates_pdf(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services.certificate_print import certificates_to_print
+
+    writer: PdfWriter | None = getattr(args, "pdf_writer", None)
+    if writer is None:
+        raise CommandError(NO_PDF_WRITER)
+    path = _pdf_path(args.out)
+    with school_session(settings, dry_run=True) as (session, ctx):
+        event = event_argument(session, ctx, args.event)
+        batch = certificates_to_print(session, ctx, event.id, args.registration)
+    job = progress_job(args.json)
+    pages = writer(batch, path, job)
+    end_progress(args.json)
+    if args.json:
+        print_json({"saved": pages, "path": str(path), "event_id": batch.event_id,
+                    "event": batch.event_name,
+                    "certificates": [c.certificate_no for c in batch.certificates]})  # fmt: skip
+    else:
+        print(f"Saved {counted(pages, 'certificate')} to {path}")
+    return EXIT_OK
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     certificates = sub.add_parser("certificates", help="issue, revoke and review certificates")
     certificates_sub = certificates.add_subparsers(dest="certificates_command", required=True,
@@ -184,3 +238,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     clear.add_argument("certificate_no", metavar="CERT_NO")
     clear.add_argument("--json", action="store_true", help="machine-readable output")
     clear.set_defaults(handler=cmd_certificates_clear_flag)
+
+    pdf = certificates_sub.add_parser(
+        "pdf", help="save an event's valid certificates as a PDF to print, one page each "
+        "(the school's design: Settings > Certificates)")  # fmt: skip
+    pdf.add_argument("event", metavar="EVENT", help="the event's name or id")
+    pdf.add_argument("--registration", nargs="+", action="extend", metavar="NO",
+                     help="only the certificates of these registration numbers")  # fmt: skip
+    pdf.add_argument("--out", required=True, metavar="FILE.pdf", help="the PDF to write")
+    pdf.add_argument("--json", action="store_true", help="machine-readable output")
+    pdf.set_defaults(handler=cmd_certificates_pdf)

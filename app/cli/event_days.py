@@ -14,10 +14,9 @@ from dataclasses import asdict
 from datetime import date
 from typing import TYPE_CHECKING
 
-from app.cli.output import EXIT_OK, print_json
+from app.cli.output import EXIT_OK, date_option, print_json
 from app.cli.session import school_session
 from app.config import Settings
-from app.domain.errors import ValidationError
 
 if TYPE_CHECKING:  # building the parser must not load the database layer
     from sqlalchemy.orm import Session
@@ -36,14 +35,7 @@ def event_argument(session: Session, ctx: ServiceContext, typed: str) -> EventDe
 
 def date_argument(typed: str | None, option: str = "--date") -> date:
     """A --date option (YYYY-MM-DD); today when not given."""
-    if typed is None:
-        return date.today()
-    try:
-        return date.fromisoformat(typed.strip())
-    except ValueError:
-        raise ValidationError(
-            option, f"{option} {typed!r} is not a date; use 2026-10-10."
-        ) from None
+    return date.today() if typed is None else date_option(typed, option)
 
 
 def cmd_events_checkin(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,19 +8,12 @@ from dataclasses import asdict
 from datetime import date, datetime, time
 
 from app.cli.event_days import add_event_day_commands
-from app.cli.output import EXIT_OK, CommandError, print_json
+from app.cli.output import EXIT_OK, CommandError, date_option, print_json
 from app.cli.session import school_session
 from app.config import Settings
 from app.domain.enums import EventStatus
 from app.domain.errors import EventFull, RegistrationHasRecords, ValidationError
 from app.domain.wording import counted
-
-
-def _date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValidationError(option, f"{option} {text!r} is not a date; use 2026-09-01.") from None
 
 
 def _moment(text: str, option: str, *, end_of_day: bool) -> datetime:
@@ -84,8 +77,8 @@ def cmd_events_create(args: argparse.Namespace, settings: Settings) -> int:
     teams = args.teams or args.team_size is not None
     low, high = _team_size(args.team_size) if args.team_size else (1, 1)
     data = EventInput(
-        name=args.name, starts_on=_date(args.date_from, "--from"),
-        ends_on=_date(args.date_to, "--to"), venue=args.venue, capacity=args.capacity,
+        name=args.name, starts_on=date_option(args.date_from, "--from"),
+        ends_on=date_option(args.date_to, "--to"), venue=args.venue, capacity=args.capacity,
         registration_opens_at=_moment(args.opens, "--opens", end_of_day=False)
         if args.opens else None,
         registration_closes_at=_moment(args.closes, "--closes", end_of_day=True)
@@ -178,7 +171,9 @@ def cmd_events_remove_member(args: argparse.Namespace, settings: Settings) -> in
             result = remove_team_member(session, ctx, event.id, args.team, args.student_no,
                                         revoke_certificates=args.revoke_certificates)  # fmt: skip
         except RegistrationHasRecords as held:
-            raise CommandError(f"{held} Add --revoke-certificates to take them out anyway.") from None
+            raise CommandError(
+                f"{held} Add --revoke-certificates to take them out anyway."
+            ) from None
     if args.json:
         print_json(asdict(result))
     else:

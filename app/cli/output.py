@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from typing import Any
 
 from app.config import ENV_LOG_LEVEL
-from app.domain.errors import RollbookError
+from app.domain.errors import RollbookError, ValidationError
 from app.domain.jsonable import to_json_value
 from app.jobs import Job, ProgressReport
 
@@ -25,6 +26,14 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 
 class CommandError(RollbookError):
     """Bad command-line input detected by a sub-command."""
+
+
+def date_option(text: str, option: str) -> date:
+    """A date option's value (YYYY-MM-DD), or one line saying how to write it."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(option, f"{option} {text!r} is not a date; use 2026-09-01.") from None
 
 
 def print_json(value: Any) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import uuid
 from dataclasses import asdict
-from datetime import date
 
-from app.cli.output import EXIT_OK, CommandError, print_json
+from app.cli.output import EXIT_OK, CommandError, date_option, print_json
 from app.cli.session import school_session
 from app.config import Settings
 from app.domain.enums import (
@@ -19,13 +18,6 @@ from app.domain.enums import (
 )
 from app.domain.errors import ValidationError
 from app.domain.wording import counted
-
-
-def _date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(option, f"{option} {text!r} is not a date; use 2026-09-01.") from None
 
 
 def _recurrence(args: argparse.Namespace):
@@ -46,11 +38,11 @@ def _recurrence(args: argparse.Namespace):
         )  # fmt: skip
     return Recurrence(
         frequency=frequency,
-        first=_date(args.date, "--date"),
-        until=_date(args.until, "--until") if args.until else None,
+        first=date_option(args.date, "--date"),
+        until=date_option(args.until, "--until") if args.until else None,
         weekdays=weekdays,
-        skipped=frozenset(_date(d, "--skip") for d in args.skip),
-        extra=tuple(_date(d, "--extra") for d in args.extra),
+        skipped=frozenset(date_option(d, "--skip") for d in args.skip),
+        extra=tuple(date_option(d, "--extra") for d in args.extra),
     )
 
 
@@ -82,8 +74,8 @@ def cmd_sessions_list(args: argparse.Namespace, settings: Settings) -> int:
         course_id = get_course_by_name(session, ctx, args.course).id if args.course else None
         query = SessionQuery(
             course_id=course_id,
-            date_from=_date(args.date_from, "--from") if args.date_from else None,
-            date_to=_date(args.date_to, "--to") if args.date_to else None,
+            date_from=date_option(args.date_from, "--from") if args.date_from else None,
+            date_to=date_option(args.date_to, "--to") if args.date_to else None,
         )
         page = list_sessions(session, ctx, query, limit=args.limit)
     if args.json:
@@ -119,7 +111,7 @@ def _topics(text: str) -> list[str]:
 
 def _edit_changes(args: argparse.Namespace) -> dict[str, object]:
     options = {
-        "session_date": _date(args.date, "--date") if args.date else None,
+        "session_date": date_option(args.date, "--date") if args.date else None,
         "start_time": args.start, "end_time": args.end, "session_mode": args.mode,
         "priority_level": args.priority, "is_featured": args.featured, "status": args.status,
         "notification_enabled": args.announce,

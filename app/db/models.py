@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     SmallInteger,
     Text,
@@ -64,11 +65,24 @@ def fk(target: str, *, ondelete: str | None = None, nullable: bool = False, inde
 
 class School(TimestampedMixin, Base):
     __tablename__ = "school"
+    __table_args__ = (
+        CheckConstraint(
+            "(certificate_logo IS NULL) = (certificate_logo_type IS NULL) AND "
+            "(certificate_logo_type IS NULL OR certificate_logo_type IN ('png', 'jpeg', 'svg'))",
+            name="certificate_logo_typed",
+        ),
+    )
 
     code: Mapped[str] = mapped_column(Text, unique=True)
     name: Mapped[str] = mapped_column(Text)
     # The school's attendance rule: an excused absence carries a reason (the note).
     excused_needs_reason: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # Its own certificate design (app.services.certificate_print): an SVG template, a
+    # logo; NULL prints Rollbook's design, without a logo. Deferred: reading the school
+    # (every start) does not fetch a logo of up to 2 MB.
+    certificate_template: Mapped[str | None] = mapped_column(Text, deferred=True)
+    certificate_logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    certificate_logo_type: Mapped[str | None] = mapped_column(Text)
 
 
 class AppUser(SchoolDataMixin, Base):

@@ -146,7 +146,7 @@ def _awarded(kind: str, registration_nos: Sequence[str] | None) -> list[str]:
     return _chosen(registration_nos) or []
 
 
-def _attendance_reason(days: int, min_days: int) -> tuple[bool, str]:
+def attendance_reason(days: int, min_days: int) -> tuple[bool, str]:
     if min_days == 0:
         return True, "no attendance required"
     if days < min_days:
@@ -163,7 +163,7 @@ def _decide(kind: str, min_days: int, row) -> CertificateDecision:
     elif holds is not None:
         gets, reason = False, f"already holds {holds}"
     elif kind == CertificateKind.PARTICIPATION.value:
-        gets, reason = _attendance_reason(days, min_days)
+        gets, reason = attendance_reason(days, min_days)
     else:
         gets, reason = True, f"chosen for a {kind} certificate"
     return CertificateDecision(reg_id, number, student_no, name, status, days, gets, reason,

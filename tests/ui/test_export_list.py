@@ -130,42 +130,84 @@ def test_cancel_between_batches_removes_the_partly_written_file(db, demo_school,
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_excel_name_is_saved_as_csv_with_the_users_normal_permissions(
-    qtbot, ops_hub, demo_school, tmp_path, monkeypatch
+def test_file_export_saves_a_workbook_with_the_lists_own_values(
+    qtbot, ops_hub, demo_school, db, tmp_path, monkeypatch
 ):
-    """Rollbook writes CSV only: "registrations.xlsx" becomes "registrations.csv" (never
-    CSV text under an Excel name), readable like any file the person saves."""
-    import os
-
-    from PySide6.QtWidgets import QMessageBox
+    """File > Export offers an Excel workbook first: dates stay dates, numbers numbers,
+    the header is frozen and filtered, and the title block names the school, the list
+    and its filters."""
+    from openpyxl import load_workbook
 
     model = EnrollmentTableModel()
-    model.set_query(EnrollmentQuery(active=True))
+    model.set_query(EnrollmentQuery(active=True, sort="progress", descending=True))
     wait_loaded(qtbot, model)
     offered: list[tuple] = []
 
     def dialog(*args, **kwargs):
         offered.append(args)
-        return str(tmp_path / "registrations.xlsx"), ""
+        return str(tmp_path / "enrollments"), args[3].split(";;")[0]
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
     done: list[str] = []
-    export_current_list(None, model, "registrations", done.append)
+    export_current_list(None, model, "Enrollments", done.append)
     qtbot.waitUntil(lambda: bool(done), timeout=20_000)
 
-    assert offered[0][3] == "CSV files (*.csv)" and offered[0][2].endswith("registrations.csv")
-    assert not (tmp_path / "registrations.xlsx").exists()
-    saved = tmp_path / "registrations.csv"
-    assert done == [f"Exported {model.rowCount():,} rows to registrations.csv."]
-    mask = os.umask(0)
-    os.umask(mask)
-    assert saved.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert offered[0][3] == "Excel workbooks (*.xlsx);;CSV files (*.csv)"
+    assert offered[0][2].endswith("enrollments.xlsx")
+    sheet = load_workbook(tmp_path / "enrollments.xlsx")["Enrollments"]
+    header = sheet.freeze_panes and int(sheet.freeze_panes[1:]) - 1
+    assert [c.value for c in sheet[header]] == [c.title for c in model.columns]
+    assert sheet.auto_filter.ref == f"A{header}:{chr(64 + len(model.columns))}{sheet.max_row}"
+    assert sheet.max_row - header == model.rowCount()
+    titles = [row[0].value for row in sheet.iter_rows(max_row=header - 1) if row[0].value]
+    assert titles[0] == "Enrollments" and "Active: True · Sorted by progress (descending)" in titles
+    first = [c.value for c in sheet[header + 1]]
+    enrolled_on = [c.title for c in model.columns].index("Enrolled on")
+    assert sheet.cell(header + 1, enrolled_on + 1).is_date
+    assert first[2] == "Yes"  # active, in words
+    progress = [row[5].value for row in sheet.iter_rows(min_row=header + 1)]
+    assert all(isinstance(p, int | float) for p in progress)  # numbers, not text
+    assert progress == sorted(progress, reverse=True)
 
-    # The dialog confirmed "registrations.xlsx", not the .csv that exists now: asked first.
+
+def test_a_name_with_another_extension_gets_the_chosen_formats_and_asks_before_replacing(
+    qtbot, tmp_path, monkeypatch
+):
+    """A CSV-only save (rejected rows, reports): "rejected.xlsx" is saved as
+    "rejected.csv", never CSV text under an Excel name, and replacing an existing
+    rejected.csv is asked first (the dialog only asked about the name typed)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from ui.actions.save_file import ask_save_path
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "rejected.xlsx"), a[3]))  # fmt: skip
+    assert ask_save_path(None, "Save", "rejected", folder_key="test/folder") == (
+        tmp_path / "rejected.csv"
+    )
+    (tmp_path / "rejected.csv").write_text("kept")
     asked: list[str] = []
     monkeypatch.setattr(QMessageBox, "question", lambda _parent, _title, text, *a, **k:
                         asked.append(text) or QMessageBox.StandardButton.No)  # fmt: skip
-    before = saved.read_bytes()
-    export_current_list(None, model, "registrations", done.append)
-    assert asked and "registrations.csv already exists" in asked[0]
-    assert saved.read_bytes() == before and len(done) == 1
+    assert ask_save_path(None, "Save", "rejected", folder_key="test/folder") is None
+    assert "rejected.csv already exists" in asked[0]
+    assert (tmp_path / "rejected.csv").read_text() == "kept"
+
+
+def test_a_saved_export_gets_the_users_normal_permissions(
+    qtbot, ops_hub, demo_school, tmp_path, monkeypatch
+):
+    import os
+
+    model = EnrollmentTableModel()
+    model.set_query(EnrollmentQuery(active=True))
+    wait_loaded(qtbot, model)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "registrations.csv"), ""))  # fmt: skip
+    done: list[str] = []
+    export_current_list(None, model, "Registrations", done.append)
+    qtbot.waitUntil(lambda: bool(done), timeout=20_000)
+    assert done == [f"Exported {model.rowCount():,} rows to registrations.csv."]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "registrations.csv").stat().st_mode & 0o777 == 0o666 & ~mask

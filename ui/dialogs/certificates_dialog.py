@@ -6,13 +6,15 @@ gets one and why (not), the counts at the top. Issue then gives the previewed on
 numbers in one transaction, after asking; the service decides again from the data as it
 is then, so anyone who no longer qualifies is left out and said why. Merit and winner
 certificates go to the registrations ticked in a list. The Issued tab lists the event's
-certificates, revoked ones with when and why.
+certificates, revoked ones with when and why; Save PDF… saves the highlighted ones (or,
+with none highlighted, every valid one) to print, one page each, in the school's design.
 """
 
 from __future__ import annotations
 
 import uuid
 from html import escape
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
@@ -37,8 +39,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.enums import CertificateKind
+from app.domain.errors import Cancelled
 from app.domain.wording import counted, plural
-from app.services import certificates, event_setup
+from app.services import certificate_print, certificates, event_setup
+from app.services.certificate_print import PrintBatch
 from app.services.certificates import (
     CertificateDecision,
     CertificatePlan,
@@ -48,6 +52,7 @@ from app.services.certificates import (
 from app.services.event_setup import EventDetails
 from ui.dialogs.parts import refusal_label
 from ui.ops import Op, error_text
+from ui.printing import ask_pdf_path, pdf_name, tell_saved, write_certificates_pdf
 from ui.widgets.readonly_table import readonly_table
 
 PARTICIPATION = CertificateKind.PARTICIPATION.value
@@ -89,6 +94,9 @@ class CertificatesDialog(QDialog):
         self.last_issued: IssueResult | None = None
         self._issued_stale = True
         self._issued_op: Op | None = None
+        self._saving_pdf = False
+        self.saved_pdf: Path | None = None  # the last PDF saved, and what said so
+        self.saved_box: QMessageBox | None = None
         self.setWindowTitle("Certificates")
         self.resize(980, 640)
         self.heading = QLabel("Loading the event…")
@@ -191,7 +199,8 @@ class CertificatesDialog(QDialog):
 
     def _issued_tab(self) -> QWidget:
         self.issued_table = readonly_table(ISSUED_COLUMNS)
-        self.issued_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Several may be highlighted to print them; Revoke and Clear flag take one.
+        self.issued_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.issued_table.itemSelectionChanged.connect(self._update_issued_buttons)
         # One line a certificate; the reason (last, stretched) shows whole in its tooltip.
         self.issued_table.setWordWrap(False)
@@ -209,8 +218,15 @@ class CertificatesDialog(QDialog):
         self.refresh_button = QPushButton("Re&fresh")
         self.refresh_button.setToolTip("Read the list again (F5)")
         self.refresh_button.clicked.connect(self.load_issued)
+        self.pdf_button = QPushButton("Sav&e PDF…")
+        self.pdf_button.setToolTip("Save the highlighted certificates, or every valid one "
+                                   "when none is highlighted, as a PDF to print: one page "
+                                   "each, in the school's design (Settings). Revoked "
+                                   "certificates are never printed")  # fmt: skip
+        self.pdf_button.clicked.connect(self.save_pdf)
         buttons = QHBoxLayout()
         buttons.addWidget(self.issued_summary, 1)
+        buttons.addWidget(self.pdf_button)
         buttons.addWidget(self.revoke_button)
         buttons.addWidget(self.clear_button)
         buttons.addWidget(self.refresh_button)
@@ -474,17 +490,29 @@ class CertificatesDialog(QDialog):
         )  # fmt: skip
         self._update_issued_buttons()
 
+    def highlighted_certificates(self) -> list[CertificateRow]:
+        rows = sorted(index.row() for index in self.issued_table.selectionModel().selectedRows())
+        return [self.issued_rows[row] for row in rows if row < len(self.issued_rows)]
+
     def highlighted_certificate(self) -> CertificateRow | None:
-        selected = self.issued_table.selectionModel().selectedRows()
-        if not selected or selected[0].row() >= len(self.issued_rows):
-            return None
-        return self.issued_rows[selected[0].row()]
+        """The one certificate highlighted (None for none, or several)."""
+        chosen = self.highlighted_certificates()
+        return chosen[0] if len(chosen) == 1 else None
+
+    def to_print(self) -> list[str]:
+        """The certificate numbers Save PDF prints: the valid highlighted ones; empty for
+        every valid one of the event."""
+        return [c.certificate_no for c in self.highlighted_certificates() if c.revoked_at is None]
 
     def _update_issued_buttons(self) -> None:
         chosen = self.highlighted_certificate()
         valid = chosen is not None and chosen.revoked_at is None
         self.revoke_button.setEnabled(valid)
         self.clear_button.setEnabled(valid and chosen.flagged_at is not None)
+        highlighted = self.highlighted_certificates()
+        printable = (bool(self.to_print()) if highlighted
+                     else any(c.revoked_at is None for c in self.issued_rows))  # fmt: skip
+        self.pdf_button.setEnabled(printable and not self._saving_pdf)
 
     def _replace(self, changed: CertificateRow) -> None:
         self.issued_rows = [changed if c.certificate_no == changed.certificate_no else c
@@ -539,3 +567,44 @@ class CertificatesDialog(QDialog):
         number = chosen.certificate_no
         Op(self, lambda s, ctx, job: certificates.clear_flag(s, ctx, number),
            show_progress=False).success(self._kept).failure(self._refused).run()  # fmt: skip
+
+    # ------------------------------------------------------------ printing
+    def save_pdf(self) -> None:
+        """Ask where, read the certificates (with the school's design), then draw the
+        PDF on the file worker with progress and Cancel."""
+        if self.details is None:
+            return
+        numbers, event_id = self.to_print(), self.event_id
+        path = ask_pdf_path(self, "Save certificates as PDF", pdf_name(self.details.name))
+        if path is None:
+            return
+        self._saving_pdf = True
+        self._update_issued_buttons()
+        self.message.setText("")
+        Op(self, lambda s, ctx, job: certificate_print.certificates_to_print(
+            s, ctx, event_id, certificate_nos=numbers or None),
+           read_only=True, show_progress=False).success(
+            lambda batch: self._write_pdf(batch, path)).failure(self._pdf_failed).run()  # fmt: skip
+
+    def _write_pdf(self, batch: PrintBatch, path: Path) -> None:
+        count = len(batch.certificates)
+        Op(self, lambda job: write_certificates_pdf(batch, path, job), files=True,
+           title=f"Saving {counted(count, 'certificate')} to {path.name}…").success(
+            lambda pages: self._pdf_saved(pages, path)).failure(self._pdf_failed).finally_(
+            self._pdf_done).run()  # fmt: skip
+
+    def _pdf_saved(self, pages: int, path: Path) -> None:
+        self.saved_pdf = path
+        self.issued_note.setText(f"Saved {counted(pages, 'certificate')} to {path}.")
+        self.saved_box = tell_saved(self, pages, path)
+
+    def _pdf_failed(self, error: BaseException) -> None:
+        if isinstance(error, Cancelled):
+            self.issued_note.setText("Cancelled; no PDF was saved.")
+        else:
+            self.message.setText(error_text(error))
+        self._pdf_done()
+
+    def _pdf_done(self) -> None:
+        self._saving_pdf = False
+        self._update_issued_buttons()

@@ -29,7 +29,7 @@ from app.runs.history import (
     run_report,
     write_report_csv,
 )
-from ui.actions.save_csv import ask_csv_path
+from ui.actions.save_file import ask_save_path
 from ui.ops import Op
 from ui.widgets.readonly_table import readonly_table
 
@@ -155,7 +155,7 @@ class RunReportDialog(QDialog):
     def save_csv(self, path: str | None = None) -> Path | None:
         if path is None:
             run = self.report.run
-            path = ask_csv_path(self, "Save the report",
+            path = ask_save_path(self, "Save the report",
                                 f"rollbook-{run.kind}-{run.started_at:%Y%m%d-%H%M}.csv",
                                 folder_key="folders/reports")  # fmt: skip
             if path is None:

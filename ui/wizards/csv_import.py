@@ -50,7 +50,7 @@ from app.imports.reading import (
 from app.imports.roster import RosterOutcome
 from app.imports.service import PreparedImport, run_import, write_rejected_csv
 from app.imports.validation import DateFormat, ImportOptions, suggest_date_format, validate
-from ui.actions.save_csv import ask_csv_path
+from ui.actions.save_file import ask_save_path
 from ui.ops import Op
 from ui.widgets.readonly_table import readonly_table
 from ui.wizards.apply_page import ApplyPage as BaseApplyPage
@@ -586,7 +586,7 @@ class SummaryPage(QWizardPage):
         assert outcome is not None and source is not None
         header = list(self.state.table.header) if self.state.table else []
         if path is None:
-            path = ask_csv_path(self, "Save rejected rows", f"{source.stem}-rejected.csv",
+            path = ask_save_path(self, "Save rejected rows", f"{source.stem}-rejected.csv",
                                 folder_key="folders/rejected",
                                 default_folder=source.parent)  # fmt: skip
             if path is None:

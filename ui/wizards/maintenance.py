@@ -44,7 +44,7 @@ from app.imports.service import write_rejected_csv
 from app.maintenance.backfill import BackfillPlan, BackfillResult, apply_backfill, plan_backfill
 from app.maintenance.enrollment_audit import PAIR_STATES, AuditResult, audit_enrollments
 from app.runs.recorder import RecordedRun
-from ui.actions.save_csv import ask_csv_path
+from ui.actions.save_file import ask_save_path
 from ui.ops import Op, error_text
 from ui.widgets.readonly_table import readonly_table
 from ui.widgets.run_history import RunHistoryView
@@ -252,7 +252,7 @@ class LegacyFilePage(QWizardPage):
         outcome, legacy = self.state.legacy_outcome, self.state.legacy
         assert outcome is not None and legacy is not None
         if path is None:
-            path = ask_csv_path(self, "Save rejected rows", f"{legacy.table.path.stem}-rejected.csv",
+            path = ask_save_path(self, "Save rejected rows", f"{legacy.table.path.stem}-rejected.csv",
                                 folder_key="folders/rejected",
                                 default_folder=legacy.table.path.parent)  # fmt: skip
             if path is None:

@@ -35,7 +35,7 @@ from app.domain.wording import counted, plural
 from app.maintenance.consistency import KINDS, Finding, plan_consistency, record_check
 from app.maintenance.repair import RepairOutcome, apply_repair, write_report
 from app.runs.plan import Plan
-from ui.actions.save_csv import ask_csv_path
+from ui.actions.save_file import ask_save_path
 from ui.ops import Op, error_text
 from ui.widgets.readonly_table import readonly_table
 from ui.wizards.apply_page import ApplyPage as BaseApplyPage
@@ -445,7 +445,7 @@ class SummaryPage(QWizardPage):
         outcome = self.state.outcome
         assert outcome is not None
         if path is None:
-            path = ask_csv_path(self, "Save repair report", f"repair-{str(outcome.run_id)[:8]}.csv",
+            path = ask_save_path(self, "Save repair report", f"repair-{str(outcome.run_id)[:8]}.csv",
                                 folder_key="folders/reports")  # fmt: skip
             if path is None:
                 return

@@ -1,0 +1,1 @@
+"""Excel reports: attendance, events and certificates (openpyxl, write-only)."""
