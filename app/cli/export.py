@@ -23,6 +23,7 @@ from app.cli.output import (
 )
 from app.cli.session import school_session
 from app.config import Settings
+from app.domain.wording import counted
 from app.reports.kinds import (
     DEFAULT_THRESHOLD,
     EmptyReport,
@@ -86,7 +87,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
                     "summary": saved.summary})  # fmt: skip
     else:
         print(f"Saved {report_info(kind).title.lower()} to {saved.path}: "
-              f"{len(saved.sheets)} sheets, {saved.rows:,} rows ({saved.summary}).")  # fmt: skip
+              f"{counted(len(saved.sheets), 'sheet')}, {counted(saved.rows, 'row')} "
+              f"({saved.summary}).")  # fmt: skip
     return EXIT_OK
 
 
