@@ -7,11 +7,15 @@ a frozen ``Settings`` value that is passed around explicitly.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import platformdirs
+
+from app.domain.errors import ValidationError
 
 APP_NAME = "Rollbook"
 
@@ -23,6 +27,14 @@ ENV_ACTOR = "ROLLBOOK_USER"
 ENV_LOG_LEVEL = "ROLLBOOK_LOG_LEVEL"
 
 DEFAULT_SCHOOL_CODE = "MAIN"
+
+# A school code is typed on command lines and shown in titles: short, and letters,
+# digits, - and _ only (stored in capitals).
+SCHOOL_CODE_MAX = 20
+_SCHOOL_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+# The URL schemes a server URL may have: Rollbook speaks PostgreSQL only.
+POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 
 
 class RunMode(StrEnum):
@@ -51,6 +63,10 @@ class Settings:
     def pgdata_dir(self) -> Path:
         return self.data_dir / "pgdata"
 
+    @property
+    def backups_dir(self) -> Path:
+        return self.data_dir / "backups"
+
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
@@ -72,6 +88,50 @@ def load_settings(
         school_code=school_code or env.get(ENV_SCHOOL_CODE) or DEFAULT_SCHOOL_CODE,
         actor=env.get(ENV_ACTOR) or _login_name(),
     )
+
+
+def check_school_code(code: str) -> str:
+    """The school code as stored (capitals), or one line saying what a code may be."""
+    code = code.strip()
+    if not code:
+        raise ValidationError("school", "A school needs a code, for example MAIN.")
+    if len(code) > SCHOOL_CODE_MAX or not _SCHOOL_CODE.fullmatch(code):
+        shown = code if len(code) <= 40 else f"{code[:40]}…"
+        raise ValidationError(
+            "school",
+            f"{shown!r} is not a school code: use up to {SCHOOL_CODE_MAX} letters, digits, "
+            "- or _ (for example MAIN or NORTH-2).",
+        )
+    return code.upper()
+
+
+def check_database_url(url: str) -> str:
+    """A server URL Rollbook can use (postgresql://…), or one line saying what to give.
+    The password is never repeated back."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise ValidationError("database_url", f"The database URL cannot be read ({exc}); "
+                              "use postgresql://user:password@host:5432/database.") from None  # fmt: skip
+    scheme = parts.scheme.lower()
+    if scheme not in POSTGRES_SCHEMES:
+        got = f"starts with {scheme}://" if scheme else "does not start with postgresql://"
+        raise ValidationError(
+            "database_url",
+            f"Rollbook needs PostgreSQL: use postgresql://user:password@host:5432/database "
+            f"(the database URL given {got}).",
+        )
+    return url.strip()
+
+
+def check_settings(settings: Settings) -> Settings:
+    """``settings`` when its school code and server URL can be used; otherwise a
+    ``ValidationError`` in one line (the command line checks before it starts)."""
+    check_school_code(settings.school_code)
+    if settings.database_url:
+        check_database_url(settings.database_url)
+    return settings
 
 
 def _login_name() -> str:

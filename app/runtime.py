@@ -6,19 +6,21 @@ or server URL), run pending migrations, make sure the school exists.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import Settings, starting_text
+from app.config import RunMode, Settings, starting_text
 from app.db import migrate
+from app.db.backup import attach_policy, backup_policy
 from app.db.engine import DatabaseTarget, make_engine, make_session_factory, resolve_target
 from app.domain.context import ServiceContext
 from app.domain.enums import UserRole
 from app.domain.rows import SchoolRow
 from app.jobs import Job
-from app.services.schools import ensure_school
+from app.services.schools import open_school
 
 
 @dataclass
@@ -37,29 +39,53 @@ class Database:
 
 
 def open_database(
-    settings: Settings, *, run_migrations: bool = True, job: Job | None = None
-) -> Database:
-    """Start or reach the database, bring its schema to head, ensure the school row.
+    settings: Settings, *, run_migrations: bool = True, job: Job | None = None,
+    create_school: bool = True,
+) -> Database:  # fmt: skip
+    """Start or reach the database, bring its schema to head, find the school row.
 
     ``job`` hears each step (the first-run window shows them); the steps cannot be
-    cancelled half-way, so the job is only told, never asked.
+    cancelled half-way, so the job is only told, never asked. ``create_school=False``:
+    a school code the database does not have is refused (see ``open_school``) —
+    commands that only read or change a school's data never create one.
     """
     report = job.progress if job is not None else (lambda *_args: None)
     report(0, 3, starting_text(settings))
-    target = resolve_target(settings)
+    start_progress = (lambda text: report(0, 3, text)) if job is not None else _StderrProgress()
+    target = resolve_target(settings, start_progress)
     engine = make_engine(target.url)
     if run_migrations:
         report(1, 3, "Preparing the tables…")
         migrate.upgrade_if_behind(engine)
     report(2, 3, "Setting up the school…")
     sessions = make_session_factory(engine, settings.actor)
+    embedded = target.mode is not RunMode.SERVER
+    attach_policy(sessions, backup_policy(settings.backups_dir, embedded=embedded))
     with sessions.begin() as session:
-        school = ensure_school(session, settings.school_code)
+        school = open_school(session, settings.school_code, create=create_school)
     report(3, 3, "Ready")
     return Database(settings, target, engine, sessions, school)
 
 
 def open_target(settings: Settings) -> tuple[DatabaseTarget, Engine]:
     """Reach the database without touching its schema (``rollbook db ...``)."""
-    target = resolve_target(settings)
+    target = resolve_target(settings, _StderrProgress())
     return target, make_engine(target.url)
+
+
+class _StderrProgress:
+    """A slow start (crash recovery) told on stderr, where the command line shows it:
+    updated in place on a terminal, elsewhere one line when it begins and one when done."""
+
+    def __init__(self) -> None:
+        self.step = ""
+
+    def __call__(self, text: str) -> None:
+        if sys.stderr.isatty():
+            end = "\n" if "ready after" in text else ""
+            print(f"\r{text:<70}", end=end, file=sys.stderr, flush=True)
+            return
+        step = text.rstrip("0123456789 s")
+        if step != self.step:
+            self.step = step
+            print(f"rollbook: {text}", file=sys.stderr, flush=True)

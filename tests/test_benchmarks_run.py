@@ -24,6 +24,7 @@ SMALL_RUNS = {
         ["--marks", "20000", "--registers", "10"],
         {"open_ratio", "save_statements", "summary_ratio"},
     ),  # fmt: skip
+    "bench_backup": (["--students", "2000", "--rounds", "1"], {"backup_ratio", "restore_ratio"}),
     "bench_backfill": (["--students", "2000"], {"backfill_ratio", "audit_ratio"}),
     "bench_events": (
         ["--students", "2000", "--lookups", "20"],

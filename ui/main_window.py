@@ -178,6 +178,8 @@ class MainWindow(QMainWindow):
                      tip="Legacy group audit and enrollment backfill, previewed first")  # fmt: skip
         self._action(tools, "Run &history…", None, self.open_run_history,
                      tip="Past imports and maintenance runs, with their reports")  # fmt: skip
+        self._action(tools, "&Backups…", None, self.open_backups,
+                     tip="Back the database up, or restore an earlier backup")  # fmt: skip
         self._action(tools, "&Consistency check…", None, self.open_consistency_check,
                      tip="Find data that breaks Rollbook's rules and repair it")  # fmt: skip
         replica = self.database.target.mode is RunMode.REPLICA
@@ -224,6 +226,11 @@ class MainWindow(QMainWindow):
         from ui.dialogs.settings_dialog import open_settings  # the services load on first use
 
         open_settings(self)
+
+    def open_backups(self) -> None:
+        from ui.dialogs.backups_dialog import BackupsDialog
+
+        BackupsDialog(self).open()
 
     def open_run_history(self) -> None:
         from ui.widgets.run_history import RunHistoryDialog

@@ -18,10 +18,13 @@ from app.cli.output import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     LOG_LEVELS,
+    ArgumentParser,
     CommandError,
     configure_logging,
+    one_line,
+    say_error,
 )
-from app.config import ENV_LOG_LEVEL, Settings, load_settings
+from app.config import ENV_LOG_LEVEL, Settings, check_settings, load_settings
 from app.domain.errors import RollbookError
 from app.version import app_version
 
@@ -35,7 +38,7 @@ def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
     """The command line's parser. ``with_commands=False`` knows the options only, not
     the sub-commands (nor loads their modules): what opening the window needs, which
     keeps the start quick (see ui.launch)."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="rollbook",
         description="Rollbook: school administration. Without a command, opens the app.",
     )
@@ -54,6 +57,7 @@ def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
         return parser
     from app.cli import (
         attendance,
+        backup,
         certificates,
         consistency,
         database,
@@ -69,7 +73,7 @@ def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for area in (database, students, sessions, attendance, events, imports, maintenance,
-                 consistency, requests, lookup, certificates, export):  # fmt: skip
+                 consistency, requests, lookup, certificates, export, backup):  # fmt: skip
         area.register(sub)
     return parser
 
@@ -77,31 +81,88 @@ def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, *, window_steps=None, pdf_writer=None) -> int:
     """Run one sub-command; its exit code. ``window_steps``: the self-test's steps that
     need the window; ``pdf_writer``: what draws certificate PDFs (Qt's). The desktop
-    program hands both in (see ui.launch)."""
+    program hands both in (see ui.launch).
+
+    The exit-code contract holds here for every command: whatever goes wrong ends in
+    one line on stderr and exit 2 (a mistake in the arguments raises ``SystemExit(2)``
+    from the parser, also after one line), never a traceback — unless ``--log-level
+    debug`` asks for it."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace, Settings], int] | None = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()
+        say_error("error: no command given (see rollbook --help for the commands)")
         return EXIT_BAD_INPUT
     if handler is self_test.cmd_self_test:
         return self_test.cmd_self_test(window_steps)
-    settings = load_settings(
-        data_dir=args.data_dir, database_url=args.database_url, school_code=args.school
-    )
     started = time.monotonic()
+    level = args.log_level or os.environ.get(ENV_LOG_LEVEL)
     try:
-        configure_logging(args.log_level or os.environ.get(ENV_LOG_LEVEL))
+        configure_logging(level)
+        settings = check_settings(load_settings(
+            data_dir=args.data_dir, database_url=args.database_url, school_code=args.school
+        ))  # fmt: skip
         args.pdf_writer = pdf_writer  # for `certificates pdf`
         return handler(args, settings)
     except RollbookError as exc:
-        print(f"rollbook: {exc}", file=sys.stderr)
+        say_error(str(exc))
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         # The reader went away (`rollbook runs list | head`); nothing more to say.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except KeyboardInterrupt:
-        print(f"rollbook: interrupted after {time.monotonic() - started:.0f} s; "
-              "nothing was changed.", file=sys.stderr)  # fmt: skip
+        say_error(f"interrupted after {time.monotonic() - started:.0f} s; nothing was changed.")
         return 130
+    except Exception as exc:
+        if (level or "").lower() == "debug":
+            import traceback
+
+            traceback.print_exc()
+        say_error(failure_text(exc))
+        return EXIT_BAD_INPUT
+
+
+# SQLSTATE classes that mean the connection itself is gone: 08 connection exception,
+# 57P01-57P03 the server shut down or is starting.
+_CONNECTION_GONE = ("08", "57P01", "57P02", "57P03")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = one_line(str(exc).split("\n", 1)[0]) if str(exc).strip() else ""
+    return text or type(exc).__name__
+
+
+def failure_text(exc: BaseException) -> str:
+    """One line for a failure no sub-command turned into a ``RollbookError``: what went
+    wrong, by kind, and what to do."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return (f"cannot use {exc.filename}: {exc.strerror or exc}; check the path, or "
+                "choose another file or folder.")  # fmt: skip
+    database_error = _database_error(exc)
+    if database_error is not None:
+        sqlstate = getattr(database_error, "sqlstate", None)
+        reason = _first_line(database_error)
+        if sqlstate is None or sqlstate.startswith(_CONNECTION_GONE):
+            return (f"the database stopped answering ({reason}); nothing was changed — check "
+                    "it is running and try again.")  # fmt: skip
+        return (f"the database refused the work ({reason}); nothing was changed — try "
+                "again, or run with --log-level debug for details.")  # fmt: skip
+    return (f"internal error: {type(exc).__name__}: {_first_line(exc)} (run with --log-level "
+            "debug for details).")  # fmt: skip
+
+
+def _database_error(exc: BaseException) -> BaseException | None:
+    """The psycopg error behind ``exc`` when the database (or the connection to it)
+    failed rather than Rollbook: an operational or interface error."""
+    psycopg = sys.modules.get("psycopg")
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is not None and isinstance(exc, sa_exc.DBAPIError):
+        if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) or (
+            exc.connection_invalidated
+        ):
+            return exc.orig if exc.orig is not None else exc
+        return None
+    if psycopg is not None and isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+        return exc
+    return None

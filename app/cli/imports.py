@@ -11,7 +11,10 @@ from pathlib import Path
 from app.cli.output import (
     EXIT_FINDINGS,
     EXIT_OK,
+    delimiter_option,
+    encoding_option,
     end_progress,
+    output_file_option,
     print_json,
     print_rejected,
     progress_job,
@@ -61,16 +64,14 @@ def cmd_import_students(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     fmt = detect_format(path)
     if args.encoding or args.delimiter:
-        delimiter = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(
-            args.delimiter or "", args.delimiter or fmt.delimiter
-        )
-        fmt = FileFormat(args.encoding or fmt.encoding, delimiter)
+        fmt = FileFormat(args.encoding or fmt.encoding, args.delimiter or fmt.delimiter)
     for warning in fmt.warnings:
         print(f"rollbook: warning: {warning}", file=sys.stderr)
     options = ImportOptions(DateFormat(args.date_format), all_or_nothing=args.all_or_nothing)
     prepared = prepare(path, fmt=fmt, options=options)
     job = progress_job(args.json)
-    with school_session(settings, dry_run=not args.commit) as (session, ctx):
+    with school_session(settings, dry_run=not args.commit,
+                        create_school=args.commit) as (session, ctx):  # fmt: skip
         outcome = run_import(session, ctx, prepared, commit=args.commit, job=job)
     end_progress(args.json)
     if args.rejected_out and outcome.rejected:
@@ -84,7 +85,8 @@ def cmd_import_oneroster(args: argparse.Namespace, settings: Settings) -> int:
 
     file = read_oneroster(Path(args.path))
     job = progress_job(args.json)
-    with school_session(settings, dry_run=not args.commit) as (session, ctx):
+    with school_session(settings, dry_run=not args.commit,
+                        create_school=args.commit) as (session, ctx):  # fmt: skip
         result = import_oneroster(session, ctx, file, commit=args.commit, job=job)
     end_progress(args.json)
     if not args.json:
@@ -106,7 +108,8 @@ def cmd_import_legacy(args: argparse.Namespace, settings: Settings) -> int:
     for warning in legacy.table.format.warnings:
         print(f"rollbook: warning: {warning}", file=sys.stderr)
     job = progress_job(args.json)
-    with school_session(settings, dry_run=not args.commit) as (session, ctx):
+    with school_session(settings, dry_run=not args.commit,
+                        create_school=args.commit) as (session, ctx):  # fmt: skip
         apply = apply_legacy_import if args.commit else plan_legacy_import
         outcome = apply(session, ctx, legacy, job=job)
     end_progress(args.json)
@@ -135,16 +138,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     roster.add_argument("--commit", action="store_true", help="apply the changes")
     roster.add_argument("--all-or-nothing", action="store_true",
                         help="import nothing if any row is rejected")  # fmt: skip
-    roster.add_argument("--rejected-out", metavar="FILE",
+    roster.add_argument("--rejected-out", metavar="FILE", type=output_file_option,
                         help="write rejected rows, with an error column, to FILE")  # fmt: skip
     roster.add_argument("--date-format", choices=["YMD", "DMY", "MDY"], default="YMD",
                         help="order of non-ISO dates: DMY = 23/04/2011, MDY = 04/23/2011")  # fmt: skip
-    roster.add_argument(
-        "--encoding", help="override the detected encoding (utf-8, windows-1252, latin-1)"
-    )
-    roster.add_argument(
-        "--delimiter", help="override the detected delimiter: comma, semicolon, tab, pipe"
-    )
+    roster.add_argument("--encoding", type=encoding_option,
+                        help="override the detected encoding (utf-8, windows-1252, latin-1)")  # fmt: skip
+    roster.add_argument("--delimiter", type=delimiter_option,
+                        help="override the detected delimiter: comma, semicolon, tab, pipe "
+                        "or one character")  # fmt: skip
     roster.add_argument("--json", action="store_true", help="machine-readable output")
     roster.set_defaults(handler=cmd_import_students)
     oneroster = import_sub.add_parser("oneroster", help="a OneRoster 1.1 CSV zip or folder")
@@ -157,7 +159,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     legacy.add_argument("file", help="CSV with student_no or email, group_name, team_number, "
                         "course, active")  # fmt: skip
     legacy.add_argument("--commit", action="store_true", help="apply the changes")
-    legacy.add_argument("--rejected-out", metavar="FILE",
+    legacy.add_argument("--rejected-out", metavar="FILE", type=output_file_option,
                         help="write rejected rows, with an error column, to FILE")  # fmt: skip
     legacy.add_argument("--json", action="store_true", help="machine-readable output")
     legacy.set_defaults(handler=cmd_import_legacy)

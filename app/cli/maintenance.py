@@ -12,7 +12,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.cli.output import EXIT_FINDINGS, EXIT_OK, end_progress, print_json, progress_job
+from app.cli.output import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    count_option,
+    end_progress,
+    output_file_option,
+    print_json,
+    progress_job,
+)
 from app.cli.session import school_session
 from app.config import Settings
 from app.domain.enums import RunKind
@@ -131,7 +139,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     enrollments = audit_sub.add_parser(
         "enrollments", help="coverage of legacy memberships; exit 0 full, 1 only inactive, "
         "2 enrollments missing")  # fmt: skip
-    enrollments.add_argument("--list", type=int, default=20, metavar="N",
+    enrollments.add_argument("--list", type=count_option(minimum=0), default=20, metavar="N",
                              help="list at most N students per gap (default 20)")  # fmt: skip
     enrollments.add_argument("--json", action="store_true", help="machine-readable output")
     enrollments.set_defaults(handler=cmd_audit_enrollments)
@@ -142,7 +150,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     fill = backfill_sub.add_parser("enrollments", help="dry run unless --commit; exit 1 when the "
                                    "dry run has changes or the apply failed")  # fmt: skip
     fill.add_argument("--commit", action="store_true", help="apply the backfill")
-    fill.add_argument("--list", type=int, default=20, metavar="N",
+    fill.add_argument("--list", type=count_option(minimum=0), default=20, metavar="N",
                       help="list at most N planned changes (default 20)")  # fmt: skip
     fill.add_argument("--json", action="store_true", help="machine-readable output")
     fill.set_defaults(handler=cmd_backfill_enrollments)
@@ -152,11 +160,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing = runs_sub.add_parser("list", help="the most recent runs first")
     listing.add_argument("--kind", action="append", choices=[k.value for k in RunKind],
                          help="only runs of this kind (repeatable)")  # fmt: skip
-    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    listing.add_argument(
+        "--limit", type=count_option(), default=50, help="at most this many (default 50)"
+    )
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=cmd_runs_list)
     show = runs_sub.add_parser("show", help="one run's report: parameters, summary, changes")
     show.add_argument("run", help="the run id or its first characters")
-    show.add_argument("--csv", metavar="FILE", help="write the report to FILE as CSV")
+    show.add_argument(
+        "--csv", metavar="FILE", type=output_file_option, help="write the report to FILE as CSV"
+    )
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(handler=cmd_runs_show)

@@ -11,6 +11,7 @@ from app.cli.output import (
     EXIT_FINDINGS,
     EXIT_OK,
     CommandError,
+    count_option,
     end_progress,
     print_json,
     progress_job,
@@ -89,16 +90,22 @@ def _decide(args: argparse.Namespace, settings: Settings, decision: str) -> int:
 
     ids = _uuids(args.ids)
     with school_session(settings) as (session, ctx):
-        selected, missing = [], {}
+        selected, missing = [], []
         for request_id in ids:
             try:
                 selected.append(get_request(session, ctx, request_id))
-            except NotFound as exc:
-                missing[request_id] = str(exc)
+            except NotFound:
+                missing.append(str(request_id))
+        if missing:  # a typo, or another school's: decide none rather than some
+            raise NotFound(
+                f"There is no enrollment request {' or '.join(missing[:3])}"
+                f"{f' (and {len(missing) - 3} more)' if len(missing) > 3 else ''} in this "
+                "school; nothing was decided. List them with: rollbook requests list --status all"
+            )
         run = decide_requests(session, ctx, selected, decision,  # type: ignore[arg-type]
                               note=getattr(args, "note", None), job=progress_job(args.json))  # fmt: skip
         decided = run.value_or_raise()
-    result = RequestDecisions(decided.decided, {**decided.failed, **missing})
+    result = RequestDecisions(decided.decided, dict(decided.failed))
     end_progress(args.json)
     return _decisions(args, result, "approved" if decision == "approve" else "rejected")
 
@@ -119,7 +126,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                          choices=["pending", "approved", "rejected", "withdrawn", "all"])  # fmt: skip
     listing.add_argument("--course", help="only requests for this course")
     listing.add_argument("--search", help="word prefixes of name, student number or e-mail")
-    listing.add_argument("--limit", type=int, default=100, help="at most this many (max 1000)")
+    listing.add_argument("--limit", type=count_option(1000), default=100,
+                         help="at most this many (max 1000)")  # fmt: skip
     listing.set_defaults(handler=cmd_requests_list)
     create = actions.add_parser("create", help="request a course for a student")
     create.add_argument("student_no", help="the student's number")

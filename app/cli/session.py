@@ -16,14 +16,15 @@ if TYPE_CHECKING:  # building the parser at every start must not load the databa
 
 
 @contextmanager
-def school_session(settings: Settings, *, dry_run: bool = False
+def school_session(settings: Settings, *, dry_run: bool = False, create_school: bool = False
                    ) -> Iterator[tuple[Session, ServiceContext]]:  # fmt: skip
     """(session, context) for one transaction on the settings' school, committed at the
     end; with ``dry_run`` rolled back instead, so a preview leaves nothing behind, not
-    even temporary tables."""
+    even temporary tables. A school the database does not have is refused unless
+    ``create_school`` (an applied import fills a new school on purpose)."""
     from app.runtime import open_database
 
-    db = open_database(settings)
+    db = open_database(settings, create_school=create_school)
     try:
         with db.sessions.begin() as session:
             yield session, db.context()

@@ -6,7 +6,7 @@ import argparse
 import uuid
 from dataclasses import asdict
 
-from app.cli.output import EXIT_OK, CommandError, date_option, print_json
+from app.cli.output import EXIT_OK, CommandError, count_option, date_option, print_json
 from app.cli.session import school_session
 from app.config import Settings
 from app.domain.enums import (
@@ -255,7 +255,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing.add_argument("--course", help="only this course")
     listing.add_argument("--from", dest="date_from", help="from this date, YYYY-MM-DD")
     listing.add_argument("--to", dest="date_to", help="up to this date, YYYY-MM-DD")
-    listing.add_argument("--limit", type=int, default=200, help="at most this many")
+    listing.add_argument("--limit", type=count_option(), default=200, help="at most this many")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=cmd_sessions_list)
     _register_edit(sessions_sub)

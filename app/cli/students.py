@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from app.cli.output import EXIT_OK, print_json
+from app.cli.output import EXIT_OK, count_option, print_json
 from app.cli.session import school_session
 from app.config import Settings
 
@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing.add_argument("--search", help="word prefixes of name, student number or e-mail")
     listing.add_argument("--status", choices=["active", "inactive", "withdrawn"])
     listing.add_argument("--class", dest="class_name", help="only this class, e.g. 7A")
-    listing.add_argument("--limit", type=int, default=100, help="at most this many (max 1000)")
+    listing.add_argument("--limit", type=count_option(1000), default=100,
+                         help="at most this many (max 1000)")  # fmt: skip
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=cmd_students_list)

@@ -540,6 +540,8 @@ class MaintenanceRun(SchoolDataMixin, Base):
     status: Mapped[str] = mapped_column(Text, server_default=RunStatus.RUNNING.value)
     started_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(TZ)
+    # The backup taken just before an applied run (a file in <data dir>/backups).
+    backup_file: Mapped[str | None] = mapped_column(Text)
 
 
 class ImportRejectedRow(SchoolDataMixin, Base):

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.orm import Session
 
-from app.db.staging import stage_rows
+from app.db.staging import analyze_loaded, stage_rows
 from app.domain.context import ServiceContext
 from app.domain.enums import RunKind
 from app.domain.student_fields import EMAIL_PATTERN
@@ -349,14 +349,18 @@ def plan_legacy_import(session: Session, ctx: ServiceContext, legacy: LegacyFile
     return outcome
 
 
-_APPLY_SQL = """
+# In steps, each table the step before filled analysed (analyze_loaded) before the
+# next one joins it.
+_APPLY_GROUPS_SQL = """
 INSERT INTO legacy_group (id, school_id, name, team_number, course_name, course_id)
 SELECT gen_random_uuid(), %(school)s, min(l.group_name), max(l.team_number), min(l.course),
        (SELECT c.id FROM course c WHERE c.school_id = %(school)s AND c.deleted_at IS NULL
           AND lower(c.name) = lower(min(l.course)))
 FROM legacy_stage l WHERE l.group_id IS NULL
-GROUP BY lower(l.course), lower(l.group_name);
+GROUP BY lower(l.course), lower(l.group_name)
+"""
 
+_GROUP_STAGE_SQL = """
 UPDATE legacy_stage l SET group_id = g.id FROM legacy_group g
 WHERE l.group_id IS NULL AND g.school_id = %(school)s AND g.deleted_at IS NULL
   AND lower(g.course_name) = lower(l.course) AND lower(g.name) = lower(l.group_name);
@@ -364,13 +368,17 @@ WHERE l.group_id IS NULL AND g.school_id = %(school)s AND g.deleted_at IS NULL
 UPDATE legacy_group g SET team_number = t.team_number
 FROM (SELECT l.group_id, max(l.team_number) AS team_number
       FROM legacy_stage l WHERE l.team_number IS NOT NULL GROUP BY l.group_id) t
-WHERE g.id = t.group_id AND g.team_number IS DISTINCT FROM t.team_number;
+WHERE g.id = t.group_id AND g.team_number IS DISTINCT FROM t.team_number
+"""
 
+_INSERT_MEMBERS_SQL = """
 INSERT INTO legacy_group_member (id, school_id, group_id, student_id, active)
 SELECT gen_random_uuid(), %(school)s, l.group_id, l.student_id, l.active
 FROM legacy_stage l
-ON CONFLICT ON CONSTRAINT uq_legacy_group_member_once DO NOTHING;
+ON CONFLICT ON CONSTRAINT uq_legacy_group_member_once DO NOTHING
+"""
 
+_UPDATE_MEMBERS_SQL = """
 UPDATE legacy_group_member m SET active = l.active, deleted_at = NULL
 FROM legacy_stage l
 WHERE m.group_id = l.group_id AND m.student_id = l.student_id
@@ -396,8 +404,15 @@ def apply_legacy_import(session: Session, ctx: ServiceContext, legacy: LegacyFil
             scope.stale.extend(outcome.stale)
             _leave_stale(conn, outcome)
         running.progress(0, None, "Writing groups and memberships…")
+        params = {"school": ctx.school_id}
         with psycopg.ClientCursor(conn) as cursor:
-            cursor.execute(_APPLY_SQL, {"school": ctx.school_id})
+            groups = cursor.execute(_APPLY_GROUPS_SQL, params).rowcount
+            analyze_loaded(conn, groups, "legacy_group")
+            # One round trip for both statements (client-side binding).
+            cursor.execute(_GROUP_STAGE_SQL, params)
+            members = cursor.execute(_INSERT_MEMBERS_SQL, params).rowcount
+            analyze_loaded(conn, members, "legacy_group_member")
+            cursor.execute(_UPDATE_MEMBERS_SQL)
         running.check_cancel()
         conn.execute("DROP TABLE legacy_stage")
         outcome.applied = True

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.csvfile import FORMULA_STARTS
 from app.domain.errors import RollbookError
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -133,6 +134,15 @@ def preview_lines(path: Path, fmt: FileFormat, count: int = 12) -> list[str]:
         return [line.rstrip("\r\n") for _, line in zip(range(count), handle, strict=False)]
 
 
+def _unprotected(value: str) -> str:
+    """A value as typed before Rollbook's CSV writer protected it from spreadsheets
+    (app.csvfile): a rejected-rows file, corrected and imported again, reads
+    "=HYPERLINK(…)", not "'=HYPERLINK(…)"."""
+    if value.startswith("'") and value[1:2] and value[1] in FORMULA_STARTS:
+        return value[1:].strip()
+    return value
+
+
 def iter_records(path: Path, fmt: FileFormat) -> Iterator[tuple[int, list[str]]]:
     """(physical line number, trimmed values) for every non-blank record."""
     try:
@@ -147,7 +157,7 @@ def iter_records(path: Path, fmt: FileFormat) -> Iterator[tuple[int, list[str]]]
             for values in reader:
                 start, line = line, reader.line_num + 1
                 # PostgreSQL text cannot hold NUL; it is never meaningful in a roster.
-                cleaned = [value.replace("\x00", "").strip() for value in values]
+                cleaned = [_unprotected(value.replace("\x00", "").strip()) for value in values]
                 while cleaned and cleaned[-1] == "":
                     cleaned.pop()  # Excel's trailing empty columns
                 if cleaned:

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.orm import Session
 
-from app.db.staging import stage_rows
+from app.db.staging import analyze_loaded, stage_rows
 from app.domain.context import ServiceContext
 from app.domain.enums import EnrollmentSource, RunKind
 from app.domain.errors import RollbookError
@@ -486,6 +486,8 @@ def apply_roster(
             cursor.execute(_APPLY_SQL, {"school": ctx.school_id, "prefix": prefix,
                                         "next": start})  # fmt: skip
         job.check_cancel()
+        # The writer joins the students just created; the ending joins the enrollments.
+        analyze_loaded(conn, outcome.created, "student")
         # A course left uncreated (only students who are not active name it) keeps its
         # placeholder: the writer skips those pairs, each with its own name.
         pairs = _PAIRS_SQL.format(course="coalesce(e.course_id, e.plan_course_id)")
@@ -495,6 +497,8 @@ def apply_roster(
         outcome.enrollments_skipped = written.counts.skipped
         outcome.skipped = _skipped_texts(conn, written.skipped,
                                          "coalesce(e.course_id, e.plan_course_id)")  # fmt: skip
+        analyze_loaded(conn, written.counts.created, "course_enrollment")
+        analyze_loaded(conn, written.counts.progress_created, "course_progress")
         outcome.enrollments_ended, _set_aside = end_enrollments(
             conn, "SELECT student_id, course_id FROM (" + _ENDED_SQL + ") ended",
             {"school": ctx.school_id},

@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.orm import Session
 
+from app.db.staging import analyze_loaded
 from app.domain.context import ServiceContext
 from app.domain.enums import EnrollmentSource, RunKind
 from app.jobs import Job
@@ -267,6 +268,10 @@ def apply_backfill(
         written = write_enrollments(conn, ctx, _APPLY_PAIRS, {},
                                     source=EnrollmentSource.BACKFILL.value)  # fmt: skip
         skipped = _named_skips(conn, written.skipped)
+        # The audit and check that follow a backfill read these: with statistics, not
+        # after autovacuum gets round to them.
+        analyze_loaded(conn, written.counts.created, "course_enrollment")
+        analyze_loaded(conn, written.counts.progress_created, "course_progress")
         job.check_cancel()
         conn.execute("DROP TABLE backfill_gap")
         job.progress(total, total, "Done.")

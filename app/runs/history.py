@@ -36,6 +36,7 @@ class RunRow:
     finished_at: datetime | None
     params: dict[str, Any]
     summary: dict[str, Any]
+    backup_file: str | None = None  # the backup taken just before it (undoes it)
 
     @property
     def headline(self) -> str:
@@ -194,14 +195,14 @@ _STATUS = literal_column(f"""CASE WHEN maintenance_run.status = 'running' AND NO
 _RUN_COLUMNS = (
     MaintenanceRun.id, MaintenanceRun.kind, MaintenanceRun.dry_run, MaintenanceRun.actor,
     _STATUS.label("status"), MaintenanceRun.started_at, MaintenanceRun.finished_at,
-    MaintenanceRun.params, MaintenanceRun.summary,
+    MaintenanceRun.params, MaintenanceRun.summary, MaintenanceRun.backup_file,
 )  # fmt: skip
 
 
 def _run_row(values) -> RunRow:
-    (run_id, kind, dry_run, actor, status, started, finished, params, summary) = values
+    (run_id, kind, dry_run, actor, status, started, finished, params, summary, backup) = values
     return RunRow(run_id, kind, dry_run, actor, status, started, finished, dict(params or {}),
-                  dict(summary or {}))  # fmt: skip
+                  dict(summary or {}), backup)  # fmt: skip
 
 
 def list_runs(
@@ -296,7 +297,7 @@ def find_run(session: Session, ctx: ServiceContext, prefix: str) -> uuid.UUID:
     matches = list(session.scalars(
         select(MaintenanceRun.id)
         .where(MaintenanceRun.school_id == ctx.school_id,
-               cast(MaintenanceRun.id, Text).like(f"{prefix}%"))
+               cast(MaintenanceRun.id, Text).startswith(prefix, autoescape=True))
         .limit(2)
     ))  # fmt: skip
     if not matches:
@@ -313,6 +314,8 @@ def report_lines(report: RunReport) -> list[list[str]]:
             ["status", run.status], ["actor", run.actor],
             ["started", run.started_at.isoformat(timespec="seconds")],
             ["finished", run.finished_at.isoformat(timespec="seconds") if run.finished_at else ""]]  # fmt: skip
+    if run.backup_file:  # `rollbook backup restore` of it undoes the run
+        rows.append(["backup before", run.backup_file])
     rows += [[f"parameter {k}", flat_text(v)] for k, v in run.params.items()]
     for key, value in run.summary.items():
         if key == "lists":

@@ -30,6 +30,7 @@ from sqlalchemy import Engine, func, insert, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from app.db.backup import create_backup, session_policy
 from app.db.capture import recording_run
 from app.db.models import MaintenanceRun
 from app.db.staging import stage_rows
@@ -95,16 +96,18 @@ def _engine(session: Session) -> Engine:
 
 
 def start_run(
-    session: Session, ctx: ServiceContext, kind: RunKind, params: dict[str, Any]
-) -> uuid.UUID:
+    session: Session, ctx: ServiceContext, kind: RunKind, params: dict[str, Any], *,
+    run_id: uuid.UUID | None = None, backup_file: str | None = None,
+) -> uuid.UUID:  # fmt: skip
     """Register a run as running, visible to everyone at once, held by this transaction."""
-    run_id = uuid.uuid4()
+    run_id = run_id or uuid.uuid4()
     session.execute(
         text("SELECT pg_advisory_xact_lock(:space, hashtext(:run))"),
         {"space": RUN_LOCK_SPACE, "run": str(run_id)},
     )
     with _engine(session).begin() as own:
-        own.execute(_new_run(run_id, ctx, kind, params, dry_run=False, status=RunStatus.RUNNING))
+        own.execute(_new_run(run_id, ctx, kind, params, dry_run=False, status=RunStatus.RUNNING,
+                             backup_file=backup_file))  # fmt: skip
     return run_id
 
 
@@ -122,7 +125,7 @@ def _finished(run_id: uuid.UUID, status: RunStatus, summary: dict[str, Any]):
     return (
         update(MaintenanceRun)
         .where(MaintenanceRun.id == run_id)
-        .values(status=status.value, summary=jsonable(summary), finished_at=func.now())
+        .values(status=status.value, summary=jsonable(summary), finished_at=func.clock_timestamp())
     )
 
 
@@ -163,8 +166,19 @@ def apply_recorded(
     """Run ``work(scope) -> (value, summary)`` as one all-or-nothing unit and record it.
 
     A typed error or a database error ends the run as failed (returned, not raised);
-    Cancel as cancelled. Anything else is recorded as failed and raised again."""
-    scope = RunScope(start_run(session, ctx, kind, params))
+    Cancel as cancelled. Anything else is recorded as failed and raised again.
+
+    Imports, backfills and repairs first take a backup when the session's policy says so
+    (see app.db.backup): a run that cannot be backed up fails and changes nothing."""
+    run_id = uuid.uuid4()
+    try:
+        backup = backup_before(session, kind, run_id)
+    except RollbookError as exc:
+        message = f"No backup could be taken before the run, so nothing was changed: {exc}"
+        start_run(session, ctx, kind, params, run_id=run_id)
+        record_failure(session, run_id, RunStatus.FAILED, message)
+        return RecordedRun(run_id, RunStatus.FAILED, error=message, cause=exc)
+    scope = RunScope(start_run(session, ctx, kind, params, run_id=run_id, backup_file=backup))
     try:
         with session.begin_nested():
             session.connection()  # SAVEPOINT now: the work may use the raw driver connection
@@ -186,6 +200,27 @@ def apply_recorded(
         summary = {**summary, "stale": len(scope.stale)}
     finish_run(session, scope.run_id, RunStatus.SUCCEEDED, summary)
     return RecordedRun(scope.run_id, RunStatus.SUCCEEDED, value=value, stale=list(scope.stale))
+
+
+# The runs that change many rows at once: each is preceded by a backup (DESIGN §5).
+BACKED_UP_KINDS = frozenset({RunKind.IMPORT, RunKind.BACKFILL, RunKind.REPAIR})
+
+
+def backup_before(session: Session, kind: RunKind, run_id: uuid.UUID) -> str | None:
+    """Back the database up before a run of ``kind``; the backup's file name, or None
+    when the session's policy takes none (tests, a server without ROLLBOOK_AUTO_BACKUP).
+
+    pg_dump reads in a connection of its own while the caller's transaction is open; it
+    sees the data as last committed. Callers have written only temporary tables and row
+    locks by now, which pg_dump never waits for; a table lock would make it give up
+    after LOCK_WAIT_MS instead of waiting for ever."""
+    policy = session_policy(session)
+    if kind not in BACKED_UP_KINDS or policy is None or not policy.enabled:
+        return None
+    url = _engine(session).url.render_as_string(hide_password=False)
+    info = create_backup(url, policy.folder, reason=f"before-{kind.value}", run_id=run_id,
+                         keep=policy.keep)  # fmt: skip
+    return info.path.name
 
 
 def failure_text(exc: BaseException) -> str:

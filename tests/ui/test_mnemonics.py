@@ -28,6 +28,7 @@ from app.runs.history import run_report
 from app.runtime import Database
 from app.services.event_setup import EventSummary
 from ui.about import about_box
+from ui.dialogs.backups_dialog import BackupsDialog
 from ui.dialogs.certificates_dialog import CertificatesDialog
 from ui.dialogs.checkin_dialog import CheckInDialog
 from ui.dialogs.event_dialog import EventDialog
@@ -107,6 +108,7 @@ DIALOGS: dict[type[QDialog], Callable[[Setting], QDialog]] = {
     CancelEventQuestion: lambda setting: _cancel_event_question(),
     SettingsDialog: lambda setting: SettingsDialog(None),
     RunHistoryDialog: lambda setting: RunHistoryDialog(None),
+    BackupsDialog: lambda setting: BackupsDialog(None, folder=setting.data_dir / "backups"),
     RunReportDialog: _run_report,
     FirstRunDialog: lambda setting: FirstRunDialog(
         Settings(data_dir=setting.data_dir, school_code="WALK")

@@ -112,9 +112,10 @@ class RunReportDialog(QDialog):
                             f"{run.started_at.astimezone():%Y-%m-%d %H:%M}")  # fmt: skip
         self.resize(860, 560)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        backup = f"<br>Backup taken just before: {run.backup_file}" if run.backup_file else ""
         heading = QLabel(f"<b>{run.headline or run.status}</b><br>"
                          f"{'Preview (nothing changed)' if run.dry_run else 'Applied'} by "
-                         f"{run.actor}; status {run.status}. Run id {run.id}.")  # fmt: skip
+                         f"{run.actor}; status {run.status}. Run id {run.id}.{backup}")  # fmt: skip
         heading.setWordWrap(True)
         heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         tabs = QTabWidget()
@@ -146,11 +147,24 @@ class RunReportDialog(QDialog):
         buttons.button(QDialogButtonBox.StandardButton.Close).setText("Close")
         save = buttons.addButton("&Save as CSV…", QDialogButtonBox.ButtonRole.ActionRole)
         save.clicked.connect(lambda: self.save_csv())
+        if run.backup_file and not run.dry_run:
+            undo = buttons.addButton("&Undo this run…", QDialogButtonBox.ButtonRole.ActionRole)
+            undo.setToolTip(f"Restore {run.backup_file}, the backup taken just before this "
+                            "run, after showing what else changed since")  # fmt: skip
+            undo.clicked.connect(self.undo_run)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addWidget(tabs, 1)
         layout.addWidget(buttons)
+
+    def undo_run(self) -> None:
+        from ui.dialogs.backups_dialog import BackupsDialog
+
+        dialog = BackupsDialog(self, undo_file=self.report.run.backup_file)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.backups_dialog = dialog
 
     def save_csv(self, path: str | None = None) -> Path | None:
         if path is None:
