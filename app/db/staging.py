@@ -45,9 +45,21 @@ def stage_rows(
 ANALYZE_MIN_ROWS = 1_000
 
 
+# The columns the set-based writers join and filter the loaded tables on. ANALYZE of
+# these alone updates the row count and what the planner needs, at a fraction of the
+# cost of a whole table's (the student table's search columns took most of the time:
+# 5 s of a 100,000-row import's 25).
+JOIN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "student": ("id", "school_id", "student_no", "email", "status", "deleted_at"),
+    "course_enrollment": ("id", "school_id", "student_id", "course_id", "active", "deleted_at"),
+    "course_progress": ("id", "school_id", "student_id", "course_id", "deleted_at"),
+    "legacy_group_member": ("id", "school_id", "group_id", "student_id", "active"),
+}
+
+
 def analyze_loaded(conn: psycopg.Connection, rows: int, *tables: str) -> list[str]:
     """ANALYZE each of ``tables`` that ``rows`` new rows changed enough to mislead the
-    planner; returns the tables analysed.
+    planner (its JOIN_COLUMNS where listed); returns the tables analysed.
 
     Rows written inside the transaction get no statistics until autovacuum runs after the
     commit, so a statement joining them in the same transaction is planned as if they
@@ -61,6 +73,7 @@ def analyze_loaded(conn: psycopg.Connection, rows: int, *tables: str) -> list[st
         ).fetchone()
         known = float(row[0]) if row else -1.0
         if known < 0 or rows >= 0.1 * known:  # -1: never analysed
-            conn.execute(f"ANALYZE {table}")
+            columns = JOIN_COLUMNS.get(table)
+            conn.execute(f"ANALYZE {table}" + (f" ({', '.join(columns)})" if columns else ""))
             analysed.append(table)
     return analysed
