@@ -87,6 +87,17 @@ def test_an_applied_import_leaves_a_backup_linked_to_its_run(db, tmp_path):
     assert run.backup_file == backup.path.name
     assert preview.run_id != outcome.run_id
 
+    # Taken while the import worked, it holds the school as it was before: restoring it
+    # brings back no Anna and no trace of the run (not even as interrupted).
+    before_import = snapshot(db)
+    db.engine.dispose()
+    restore_backup(db.url, backup.path)
+    after_restore = snapshot(db)
+    assert after_restore["student"][0] == before_import["student"][0] - 1
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM maintenance_run WHERE id = :id"),
+                            {"id": outcome.run_id}).scalar() == 0  # fmt: skip
+
 
 def test_pruning_keeps_the_newest_automatic_backups_and_every_manual_one(db, tmp_path):
     manual = create_backup(db.url, tmp_path, reason=MANUAL)

@@ -242,11 +242,14 @@ def _sidecar(path: Path) -> Path:
 def create_backup(
     url: str, folder: Path, *, reason: str, run_id: uuid.UUID | None = None,
     keep: int | None = DEFAULT_KEEP, job: Job | None = None, out: Path | None = None,
+    snapshot: str | None = None,
 ) -> BackupInfo:  # fmt: skip
     """Dump the whole database to ``folder`` (or to ``out``), complete or not at all.
 
     Then prunes automatic backups in ``folder`` beyond the newest ``keep`` (``None``:
-    no pruning). ``reason`` is ``MANUAL`` for a backup a person asked for."""
+    no pruning). ``reason`` is ``MANUAL`` for a backup a person asked for. ``snapshot``
+    (from ``pg_export_snapshot()`` in a transaction kept open until this returns) dumps
+    the data as that transaction saw it, whatever has been committed since."""
     major, revision, tables = _server_facts(url)
     pg_dump = find_tool("pg_dump", major)
     created = datetime.now().astimezone()
@@ -264,6 +267,8 @@ def create_backup(
     try:
         argv = [str(pg_dump), "--format=custom", "--verbose", f"--file={partial}",
                 f"--lock-wait-timeout={LOCK_WAIT_MS}"]  # fmt: skip
+        if snapshot is not None:
+            argv.append(f"--snapshot={snapshot}")
         _run(argv, _libpq_env(url), job, tables, "Backing up the database…",
              "dumping contents of table")  # fmt: skip
         meta = {"reason": reason, "revision": revision, "created_at": created.isoformat(),

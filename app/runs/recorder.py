@@ -20,6 +20,7 @@ preview are left alone and reported as stale.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from app.domain.context import ServiceContext
 from app.domain.enums import RunKind, RunStatus
 from app.domain.errors import Cancelled, RollbookError
 from app.domain.jsonable import jsonable
+from app.jobs import Job
 from app.runs.plan import Fingerprint, StaleItem
 
 T = TypeVar("T")
@@ -173,17 +175,20 @@ def apply_recorded(
     run_id = uuid.uuid4()
     try:
         backup = backup_before(session, kind, run_id)
-    except RollbookError as exc:
+    except (RollbookError, psycopg.Error) as exc:
         message = f"No backup could be taken before the run, so nothing was changed: {exc}"
         start_run(session, ctx, kind, params, run_id=run_id)
         record_failure(session, run_id, RunStatus.FAILED, message)
         return RecordedRun(run_id, RunStatus.FAILED, error=message, cause=exc)
-    scope = RunScope(start_run(session, ctx, kind, params, run_id=run_id, backup_file=backup))
+    scope = RunScope(start_run(session, ctx, kind, params, run_id=run_id))
     try:
         with session.begin_nested():
             session.connection()  # SAVEPOINT now: the work may use the raw driver connection
             with recording_run(session, scope.run_id):
                 value, summary = work(scope)
+            if backup is not None:  # inside the savepoint: no backup, no change
+                session.execute(update(MaintenanceRun).where(MaintenanceRun.id == run_id)
+                                .values(backup_file=backup.wait()))  # fmt: skip
     except Cancelled as exc:
         record_failure(session, scope.run_id, RunStatus.CANCELLED, str(exc), scope.summary)
         return RecordedRun(scope.run_id, RunStatus.CANCELLED, error=str(exc), cause=exc)
@@ -196,6 +201,9 @@ def apply_recorded(
         record_failure(session, scope.run_id, status, f"{type(exc).__name__}: {exc}",
                        scope.summary)  # fmt: skip
         raise
+    finally:
+        if backup is not None:
+            backup.abandon()  # a run that failed needs no backup; one done is kept
     if scope.stale:
         summary = {**summary, "stale": len(scope.stale)}
     finish_run(session, scope.run_id, RunStatus.SUCCEEDED, summary)
@@ -206,21 +214,70 @@ def apply_recorded(
 BACKED_UP_KINDS = frozenset({RunKind.IMPORT, RunKind.BACKFILL, RunKind.REPAIR})
 
 
-def backup_before(session: Session, kind: RunKind, run_id: uuid.UUID) -> str | None:
-    """Back the database up before a run of ``kind``; the backup's file name, or None
-    when the session's policy takes none (tests, a server without ROLLBOOK_AUTO_BACKUP).
+class BackupBeforeRun:
+    """The backup of a run, dumped while the run works (its time is the longer of the
+    two, not their sum) yet holding the data exactly as it was before the run began:
+    pg_dump reads a snapshot exported before the run was even registered, from a
+    transaction kept open until the dump is done. Nothing of the run is committed before
+    ``wait`` returns, so nothing of it can be in the backup, nor the run's own row."""
 
-    pg_dump reads in a connection of its own while the caller's transaction is open; it
-    sees the data as last committed. Callers have written only temporary tables and row
-    locks by now, which pg_dump never waits for; a table lock would make it give up
-    after LOCK_WAIT_MS instead of waiting for ever."""
+    def __init__(self, url: str, policy: Any, kind: RunKind, run_id: uuid.UUID) -> None:
+        # Autocommit, so the BEGIN below is the transaction itself (not one inside
+        # psycopg's own), kept open until the dump has read everything.
+        self._holder = psycopg.connect(
+            url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True
+        )
+        self._holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        snapshot = self._holder.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        self._job = Job()
+        self._info: Any = None
+        self._error: BaseException | None = None
+
+        def dump() -> None:
+            try:
+                self._info = create_backup(url, policy.folder, reason=f"before-{kind.value}",
+                                           run_id=run_id, keep=policy.keep, job=self._job,
+                                           snapshot=snapshot)  # fmt: skip
+            except BaseException as exc:  # handed to wait(): the run fails with it
+                self._error = exc
+            finally:
+                self._holder.close()
+
+        self._thread = threading.Thread(target=dump, name="rollbook-backup", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> str:
+        """The backup's file name once written; BackupNotTaken when it failed."""
+        self._thread.join()
+        if self._error is not None:
+            raise BackupNotTaken(
+                f"No backup could be taken before the run, so nothing was changed: {self._error}"
+            )
+        return self._info.path.name
+
+    def abandon(self) -> None:
+        """Stop a dump still running (the run failed); a finished one is kept."""
+        self._job.cancel()
+        self._thread.join()
+
+
+class BackupNotTaken(RollbookError):
+    """The backup before a run failed: the run changes nothing."""
+
+
+def backup_before(session: Session, kind: RunKind, run_id: uuid.UUID) -> BackupBeforeRun | None:
+    """Start the backup before a run of ``kind``, or None when the session's policy takes
+    none (tests, a server without ROLLBOOK_AUTO_BACKUP).
+
+    pg_dump reads in a connection of its own while the caller's transaction is open.
+    Callers have written only temporary tables and row locks by now, which pg_dump never
+    waits for; a table lock would make it give up after LOCK_WAIT_MS instead of waiting
+    for ever."""
     policy = session_policy(session)
     if kind not in BACKED_UP_KINDS or policy is None or not policy.enabled:
         return None
     url = _engine(session).url.render_as_string(hide_password=False)
-    info = create_backup(url, policy.folder, reason=f"before-{kind.value}", run_id=run_id,
-                         keep=policy.keep)  # fmt: skip
-    return info.path.name
+    return BackupBeforeRun(url, policy, kind, run_id)
 
 
 def failure_text(exc: BaseException) -> str:
