@@ -186,6 +186,19 @@ def _server_facts(url: str) -> tuple[int, str | None, int]:
 # ---------------------------------------------------------------- running a program
 
 
+def _wait(proc: subprocess.Popen, job: Job | None, report: Callable[[], None]) -> None:
+    """Wait for ``proc`` to end, calling ``report`` (progress) as it runs; Cancel of
+    ``job`` kills it and raises Cancelled."""
+    while proc.poll() is None:
+        if job is not None:
+            if job.cancelled:
+                proc.kill()
+                proc.wait()
+                raise Cancelled()
+            report()
+        time.sleep(0.05)
+
+
 def _run(
     argv: list[str], env: dict[str, str], job: Job | None, total: int, label: str,
     marker: str, *, stdin=None,
@@ -208,14 +221,7 @@ def _run(
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    while proc.poll() is None:
-        if job is not None:
-            if job.cancelled:
-                proc.kill()
-                proc.wait()
-                raise Cancelled()
-            job.progress(min(done, total), total, label)
-        time.sleep(0.05)
+    _wait(proc, job, lambda: job.progress(min(done, total), total, label))
     reader.join(timeout=5)
     if proc.returncode != 0:
         reason = next((e for e in errors if "error" in e.lower()), errors[0] if errors else "")
@@ -476,15 +482,12 @@ def _run_psql(argv, env, script, job, total, progress_lines) -> None:
     errors: list[str] = []
     reader = threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True)
     reader.start()
-    while proc.poll() is None:
-        if job is not None:
-            if job.cancelled:
-                proc.kill()
-                proc.wait()
-                raise Cancelled()
-            done = sum("processing data for table" in line for line in progress_lines)
-            job.progress(min(done, total), total + 1, "Restoring the backup…")
-        time.sleep(0.05)
+
+    def report() -> None:
+        done = sum("processing data for table" in line for line in progress_lines)
+        job.progress(min(done, total), total + 1, "Restoring the backup…")
+
+    _wait(proc, job, report)
     reader.join(timeout=5)
     if proc.returncode != 0:
         first = next((e for e in errors if "ERROR" in e or "FATAL" in e), "".join(errors[:1]))
