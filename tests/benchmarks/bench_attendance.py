@@ -60,11 +60,9 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from plans import SMALL_TABLE_ROWS, percentile, seq_scans  # noqa: E402
-from scratch import scratch_folder  # noqa: E402
+from scratch import built_school  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
-from app.config import load_settings  # noqa: E402
-from app.runtime import open_database  # noqa: E402
 from app.services import attendance  # noqa: E402
 from app.services.attendance import Mark  # noqa: E402
 
@@ -192,18 +190,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
-    data_dir = args.data_dir or scratch_folder("rollbook-bench-attendance-")
-    db = open_database(load_settings(data_dir=data_dir))
+    db = built_school(
+        args.data_dir,
+        "rollbook-bench-attendance-",
+        "session_attendance",
+        lambda conn, school_id: build_school(conn, school_id, args.marks),
+    )
     ctx = db.context()
-    with db.sessions.begin() as s:
-        existing = s.scalar(text("SELECT count(*) FROM session_attendance"))
-    if existing == 0:
-        started = time.perf_counter()
-        with db.engine.begin() as conn:
-            build_school(conn, ctx.school_id, args.marks)
-        with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
-        print(f"school: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     with db.sessions() as s:
         total = s.scalar(text("SELECT count(*) FROM session_attendance"))
         s.execute(text("SELECT setseed(:f)"), {"f": (args.seed % 1000) / 1000})

@@ -228,24 +228,18 @@ def main() -> int:
         child(args.child, args.url, args.school, args.out)
         return 0
 
-    from scratch import scratch_folder
+    from scratch import built_school
     from sqlalchemy import text
 
-    from app.config import load_settings
-    from app.runtime import open_database
-
-    data_dir = args.data_dir or scratch_folder("rollbook-bench-export-")
-    db = open_database(load_settings(data_dir=data_dir))
+    db = built_school(
+        args.data_dir,
+        "rollbook-bench-export-",
+        "session_attendance",
+        lambda conn, school_id: build_school(
+            conn, school_id, max(1, args.cells // args.lessons), args.lessons
+        ),
+    )
     ctx = db.context()
-    with db.sessions.begin() as s:
-        existing = s.scalar(text("SELECT count(*) FROM session_attendance"))
-    if existing == 0:
-        started = time.perf_counter()
-        with db.engine.begin() as conn:
-            build_school(conn, ctx.school_id, max(1, args.cells // args.lessons), args.lessons)
-        with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
-        print(f"school: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     with db.sessions() as s:
         students = s.scalar(text("SELECT count(*) FROM student"))
         cells = s.scalar(text("SELECT count(*) FROM session_attendance"))

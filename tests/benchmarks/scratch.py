@@ -28,3 +28,28 @@ def scratch_folder(prefix: str) -> Path:
     atexit.register(shutil.rmtree, path, ignore_errors=True)
     _exit_on_sigterm()
     return path
+
+
+def built_school(data_dir: Path | None, prefix: str, marker_table: str, build):
+    """The benchmark's database (an ``app.runtime.Database``) in ``data_dir``, or in a
+    scratch folder: ``build(conn, school_id)`` fills it once, set-based, when
+    ``marker_table`` is empty (a kept ``--data-dir`` is reused), then everything is
+    analysed so the first measurement is planned like the rest."""
+    import time
+
+    from sqlalchemy import text
+
+    from app.config import load_settings
+    from app.runtime import open_database
+
+    db = open_database(load_settings(data_dir=data_dir or scratch_folder(prefix)))
+    with db.sessions.begin() as s:
+        empty = s.scalar(text(f"SELECT count(*) FROM {marker_table}")) == 0
+    if empty:
+        started = time.perf_counter()
+        with db.engine.begin() as conn:
+            build(conn, db.school.id)
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+        print(f"school: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return db
