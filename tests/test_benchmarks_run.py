@@ -31,7 +31,10 @@ SMALL_RUNS = {
         {"ratio", "statements", "seq_scans"},
     ),
     "bench_export": (["--cells", "20000"], {"ratio", "peak_rss_mb", "raw_peak_rss_mb"}),
-    "bench_import": (["--rows", "3000", "--orm-sample", "200"], {"ratio_vs_orm_loop"}),
+    "bench_import": (
+        ["--rows", "3000", "--orm-sample", "200", "--rounds", "1"],
+        {"ratio_vs_orm_loop"},
+    ),
     "bench_consistency": (["--enrollments", "5000"], {"ratio", "findings"}),
     "bench_search": (["--students", "3000"], {"p95_ms", "seq_scans", "ratio"}),
     "bench_tables": (["--students", "3000"], {"first_paint_ratio", "search_ratio"}),

@@ -188,11 +188,11 @@ def test_encodings(db, tmp_path, encoding, name, expected, warns):
 def test_delimiters_quotes_blank_lines_and_trailing_columns(db, tmp_path, delimiter):
     d = delimiter
     text = (
-        f"student_no{d}name{d}class_name{d}{d}\r\n"
-        f'S1{d}"Kowalska, Anna"{d}7A{d}{d}\r\n'
+        f"student_no{d}name{d}class_name{d}notes{d}{d}\r\n"
+        f'S1{d}"Kowalska, Anna"{d}7A{d}{d}{d}\r\n'
         "\r\n"
-        f'S2{d}"O""Brien, Seán"{d}"7\nB"{d}{d}\r\n'
-        f"  S3 {d}  Ben Nowak  {d} 7C {d}{d}\r\n"
+        f'S2{d}"O""Brien, Seán"{d}7B{d}"moved from\nanother school"{d}{d}\r\n'
+        f"  S3 {d}  Ben Nowak  {d} 7C {d}{d}{d}\r\n"
     )
     path = write(tmp_path, text)
     table = read_table(path)
@@ -203,17 +203,21 @@ def test_delimiters_quotes_blank_lines_and_trailing_columns(db, tmp_path, delimi
     with db.sessions.begin() as s:
         people = {r.student_no: (r.first_name, r.last_name, r.class_name)
                   for r in s.scalars(select(Student))}  # fmt: skip
-    assert people == {"S1": ("Anna", "Kowalska", "7A"), "S2": ("Seán", "O\"Brien", "7\nB"),
+    assert people == {"S1": ("Anna", "Kowalska", "7A"), "S2": ("Seán", "O\"Brien", "7B"),
                       "S3": ("Ben", "Nowak", "7C")}  # fmt: skip
 
 
-def test_dates_need_a_format_when_not_iso_and_ambiguity_is_reported(db, tmp_path):
-    path = write(tmp_path, "student_no,name,birth_date\nS1,A B,03/04/2012\nS2,C D,23/04/2012\n")
-    outcome = do_import(db, path, commit=False)
+def test_dates_order_is_inferred_from_the_file_and_ambiguity_is_reported(db, tmp_path):
+    ambiguous = write(tmp_path, "student_no,name,birth_date\nS1,A B,03/04/2012\n", "a.csv")
+    outcome = do_import(db, ambiguous, commit=False)
     messages = {r.line: r.message for r in outcome.rejected}
     assert "ambiguous" in messages[2] and "3 April" in messages[2]
-    assert "day first" in messages[3]
-    fixed = do_import(db, path, date_format=DateFormat.DAY_FIRST)
+    assert "--date-format DMY or --date-format MDY" in messages[2]
+    strict = do_import(db, ambiguous, commit=False, date_format=DateFormat.ISO)
+    assert "ambiguous" in strict.rejected[0].message
+    # 23/04/2012 settles the order for the whole file: day first.
+    path = write(tmp_path, "student_no,name,birth_date\nS1,A B,03/04/2012\nS2,C D,23/04/2012\n")
+    fixed = do_import(db, path)
     assert fixed.created == 2 and fixed.rejected == []
     with db.sessions.begin() as s:
         assert (
@@ -260,7 +264,7 @@ def test_all_or_nothing_imports_nothing_when_a_row_is_rejected(db, tmp_path):
 
 
 def test_rejected_rows_are_stored_and_exported_ready_to_fix(db, tmp_path):
-    text = PLAIN + "Zoë Müller,zoe@example.org,7C,Art,graduated,\n"
+    text = PLAIN + "Zoë Müller,zoe@example.org,7C,Art,pending,\n"
     outcome = do_import(db, write(tmp_path, text))
     with db.sessions.begin() as s:
         header, stored = stored_rejections(s, db.context(), outcome.run_id)
@@ -269,9 +273,9 @@ def test_rejected_rows_are_stored_and_exported_ready_to_fix(db, tmp_path):
     write_rejected_csv(out, header, stored)
     with out.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert rows[0]["name"] == "Zoë Müller" and rows[0]["status"] == "graduated"
+    assert rows[0]["name"] == "Zoë Müller" and rows[0]["status"] == "pending"
     assert "not a student status" in rows[0]["error"]
-    fixed = out.read_text(encoding="utf-8-sig").replace("graduated", "active")
+    fixed = out.read_text(encoding="utf-8-sig").replace("pending", "active")
     out.write_text(fixed, encoding="utf-8-sig")
     again = do_import(db, out)
     assert again.created == 1 and again.rejected == []

@@ -367,3 +367,52 @@ def test_minutes_late_fold_into_the_note_when_0009_goes_down(empty_database):
     migrate.upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT excused_needs_reason FROM school")).scalar() is True
+
+
+def test_0013_keeps_over_long_rows_and_checks_new_ones_up_and_down(empty_database):
+    """0013 adds the text limits as CHECKs. A row already longer than a limit neither
+    stops the upgrade nor loses a character: that constraint stays NOT VALID (new and
+    changed rows are checked), the others are validated; the downgrade drops them all."""
+    engine = empty_database
+    migrate.upgrade(engine, "0012_run_backup")
+    school, long_no = uuid.uuid4(), "N" + "0123456789" * 7  # 71 characters; the limit is 64
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO school (id, code, name) VALUES (:id, 'T', 'T')"),
+                     {"id": school})  # fmt: skip
+        conn.execute(text("INSERT INTO student (id, school_id, student_no, first_name, last_name) "
+                          "VALUES (gen_random_uuid(), :s, :no, 'Zoë', 'Müller')"),
+                     {"s": school, "no": long_no})  # fmt: skip
+        conn.execute(text("INSERT INTO course (id, school_id, name, term) VALUES "
+                          "(gen_random_uuid(), :s, 'Art', :term)"), {"s": school, "term": "T" * 150})  # fmt: skip
+
+    def limits() -> dict[str, bool]:
+        with engine.connect() as conn:
+            return dict(conn.execute(text("SELECT conname, convalidated FROM pg_constraint "
+                                          "WHERE conname LIKE 'ck_%_length'")).all())  # fmt: skip
+
+    migrate.upgrade(engine, "0013_text_limits")
+    made = limits()
+    assert len(made) == 11
+    assert {name for name, valid in made.items() if not valid} == {
+        "ck_student_student_no_length", "ck_course_term_length"}  # fmt: skip
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT student_no FROM student")).scalar() == long_no
+        assert conn.execute(text("SELECT length(term) FROM course")).scalar() == 150
+        with pytest.raises(Exception, match="ck_student_first_name_length"):
+            conn.execute(text("INSERT INTO student (id, school_id, student_no, first_name) "
+                              "VALUES (gen_random_uuid(), :s, 'S2', repeat('x', 101))"),
+                         {"s": school})  # fmt: skip
+        conn.rollback()
+        with pytest.raises(Exception, match="ck_student_student_no_length"):
+            conn.execute(text("INSERT INTO student (id, school_id, student_no, first_name) "
+                              "VALUES (gen_random_uuid(), :s, repeat('x', 65), 'A')"),
+                         {"s": school})  # fmt: skip
+
+    migrate.downgrade(engine, "0012_run_backup")
+    assert limits() == {}
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT student_no FROM student")).scalar() == long_no
+        conn.execute(text("UPDATE student SET student_no = 'S1'"))  # shortened meanwhile
+        conn.execute(text("UPDATE course SET term = '2026'"))
+    migrate.upgrade(engine)
+    assert all(limits().values()) and len(limits()) == 11  # nothing over-long: all valid

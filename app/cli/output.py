@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
@@ -130,6 +131,14 @@ def output_file_option(text: str) -> str:
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise argparse.ArgumentTypeError(
             f"cannot write {text!r}: permission denied; choose another folder")  # fmt: skip
+    # access() trusts the mode bits; a read-only file system, or one that refuses files
+    # whatever they say (/sys, and anything for root), only shows when a file is made.
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(
+            f"cannot write {text!r}: {exc.strerror or exc}; choose another folder") from None  # fmt: skip
     return text
 
 

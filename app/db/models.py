@@ -52,6 +52,7 @@ from app.domain.enums import (
     TeacherAttendance,
     UserRole,
 )
+from app.domain.text_limits import COURSE_TEXT_LIMITS, STUDENT_TEXT_LIMITS
 
 UUIDCol = UUID(as_uuid=True)
 TZ = DateTime(timezone=True)
@@ -108,6 +109,15 @@ STUDENT_SEARCH_VECTOR = (
 )
 
 
+def length_checks(limits: dict[str, int]) -> list[CheckConstraint]:
+    """CHECK (char_length(col) <= N) per limited text column, ck_<table>_<col>_length
+    (migration 0013; existing over-long rows may leave one NOT VALID, see there)."""
+    return [
+        CheckConstraint(f"char_length({column}) <= {limit}", name=f"{column}_length")
+        for column, limit in limits.items()
+    ]
+
+
 class Student(SchoolDataMixin, Base):
     __tablename__ = "student"
     __table_args__ = (
@@ -116,6 +126,7 @@ class Student(SchoolDataMixin, Base):
         CheckConstraint("btrim(first_name) <> '' OR btrim(last_name) <> ''", name="has_name"),
         CheckConstraint("grade_level BETWEEN -1 AND 13", name="grade_level_range"),
         CheckConstraint("email IS NULL OR email LIKE '%_@_%'", name="email_shape"),
+        *length_checks(STUDENT_TEXT_LIMITS),
         # Unique among live rows only: a tombstoned student frees its number and email.
         Index(
             "uq_student_no_per_school",
@@ -174,6 +185,7 @@ class Course(SchoolDataMixin, Base):
     __tablename__ = "course"
     __table_args__ = (
         CheckConstraint("btrim(name) <> ''", name="name_not_blank"),
+        *length_checks(COURSE_TEXT_LIMITS),
         Index(
             "uq_course_name_per_school",
             "school_id",

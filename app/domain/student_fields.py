@@ -1,6 +1,7 @@
 """The rules for a student's fields, wherever a student comes from (the form, an inline
 edit, a roster file, OneRoster): trimmed, typed and checked, with a message that names
-the field and says what to do."""
+the field and says what to do. No text field may be longer than its limit
+(app.domain.text_limits; the schema holds the same CHECKs)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from app.domain.enums import StudentStatus
 from app.domain.errors import ValidationError
+from app.domain.text_limits import STUDENT_TEXT_LIMITS, check_length
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -29,6 +31,9 @@ def normalise_student(values: Mapping[str, Any]) -> dict[str, Any]:
     out["sourced_id"] = _clean_text(values.get("sourced_id"))
     out["first_name"] = _clean_text(values.get("first_name")) or ""
     out["last_name"] = _clean_text(values.get("last_name")) or ""
+    # The length first: a 3,000-character value must not be echoed back in a message.
+    for name in STUDENT_TEXT_LIMITS:
+        check_length(name, out[name], STUDENT_TEXT_LIMITS)
     if not out["student_no"]:
         raise ValidationError("student_no", "The student number is required.")
     if not (out["first_name"] or out["last_name"]):

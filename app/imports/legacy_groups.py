@@ -24,7 +24,14 @@ from app.domain.enums import RunKind
 from app.domain.student_fields import EMAIL_PATTERN
 from app.imports.mapping import normalise_header
 from app.imports.outcome import ImportOutcome
-from app.imports.reading import FileFormat, RawTable, UnreadableFile, detect_format, read_table
+from app.imports.reading import (
+    FileFormat,
+    RawTable,
+    UnreadableFile,
+    detect_format,
+    read_table,
+    unfold_runaway_quotes,
+)
 from app.imports.validation import EXCEL_SCIENTIFIC
 from app.jobs import Job
 from app.runs.plan import MAX_LISTED_ITEMS, Fingerprint, Plan, PlanItem
@@ -69,6 +76,11 @@ class LegacyFile:
     records: list[LegacyRecord] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     merged_duplicates: int = 0
+    runaway_rows: int = 0  # rows rejected for a quote never closed (no longer in table.rows)
+
+    @property
+    def rows(self) -> int:
+        return self.table.row_count + self.runaway_rows
 
     @property
     def params(self) -> dict[str, Any]:
@@ -118,6 +130,9 @@ def read_legacy_file(path: Path, fmt: FileFormat | None = None) -> LegacyFile:
             raise UnreadableFile(f"{path.name} has no {required} column. Columns found: {found}. "
                                  f"Rename the column to {required}.")  # fmt: skip
     legacy = LegacyFile(table, columns)
+    # A quote never closed swallows the rows after it: reject it, read them again.
+    legacy.rejected.extend(unfold_runaway_quotes(table, set(columns.values())))
+    legacy.runaway_rows = len(legacy.rejected)
     valid: list[LegacyRecord] = []
     for line, values in table.rows:
         try:
@@ -314,7 +329,7 @@ def _prepare(session: Session, ctx: ServiceContext, legacy: LegacyFile, job: Job
     require_role(ctx, *REGISTRAR_ROLES, doing="import legacy group memberships")
     job = job or Job()
     conn = _raw_conn(session)
-    outcome = LegacyOutcome(rows=legacy.table.row_count, merged_duplicates=legacy.merged_duplicates,
+    outcome = LegacyOutcome(rows=legacy.rows, merged_duplicates=legacy.merged_duplicates,
                             rejected=list(legacy.rejected))  # fmt: skip
     _stage(conn, ctx, legacy.records, job)
     outcome.rejected = sorted(outcome.rejected + _unknown_students(conn, legacy),
@@ -393,7 +408,7 @@ def apply_legacy_import(session: Session, ctx: ServiceContext, legacy: LegacyFil
     the person saw) memberships that changed since are left alone and reported."""
     require_role(ctx, *REGISTRAR_ROLES, doing="import legacy group memberships")
     conn = _raw_conn(session)
-    outcome = LegacyOutcome(rows=legacy.table.row_count)
+    outcome = LegacyOutcome(rows=legacy.rows)
 
     def work(scope: RunScope) -> tuple[LegacyOutcome, dict[str, Any]]:
         nonlocal outcome

@@ -19,6 +19,8 @@ class ImportOutcome:
     plan: Plan | None = None
     run_id: uuid.UUID | None = None
     applied: bool = False
+    # Columns of the file that were not imported (known or not), in the file's order.
+    ignored_columns: list[str] = field(default_factory=list)
 
     def common_summary(self) -> dict[str, Any]:
         return {"rows": self.rows, "merged_duplicates": self.merged_duplicates,

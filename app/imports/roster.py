@@ -22,6 +22,7 @@ from app.domain.context import ServiceContext
 from app.domain.enums import EnrollmentSource, RunKind
 from app.domain.errors import RollbookError
 from app.imports.outcome import ImportOutcome
+from app.imports.reading import cyclic_gc_paused
 from app.imports.validation import RosterRecord, ValidationResult
 from app.jobs import Job
 from app.runs.plan import MAX_LISTED_ITEMS, Fingerprint, Plan, PlanItem, StaleItem
@@ -39,7 +40,7 @@ from app.services.enrollment_writer import (
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
 UPDATABLE = ("first_name", "last_name", "email", "class_name", "grade_level", "birth_date",
-             "status")  # fmt: skip
+             "status", "sourced_id", "state_id")  # fmt: skip
 PAIR_KEY = "\x1f"  # between a student's key and a course name in an enrollment's key
 
 
@@ -84,71 +85,81 @@ def _stage(conn: psycopg.Connection, validation: ValidationResult, job: Job) -> 
         conn, "roster_stage",
         "line int, key text, student_no text, email text, first_name text, last_name text, "
         "class_name text, grade_level smallint, birth_date date, status text, course text, "
-        "sourced_id text",
+        "sourced_id text, state_id text",
         ((r.line, r.key, r.student_no, r.email, r.first_name, r.last_name, r.class_name,
-          r.grade_level, r.birth_date, r.status, r.course, r.sourced_id) for r in records),
+          r.grade_level, r.birth_date, r.status, r.course, r.sourced_id, r.state_id)
+         for r in records),
         job=job, total=len(records),
     )  # fmt: skip
 
 
 _CLASSIFY_SQL = """
+-- Each student of the file once, with what the import does with it, decided in one
+-- pass: matched by student number, else by e-mail; refused when the number is someone
+-- else's (Rollbook knows it with another e-mail) or the e-mail belongs to another
+-- student; otherwise created, updated or unchanged. (One statement instead of an
+-- UPDATE per rule: the rules read the same joins, and a temporary table rewritten
+-- row by row costs more than building it once.)
 CREATE TEMP TABLE roster_student ON COMMIT DROP AS
-SELECT DISTINCT ON (key) key, line, student_no, email, first_name, last_name, class_name,
-       grade_level, birth_date, status, sourced_id,
-       NULL::uuid AS student_id, NULL::text AS action, NULL::text AS reason,
-       NULL::text AS reject_column
-FROM roster_stage ORDER BY key, line;
+WITH staged AS (
+  SELECT DISTINCT ON (key) key, line, student_no, email, first_name, last_name, class_name,
+         grade_level, birth_date, status, sourced_id, state_id
+  FROM roster_stage ORDER BY key, line),
+found AS (
+  SELECT st.*, coalesce(by_no.id, by_email.id) AS found_id
+  FROM staged st
+  LEFT JOIN student by_no
+         ON st.student_no IS NOT NULL AND by_no.school_id = %(school)s
+        AND by_no.deleted_at IS NULL AND by_no.student_no = st.student_no
+  LEFT JOIN student by_email
+         ON st.student_no IS NULL AND by_email.school_id = %(school)s
+        AND by_email.deleted_at IS NULL AND lower(by_email.email) = lower(st.email)),
+judged AS (
+  SELECT f.*, s.first_name AS s_first_name, s.last_name AS s_last_name, s.email AS s_email,
+         s.class_name AS s_class_name, s.grade_level AS s_grade_level,
+         s.birth_date AS s_birth_date, s.status AS s_status, s.sourced_id AS s_sourced_id,
+         s.state_id AS s_state_id,
+         -- A student number that Rollbook knows with another e-mail is someone else's.
+         (f.email IS NOT NULL AND s.email IS NOT NULL AND lower(s.email) <> lower(f.email))
+           AS number_taken,
+         other.id AS email_owner, other.student_no AS owner_no,
+         btrim(other.first_name || ' ' || other.last_name) AS owner_name
+  FROM found f
+  LEFT JOIN student s ON s.id = f.found_id
+  -- An e-mail that already belongs to a different student (at most one: it is unique).
+  LEFT JOIN student other
+         ON f.email IS NOT NULL AND other.school_id = %(school)s AND other.deleted_at IS NULL
+        AND lower(other.email) = lower(f.email) AND other.id IS DISTINCT FROM f.found_id)
+SELECT key, line, student_no, email, first_name, last_name, class_name, grade_level,
+       birth_date, status, sourced_id, state_id,
+       CASE WHEN found_id IS NULL AND NOT number_taken AND email_owner IS NULL
+            THEN gen_random_uuid() ELSE found_id END AS student_id,
+       CASE WHEN number_taken OR email_owner IS NOT NULL THEN 'reject'
+            WHEN found_id IS NULL THEN 'create'
+            WHEN (first_name IS NOT NULL AND first_name IS DISTINCT FROM s_first_name)
+              OR (last_name IS NOT NULL AND last_name IS DISTINCT FROM s_last_name)
+              OR (email IS NOT NULL AND email IS DISTINCT FROM s_email)
+              OR (class_name IS NOT NULL AND class_name IS DISTINCT FROM s_class_name)
+              OR (grade_level IS NOT NULL AND grade_level IS DISTINCT FROM s_grade_level)
+              OR (birth_date IS NOT NULL AND birth_date IS DISTINCT FROM s_birth_date)
+              OR (status IS NOT NULL AND status IS DISTINCT FROM s_status)
+              OR (sourced_id IS NOT NULL AND sourced_id IS DISTINCT FROM s_sourced_id)
+              OR (state_id IS NOT NULL AND state_id IS DISTINCT FROM s_state_id)
+            THEN 'update' ELSE 'unchanged' END AS action,
+       CASE WHEN number_taken
+              THEN 'Student number ' || student_no || ' belongs to ' || s_email
+                   || ' in Rollbook, not ' || email
+                   || '. Check the number, or change the e-mail in Rollbook first.'
+            WHEN email_owner IS NOT NULL
+              THEN 'The e-mail ' || email || ' already belongs to ' || owner_name || ' ('
+                   || owner_no || ') in Rollbook.'
+       END AS reason,
+       CASE WHEN number_taken THEN 'student_no' WHEN email_owner IS NOT NULL THEN 'email'
+       END AS reject_column
+FROM judged;
 
-CREATE INDEX ON roster_student (student_no);
-CREATE INDEX ON roster_student (lower(email));
-ANALYZE roster_student;
-
-UPDATE roster_student r SET student_id = s.id
-FROM student s
-WHERE r.student_no IS NOT NULL AND s.school_id = %(school)s AND s.deleted_at IS NULL
-  AND s.student_no = r.student_no;
-
-UPDATE roster_student r SET student_id = s.id
-FROM student s
-WHERE r.student_no IS NULL AND s.school_id = %(school)s AND s.deleted_at IS NULL
-  AND lower(s.email) = lower(r.email);
-
--- A student number that Rollbook knows with another e-mail is someone else's number.
-UPDATE roster_student r
-SET action = 'reject', reject_column = 'student_no',
-    reason = 'Student number ' || r.student_no || ' belongs to ' || s.email
-             || ' in Rollbook, not ' || r.email
-             || '. Check the number, or change the e-mail in Rollbook first.'
-FROM student s
-WHERE s.id = r.student_id AND r.email IS NOT NULL AND s.email IS NOT NULL
-  AND lower(s.email) <> lower(r.email);
-
--- An e-mail that already belongs to a different student.
-UPDATE roster_student r
-SET action = 'reject', reject_column = 'email',
-    reason = 'The e-mail ' || r.email || ' already belongs to '
-             || btrim(s.first_name || ' ' || s.last_name) || ' (' || s.student_no
-             || ') in Rollbook.'
-FROM student s
-WHERE r.action IS NULL AND r.email IS NOT NULL AND s.school_id = %(school)s
-  AND s.deleted_at IS NULL AND lower(s.email) = lower(r.email)
-  AND s.id IS DISTINCT FROM r.student_id;
-
-UPDATE roster_student SET action = 'create', student_id = gen_random_uuid()
-WHERE action IS NULL AND student_id IS NULL;
-
-UPDATE roster_student r SET action = CASE WHEN
-       (r.first_name IS NOT NULL AND r.first_name IS DISTINCT FROM s.first_name)
-    OR (r.last_name IS NOT NULL AND r.last_name IS DISTINCT FROM s.last_name)
-    OR (r.email IS NOT NULL AND r.email IS DISTINCT FROM s.email)
-    OR (r.class_name IS NOT NULL AND r.class_name IS DISTINCT FROM s.class_name)
-    OR (r.grade_level IS NOT NULL AND r.grade_level IS DISTINCT FROM s.grade_level)
-    OR (r.birth_date IS NOT NULL AND r.birth_date IS DISTINCT FROM s.birth_date)
-    OR (r.status IS NOT NULL AND r.status IS DISTINCT FROM s.status)
-    OR (r.sourced_id IS NOT NULL AND r.sourced_id IS DISTINCT FROM s.sourced_id)
-    THEN 'update' ELSE 'unchanged' END
-FROM student s
-WHERE r.action IS NULL AND s.id = r.student_id;
+-- The statements below join the file's students by key and id.
+ANALYZE roster_student (key, student_id, action);
 
 -- One row per student and course the file names. A course Rollbook does not have yet
 -- stands in the plan under a placeholder id made from its name; the apply creates it.
@@ -162,10 +173,7 @@ LEFT JOIN course c ON c.school_id = %(school)s AND c.deleted_at IS NULL
 WHERE st.course IS NOT NULL
 ORDER BY st.key, lower(st.course), st.line;
 
--- The actions were set after the first ANALYZE: without fresh statistics the planner
--- takes every student for rejected and joins the file's enrollments row by row.
-ANALYZE roster_student;
-ANALYZE roster_enrollment;
+ANALYZE roster_enrollment (key, student_id, plan_course_id, course_id);
 """
 
 # A staged enrollment whose student is (or will be, by the file) active: only those get
@@ -208,7 +216,7 @@ def _classify(conn: psycopg.Connection, ctx: ServiceContext, outcome: RosterOutc
     for key, column, reason in conn.execute(
         "SELECT key, reject_column, reason FROM roster_student WHERE action = 'reject' ORDER BY line"
     ):
-        for record in by_key[key]:
+        for record in {r.line: r for r in by_key[key]}.values():  # once per line
             raw = {k: ("" if v is None else str(v)) for k, v in asdict(record).items()}
             outcome.rejected.append(Rejection(record.line, column, reason, raw))
     outcome.rejected.sort(key=lambda r: r.line)
@@ -350,6 +358,8 @@ def _plan_items(conn: psycopg.Connection, skipped: list[str]) -> tuple[list[Plan
     return items[:MAX_LISTED_ITEMS], truncated
 
 
+# Staging, fingerprints and plan items make a few hundred thousand small objects too.
+@cyclic_gc_paused()
 def plan_roster(
     session: Session, ctx: ServiceContext, validation: ValidationResult, *,
     params: dict[str, Any] | None = None, job: Job | None = None,
@@ -411,11 +421,14 @@ WHERE numbered.key = r.key;
     + staged_courses_sql("roster_enrollment", "course", _WILL_BE_ACTIVE)
     + """
 INSERT INTO student (id, school_id, student_no, email, first_name, last_name, class_name,
-                     grade_level, birth_date, status, sourced_id)
+                     grade_level, birth_date, status, sourced_id, state_id)
 SELECT student_id, %(school)s, student_no, email, coalesce(first_name, ''),
        coalesce(last_name, ''), class_name, grade_level, birth_date, coalesce(status, 'active'),
-       sourced_id
-FROM roster_student WHERE action = 'create';
+       sourced_id, state_id
+FROM roster_student WHERE action = 'create'
+-- In number order, as files usually are: the unique index on the number fills page by
+-- page instead of splitting pages all over.
+ORDER BY student_no;
 
 UPDATE student s SET
   first_name = coalesce(r.first_name, s.first_name),
@@ -425,7 +438,8 @@ UPDATE student s SET
   grade_level = coalesce(r.grade_level, s.grade_level),
   birth_date = coalesce(r.birth_date, s.birth_date),
   status = coalesce(r.status, s.status),
-  sourced_id = coalesce(r.sourced_id, s.sourced_id)
+  sourced_id = coalesce(r.sourced_id, s.sourced_id),
+  state_id = coalesce(r.state_id, s.state_id)
 FROM roster_student r
 WHERE r.action = 'update' AND s.id = r.student_id;
 """
@@ -443,6 +457,7 @@ def _student_number_start(conn: psycopg.Connection, ctx: ServiceContext) -> tupl
     return prefix, int(highest[0] if highest else 0) + 1
 
 
+@cyclic_gc_paused()
 def apply_roster(
     session: Session, ctx: ServiceContext, validation: ValidationResult, *,
     plan: Plan | None = None, all_or_nothing: bool = False,

@@ -16,14 +16,22 @@ request decisions apply a change:
 
 Planned runs re-check their plan first (``recheck``): rows that changed since the
 preview are left alone and reported as stale.
+
+One bulk run per school at a time: before anything else, ``apply_recorded`` takes a
+transaction-level advisory lock on the school (BULK_LOCK_SPACE, hashtext(school id)).
+A second run of the same school waits up to BULK_RUN_WAIT_S for it, then is refused
+with BulkRunBusy naming the run that holds it (its kind, actor and start) — never a
+unique-violation from two merges of overlapping files. Dry runs take no lock.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Generic, TypeVar
 
 import psycopg
@@ -47,6 +55,13 @@ T = TypeVar("T")
 # The first key of the advisory locks that mark a run as alive ("Rb" in ASCII); the
 # second is hashtext() of the run id. See runs.history for the reading side.
 RUN_LOCK_SPACE = 0x5262
+# The first key of the lock that lets one bulk run per school apply at a time ("Rs");
+# the second is hashtext() of the school id.
+BULK_LOCK_SPACE = 0x5273
+# How long a bulk run waits for another one of its school before it is refused: long
+# enough for a small import to finish, short enough that nobody wonders what hangs.
+BULK_RUN_WAIT_S = 3.0
+_BULK_POLL_S = 0.1
 
 
 @dataclass
@@ -90,6 +105,65 @@ class RecordedRun(Generic[T]):
 
 class RunFailed(RollbookError):
     """A run failed for a reason the database gave; everything it did was rolled back."""
+
+
+class BulkRunBusy(RollbookError):
+    """Another bulk run (import, backfill, repair, request decisions) of the same school
+    is applying its changes; this one changed nothing."""
+
+
+_KIND_WORDS = {RunKind.REQUESTS.value: "bulk request decision"}
+
+# The run whose transaction holds the school's bulk lock: the lock's backend, and the
+# running run whose own lock (RUN_LOCK_SPACE) that backend holds. Before its run row is
+# committed (a moment after the lock), only the backend's transaction start is known.
+# Advisory locks belong to a database: the school's id may be the same in another one.
+_BULK_HOLDER_SQL = text(f"""
+SELECT r.kind, r.actor, coalesce(r.started_at, a.xact_start)
+FROM pg_locks school_lock
+LEFT JOIN pg_stat_activity a ON a.pid = school_lock.pid
+LEFT JOIN pg_locks run_lock
+       ON run_lock.pid = school_lock.pid AND run_lock.locktype = 'advisory'
+      AND run_lock.granted AND run_lock.objsubid = 2
+      AND run_lock.classid = {RUN_LOCK_SPACE}::oid
+LEFT JOIN maintenance_run r
+       ON r.school_id = :school AND r.status = 'running'
+      AND hashtext(r.id::text)::oid = run_lock.objid
+WHERE school_lock.locktype = 'advisory' AND school_lock.granted
+  AND school_lock.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND school_lock.objsubid = 2 AND school_lock.classid = {BULK_LOCK_SPACE}::oid
+  AND school_lock.objid = hashtext(:school_text)::oid
+ORDER BY r.started_at DESC NULLS LAST
+LIMIT 1
+""")
+
+
+def _busy_text(session: Session, ctx: ServiceContext) -> str:
+    holder = session.execute(
+        _BULK_HOLDER_SQL, {"school": ctx.school_id, "school_text": str(ctx.school_id)}
+    ).first()
+    kind, actor, started = holder if holder is not None else (None, None, None)
+    what = _KIND_WORDS.get(kind, kind or "bulk run")
+    by = f" by {actor}" if actor else ""
+    at = ""
+    if started is not None:
+        local = started.astimezone()
+        at = f" at {local:%H:%M}" if local.date() == date.today() else f" at {local:%Y-%m-%d %H:%M}"
+    return (f"Nothing was changed: another {what} is running on this school, started{by}{at}; "
+            "try again when it has finished.")  # fmt: skip
+
+
+def lock_school_for_bulk_run(session: Session, ctx: ServiceContext) -> None:
+    """Hold the school's bulk lock until the caller's transaction ends, waiting up to
+    BULK_RUN_WAIT_S for a run that holds it; BulkRunBusy, naming that run, after that."""
+    params = {"space": BULK_LOCK_SPACE, "school": str(ctx.school_id)}
+    deadline = time.monotonic() + BULK_RUN_WAIT_S
+    while not session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:space, hashtext(:school))"), params
+    ).scalar():
+        if time.monotonic() >= deadline:
+            raise BulkRunBusy(_busy_text(session, ctx))
+        time.sleep(_BULK_POLL_S)
 
 
 def _engine(session: Session) -> Engine:
@@ -171,8 +245,17 @@ def apply_recorded(
     Cancel as cancelled. Anything else is recorded as failed and raised again.
 
     Imports, backfills and repairs first take a backup when the session's policy says so
-    (see app.db.backup): a run that cannot be backed up fails and changes nothing."""
+    (see app.db.backup): a run that cannot be backed up fails and changes nothing.
+
+    One bulk run per school applies at a time (lock_school_for_bulk_run): a run refused
+    for another one is recorded as failed with BulkRunBusy, having changed nothing."""
     run_id = uuid.uuid4()
+    try:
+        lock_school_for_bulk_run(session, ctx)
+    except BulkRunBusy as exc:
+        start_run(session, ctx, kind, params, run_id=run_id)
+        record_failure(session, run_id, RunStatus.FAILED, str(exc))
+        return RecordedRun(run_id, RunStatus.FAILED, error=str(exc), cause=exc)
     try:
         backup = backup_before(session, kind, run_id)
     except (RollbookError, psycopg.Error) as exc:

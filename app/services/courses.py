@@ -17,6 +17,7 @@ from app.db.models import Course, natural_order
 from app.domain.context import ServiceContext
 from app.domain.errors import Conflict, NotFound, UnknownCourse, ValidationError
 from app.domain.rows import CourseRow
+from app.domain.text_limits import COURSE_TEXT_LIMITS, cut_search_text, too_long_message
 from app.services.permissions import REGISTRAR_ROLES, require_role
 
 
@@ -27,9 +28,15 @@ def _row(course: Course) -> CourseRow:
 
 
 def clean_course_name(name: str | None) -> str:
+    """The name with its spaces tidied; ValidationError when it is empty or longer than
+    the course name's limit (COURSE_TEXT_LIMITS, a CHECK in the schema too)."""
     cleaned = " ".join((name or "").split())
     if not cleaned:
         raise ValidationError("course", "The course name is required.")
+    if len(cleaned) > COURSE_TEXT_LIMITS["name"]:
+        raise ValidationError(
+            "course", too_long_message("name", COURSE_TEXT_LIMITS["name"], len(cleaned))
+        )
     return cleaned
 
 
@@ -49,7 +56,7 @@ SUGGESTED = 3  # closest course names offered for a name that matches none
 def closest_course_names(names: list[str], typed: str) -> list[str]:
     """The names a person most likely meant by ``typed``: those that contain it, then
     the nearest spellings ("Underwater Basketry" → "Underwater Basket Weaving")."""
-    wanted = " ".join(typed.split()).lower()
+    wanted = " ".join(cut_search_text(typed).split()).lower()
     if not wanted:
         return []
     by_lower = {name.lower(): name for name in names}

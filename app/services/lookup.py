@@ -25,6 +25,7 @@ from app.domain.context import ServiceContext
 from app.domain.errors import NotFound
 from app.domain.periods import periods_from_range
 from app.domain.rows import AttendanceSummaryRow, EnrollmentRow, StudentRow
+from app.domain.text_limits import cut_search_text
 from app.services.attendance import course_attendance_summary
 
 
@@ -126,7 +127,7 @@ def student_parameters(ctx: ServiceContext, student_no_or_id: str | uuid.UUID) -
     as one, as an id."""
     if isinstance(student_no_or_id, uuid.UUID):
         return {"school": ctx.school_id, "no": str(student_no_or_id), "id": student_no_or_id}
-    typed = student_no_or_id.strip()
+    typed = cut_search_text(student_no_or_id).strip()  # a pasted page is cut, as in a search
     try:
         as_id: uuid.UUID | None = uuid.UUID(typed)
     except ValueError:
@@ -193,7 +194,7 @@ def lookup_student(
     if not rows:
         if isinstance(student_no_or_id, uuid.UUID):
             raise NotFound("That student no longer exists; refresh the list and try again.")
-        raise NotFound(f"No student has the number {student_no_or_id.strip()!r}; "
+        raise NotFound(f"No student has the number {cut_search_text(student_no_or_id).strip()!r}; "
                        "search by name on the Students page.")  # fmt: skip
     enrollments = _enrollments(rows)
     student = StudentRow(*rows[0][:13], active_course_count=sum(e.active for e in enrollments))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from app.domain.text_limits import cut_search_text
+
 _WORD_PARTS = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_TERMS = 8
 
@@ -29,6 +31,9 @@ def search_terms(text: str) -> list[str]:
     domain typed on its own ("@newschool.org", "newschool.org") asks for its words.
     """
     terms: list[str] = []
+    # A pasted page of text is cut, not handed to the database: a word longer than
+    # 2,047 bytes is an error in a tsquery (SEARCH_TEXT_LIMIT is far below it).
+    text = cut_search_text(text)
     # Control characters (a pasted NUL, a tab from a spreadsheet) are never part of a word.
     text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
     for word in text.split():

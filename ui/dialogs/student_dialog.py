@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from app.domain.enums import StudentStatus
 from app.domain.errors import ValidationError
 from app.domain.rows import StudentRow
+from app.domain.text_limits import STUDENT_TEXT_LIMITS
 from app.services import students as student_service
 from app.services.students import StudentInput
 from ui.dialogs.parts import refusal_label
@@ -72,11 +73,19 @@ class StudentDialog(QDialog):
     def _line(self, name: str, label: str, placeholder: str, form: QFormLayout) -> QLineEdit:
         edit = QLineEdit()
         edit.setPlaceholderText(placeholder)
+        if name in STUDENT_TEXT_LIMITS:  # the most the service and the schema keep
+            edit.setMaxLength(STUDENT_TEXT_LIMITS[name])
         self.fields[name] = edit
         form.addRow(label, edit)  # the label carries its Alt+letter
         return edit
 
     def _fill(self, student: StudentRow) -> None:
+        # A value stored before the limits were kept is shown whole, never cut without a
+        # word: saving it names the field and the limit.
+        for name, limit in STUDENT_TEXT_LIMITS.items():
+            edit = self.fields.get(name)
+            if isinstance(edit, QLineEdit):
+                edit.setMaxLength(max(limit, len(getattr(student, name) or "")))
         self.student_no.setText(student.student_no)
         self.first_name.setText(student.first_name)
         self.last_name.setText(student.last_name)

@@ -10,6 +10,7 @@ from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
+from app.domain.text_limits import SEARCH_TEXT_LIMIT
 from ui.models.paged import PagedTableModel
 from ui.widgets.data_table import DataTableView
 
@@ -74,6 +75,7 @@ class ListPage(QWidget):
         search = QLineEdit(self)
         search.setPlaceholderText(placeholder)
         search.setClearButtonEnabled(True)
+        search.setMaxLength(SEARCH_TEXT_LIMIT)  # a pasted page is cut, as the service cuts it
         search.setMinimumWidth(320)
         search.textChanged.connect(lambda _text: self._search_timer.start())
         search.returnPressed.connect(self.apply_filters)

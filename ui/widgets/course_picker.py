@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.rows import CourseRow
+from app.domain.text_limits import COURSE_TEXT_LIMITS
 from app.services.courses import closest_course_names
 
 
@@ -29,6 +30,7 @@ class CoursePicker(QComboBox):
         self.setEditable(True)
         self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.lineEdit().setPlaceholderText("Type or pick a course")
+        self.lineEdit().setMaxLength(COURSE_TEXT_LIMITS["name"])
         self.setToolTip("Type any part of a course name and pick it from the list")
         completer = QCompleter(self.model(), self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -40,6 +42,9 @@ class CoursePicker(QComboBox):
     def set_courses(self, rows: list[CourseRow]) -> None:
         typed = self.currentText()
         self._courses = list(rows)
+        # A name stored before the limit was kept must still fit whole when picked.
+        longest = max((len(row.name) for row in rows), default=0)
+        self.lineEdit().setMaxLength(max(COURSE_TEXT_LIMITS["name"], longest))
         self.blockSignals(True)
         self.clear()
         for row in rows:

@@ -10,6 +10,7 @@ are left alone and listed), and Cancel during the import rolls everything back.
 
 from __future__ import annotations
 
+import html
 import json
 from enum import IntEnum
 from pathlib import Path
@@ -34,8 +35,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.wording import counted, plural
-from app.imports.mapping import FIELD_LABELS, ColumnMapping, Field, auto_map, check_mapping
-from app.imports.oneroster import OneRosterFile, import_oneroster, read_oneroster
+from app.imports.mapping import (
+    FIELD_LABELS,
+    ColumnMapping,
+    Field,
+    auto_map,
+    check_mapping,
+    layout_key,
+)
+from app.imports.oneroster import OneRosterFile, import_oneroster
 from app.imports.reading import (
     DELIMITERS,
     ENCODINGS,
@@ -48,7 +56,12 @@ from app.imports.reading import (
     sample_table,
 )
 from app.imports.roster import RosterOutcome
-from app.imports.service import PreparedImport, run_import, write_rejected_csv
+from app.imports.service import (
+    PreparedImport,
+    read_roster_folder,
+    run_import,
+    write_rejected_csv,
+)
 from app.imports.validation import DateFormat, ImportOptions, suggest_date_format, validate
 from ui.actions.save_file import ask_save_path
 from ui.ops import Op
@@ -58,6 +71,10 @@ from ui.wizards.apply_page import ask_to_stop
 
 REJECTED_BRUSH = QBrush(QColor("#f8d7da"))
 PREVIEW_ROWS = 500
+# The mappings a person chose, one per header layout (app.imports.mapping.layout_key),
+# the most recent last; the oldest are forgotten beyond this many.
+REMEMBERED_LAYOUTS = 50
+MAPPINGS_KEY = "import/mappings"
 
 
 class Step(IntEnum):
@@ -74,7 +91,7 @@ class Step(IntEnum):
 
 _LABELS = {"first_name": "First name", "last_name": "Last name", "email": "E-mail",
            "class_name": "Class", "grade_level": "Grade", "birth_date": "Birth date",
-           "status": "Status"}  # fmt: skip
+           "status": "Status", "sourced_id": "System id", "state_id": "State id"}  # fmt: skip
 
 
 def _describe(values: dict | None) -> str:
@@ -93,7 +110,8 @@ class ImportState:
         self.prepared: PreparedImport | None = None
         self.plan: RosterOutcome | None = None
         self.result: RosterOutcome | None = None
-        self.oneroster = False  # a OneRoster zip or folder: no format or column steps
+        # A OneRoster or School Data Sync zip or folder: no format or column steps.
+        self.oneroster = False
         self.oneroster_file: OneRosterFile | None = None
 
     def run(self, session, ctx, job, *, commit: bool) -> RosterOutcome:
@@ -112,10 +130,13 @@ class PickFilePage(QWizardPage):
         super().__init__()
         self.state = state
         self.setTitle("Choose the roster file")
-        self.setSubTitle("A CSV file exported from a spreadsheet or another system. "
-                         "You will see what it contains before anything changes.")  # fmt: skip
+        self.setSubTitle("A CSV file exported from a spreadsheet or another system, or the "
+                         "folder or .zip of a OneRoster or School Data Sync export. You will "
+                         "see what it contains before anything changes.")  # fmt: skip
         self.path_edit = QLineEdit()
-        self.path_edit.setPlaceholderText("Path to a .csv file, or a OneRoster .zip or folder")
+        self.path_edit.setPlaceholderText(
+            "Path to a .csv file, or a OneRoster / School Data Sync .zip or folder"
+        )
         browse = QPushButton("B&rowse…")
         browse.clicked.connect(self.browse)
         row = QHBoxLayout()
@@ -141,7 +162,7 @@ class PickFilePage(QWizardPage):
             self.path_edit.setText(name)
 
     def nextId(self) -> int:  # noqa: N802
-        if self.state.oneroster or _is_oneroster(self.path_edit.text()):
+        if self.state.oneroster or _is_folder_export(self.path_edit.text()):
             return Step.PLAN
         return Step.FORMAT
 
@@ -155,10 +176,10 @@ class PickFilePage(QWizardPage):
             return False
         self._reading = True
         self.error.setText(f"Reading {path.name}…")
-        oneroster = _is_oneroster(str(path))
+        oneroster = _is_folder_export(str(path))
 
         def read(job):
-            return read_oneroster(path) if oneroster else detect_format(path)
+            return read_roster_folder(path) if oneroster else detect_format(path)
 
         Op(self, read, title="Reading the file…", files=True).success(
             lambda result: self._read(path, oneroster, result)).failure(
@@ -292,17 +313,26 @@ class MappingPage(QWizardPage):
         self.grid.setColumnWidth(0, 200)
         self.grid.setColumnWidth(2, 200)
         self.date_format = QComboBox()
+        self.date_format.addItem("Work it out from the file", "")
         self.date_format.addItem("YYYY-MM-DD (ISO)", DateFormat.ISO)
         self.date_format.addItem("Day first (23/04/2011)", DateFormat.DAY_FIRST)
         self.date_format.addItem("Month first (04/23/2011)", DateFormat.MONTH_FIRST)
         self.all_or_nothing = QCheckBox("All or nothing: import nothing if any row is rejected")
+        # Which columns will not be imported, kept true as the person changes the choices.
+        self.not_imported = QLabel("")
+        self.not_imported.setWordWrap(True)
+        self.not_imported.setStyleSheet("color: #8a5a00;")
+        self.remembered_note = QLabel("")
+        self.remembered_note.setWordWrap(True)
         self.problem = QLabel("")
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #a61b1b;")
         form = QFormLayout()
         form.addRow("&Dates in the file", self.date_format)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.remembered_note)
         layout.addWidget(self.grid, 1)
+        layout.addWidget(self.not_imported)
         layout.addLayout(form)
         layout.addWidget(self.all_or_nothing)
         layout.addWidget(self.problem)
@@ -329,8 +359,14 @@ class MappingPage(QWizardPage):
         self._fill(table)
 
     def _fill(self, table: RawTable) -> None:
-        remembered = json.loads(QSettings().value("import/mapping", "{}") or "{}")
+        remembered = remembered_mapping(table.header)
         mapping = auto_map(table.header, remembered)
+        self.remembered_note.setText(
+            "The columns are matched as you chose last time for a file with these columns."
+            if remembered
+            else ""
+        )
+        self.remembered_note.setVisible(bool(remembered))
         self.grid.setRowCount(len(table.header))
         self.combos = []
         for row, column in enumerate(table.header):
@@ -349,12 +385,21 @@ class MappingPage(QWizardPage):
             combo.currentIndexChanged.connect(self.completeChanged)
             self.grid.setCellWidget(row, 2, combo)
             self.combos.append(combo)
-        birth = mapping.index_of(Field.BIRTH_DATE)
-        if birth is not None:
-            suggestion = suggest_date_format([v[birth] for _, v in table.rows if birth < len(v)])
-            if suggestion:
-                self.date_format.setCurrentIndex(self.date_format.findData(suggestion))
+        self._describe_dates(table, mapping)
         self.completeChanged.emit()
+
+    def _describe_dates(self, table: RawTable, mapping: ColumnMapping) -> None:
+        """ "Work it out from the file" says what it worked out."""
+        birth = mapping.index_of(Field.BIRTH_DATE)
+        found = None
+        if birth is not None:
+            found = suggest_date_format([v[birth] for _, v in table.rows if birth < len(v)])
+        words = {DateFormat.DAY_FIRST: "day first", DateFormat.MONTH_FIRST: "month first"}
+        self.date_format.setItemText(
+            0, f"Work it out from the file ({words[found]})" if found
+            else "Work it out from the file",
+        )  # fmt: skip
+        self.date_format.setCurrentIndex(0)
 
     def mapping(self) -> ColumnMapping:
         assert self.state.table is not None
@@ -365,8 +410,14 @@ class MappingPage(QWizardPage):
     def isComplete(self) -> bool:  # noqa: N802
         if not self.combos:
             return False
+        mapping = self.mapping()
+        ignored = mapping.ignored_columns
+        self.not_imported.setText(
+            f"Not imported: {', '.join(ignored)}. Choose what a column holds to import it."
+            if ignored else ""
+        )  # fmt: skip
         try:
-            check_mapping(self.mapping())
+            check_mapping(mapping)
         except UnreadableFile as exc:
             self.problem.setText(str(exc))
             return False
@@ -375,10 +426,36 @@ class MappingPage(QWizardPage):
 
     def validatePage(self) -> bool:  # noqa: N802
         self.state.mapping = self.mapping()
-        self.state.options = ImportOptions(DateFormat(self.date_format.currentData()),
+        chosen = self.date_format.currentData()
+        self.state.options = ImportOptions(DateFormat(chosen) if chosen else None,
                                            all_or_nothing=self.all_or_nothing.isChecked())  # fmt: skip
-        QSettings().setValue("import/mapping", json.dumps(self.state.mapping.as_dict()))
+        remember_mapping(self.state.mapping)
         return True
+
+
+def remembered_mapping(header: list[str]) -> dict[str, str | None]:
+    """The mapping chosen last time for a file with these columns, or nothing."""
+    try:
+        layouts = json.loads(QSettings().value(MAPPINGS_KEY, "{}") or "{}")
+    except (TypeError, ValueError):
+        return {}  # settings written by hand or by another version: start afresh
+    chosen = layouts.get(layout_key(header)) if isinstance(layouts, dict) else None
+    return chosen if isinstance(chosen, dict) else {}
+
+
+def remember_mapping(mapping: ColumnMapping) -> None:
+    try:
+        layouts = json.loads(QSettings().value(MAPPINGS_KEY, "{}") or "{}")
+    except (TypeError, ValueError):
+        layouts = {}
+    if not isinstance(layouts, dict):
+        layouts = {}
+    key = layout_key(mapping.header)
+    layouts.pop(key, None)
+    layouts[key] = mapping.as_dict()  # the most recent last
+    while len(layouts) > REMEMBERED_LAYOUTS:
+        layouts.pop(next(iter(layouts)))
+    QSettings().setValue(MAPPINGS_KEY, json.dumps(layouts))
 
 
 class ValidationPage(QWizardPage):
@@ -419,6 +496,8 @@ class ValidationPage(QWizardPage):
             + "."
             + (" <b>All or nothing is on: nothing will be imported while rows are rejected.</b>"
                if state.options.all_or_nothing and rejected else "")
+            + _dates_read(result)
+            + _not_imported(state.mapping.ignored_columns)
         )  # fmt: skip
         header = state.table.header
         shown = [(line, values) for line, values in state.table.rows if line in rejected]
@@ -488,13 +567,26 @@ class PlanPage(QWizardPage):
             f"<b style='color:#a61b1b'>{len(outcome.rejected):,}</b>."
             + (f" Not enrolled (the student is not active): <b style='color:#a61b1b'>"
                f"{outcome.enrollments_skipped:,}</b>." if outcome.enrollments_skipped else "")
+            + _not_imported(outcome.ignored_columns)
+            + self._folder_notes()
         )  # fmt: skip
         items = outcome.plan.items if outcome.plan else []
         labels = {"create": "New student", "update": "Update", "create_enrollment": "Enroll",
                   "reactivate_enrollment": "Re-enroll",
                   "skip_enrollment": "Not enrolled"}  # fmt: skip
-        self.changes.setRowCount(len(items))
-        for r, item in enumerate(items):
+        # Rejected rows first: a folder export has no rows step, and a CSV's rows may be
+        # refused here too (a number that belongs to another e-mail in Rollbook).
+        rejected = outcome.rejected[:PREVIEW_ROWS]
+        self.changes.setRowCount(len(rejected) + len(items))
+        for r, rejection in enumerate(rejected):
+            cells = ["Rejected", f"line {rejection.line} ({rejection.column})", "",
+                     rejection.message]  # fmt: skip
+            for c, text in enumerate(cells):
+                cell = QTableWidgetItem(text)
+                cell.setBackground(REJECTED_BRUSH)
+                cell.setToolTip(rejection.message)
+                self.changes.setItem(r, c, cell)
+        for r, item in enumerate(items, start=len(rejected)):
             if item.kind == "skip_enrollment":
                 before, after = "", item.reason
             elif item.entity == "course_enrollment":
@@ -511,8 +603,34 @@ class PlanPage(QWizardPage):
         self._done = True
         self.completeChanged.emit()
 
+    def _folder_notes(self) -> str:
+        """For a OneRoster or School Data Sync export: what it was read as, and its warnings."""
+        file = self.state.oneroster_file
+        if not self.state.oneroster or file is None:
+            return ""
+        warnings = "".join(f"<li>{html.escape(text)}</li>" for text in file.warnings)
+        return (f"<p>Read as {html.escape(file.format)}.</p>"
+                + (f"<p style='color:#8a5a00'>Warnings:</p><ul>{warnings}</ul>" if warnings else ""))  # fmt: skip
+
     def isComplete(self) -> bool:  # noqa: N802
         return self._done
+
+
+def _not_imported(columns: list[str]) -> str:
+    if not columns:
+        return ""
+    names = ", ".join(html.escape(c) for c in columns)
+    return (f"<p style='color:#8a5a00'>Columns not imported: <b>{names}</b> — go Back to the "
+            "columns step to import one.</p>")  # fmt: skip
+
+
+def _dates_read(result) -> str:
+    """Which day/month order the file's dates were read in, when it was worked out."""
+    words = {DateFormat.DAY_FIRST: "day first (23/04/2011)",
+             DateFormat.MONTH_FIRST: "month first (04/23/2011)"}  # fmt: skip
+    if getattr(result, "date_format_inferred", False) and result.date_format in words:
+        return f" Dates were read {words[result.date_format]}, as the file's dates show."
+    return ""
 
 
 class ApplyPage(BaseApplyPage):
@@ -578,6 +696,8 @@ class SummaryPage(QWizardPage):
                if outcome.stale else "")
             + (f"<p><b>{outcome.enrollments_skipped:,} not enrolled</b> because the student is "
                f"not active:</p><ul>{skipped}</ul>" if outcome.skipped else "")
+            + _not_imported(outcome.ignored_columns).replace(
+                " — go Back to the columns step to import one", "")
         )  # fmt: skip
         self.save_button.setVisible(bool(outcome.rejected))
 
@@ -628,8 +748,8 @@ class CsvImportWizard(QWizard):
             super().reject()
 
 
-def _is_oneroster(text: str) -> bool:
+def _is_folder_export(text: str) -> bool:
+    """A zip or a folder: another system's export of several CSVs (OneRoster or School
+    Data Sync), read by app.imports.service.read_roster_folder; not a single roster CSV."""
     path = Path(text.strip()).expanduser() if text.strip() else None
-    return bool(path) and (
-        path.suffix.lower() == ".zip" or (path.is_dir() and (path / "manifest.csv").exists())
-    )
+    return bool(path) and (path.suffix.lower() == ".zip" or path.is_dir())
