@@ -163,3 +163,24 @@ def test_a_school_data_sync_folder_imports_through_the_wizard(qtbot, ops_hub, db
     qtbot.waitUntil(lambda: wizard.currentPage() is wizard.summary_page, timeout=15_000)
     with db.sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(Student)) == planned
+
+
+def test_when_no_date_settles_the_order_the_wizard_says_where_to_choose_it(
+    qtbot, ops_hub, db, tmp_path
+):
+    path = tmp_path / "ambiguous.csv"
+    path.write_text("student_no,name,birth_date\nS1,Ann Lee,03/04/2012\n", encoding="utf-8")
+    wizard = open_wizard(qtbot, path)
+    to_columns(qtbot, wizard)
+    wizard.next()
+    qtbot.waitUntil(wizard.validation_page.isComplete, timeout=20_000)
+    assert "choose the order under <i>Dates in the file</i>" in (
+        wizard.validation_page.counts.text()
+    )
+    wizard.back()
+    page = wizard.mapping_page
+    page.date_format.setCurrentIndex(page.date_format.findText("Day first (23/04/2011)"))
+    wizard.next()
+    qtbot.waitUntil(wizard.validation_page.isComplete, timeout=20_000)
+    assert wizard.state.prepared.validation.rejections == []
+    assert str(wizard.state.prepared.validation.records[0].birth_date) == "2012-04-03"

@@ -630,6 +630,10 @@ def _dates_read(result) -> str:
              DateFormat.MONTH_FIRST: "month first (04/23/2011)"}  # fmt: skip
     if getattr(result, "date_format_inferred", False) and result.date_format in words:
         return f" Dates were read {words[result.date_format]}, as the file's dates show."
+    if result.date_format is None and any("--date-format" in r.message for r in result.rejections):
+        # The rows' reason names the command line's option; here the choice is a list.
+        return (" <b>No date in the file settles whether it is day or month first:</b> go "
+                "Back and choose the order under <i>Dates in the file</i>.")  # fmt: skip
     return ""
 
 
