@@ -265,3 +265,16 @@ def test_a_disk_that_fills_while_the_rejected_rows_are_written_rolls_the_import_
     assert (numbers, members) == (before[0], before[2])
     # The run was never committed: the history shows it as interrupted, not succeeded.
     assert [status for _actor, status, _error in runs[len(before[1]) :]] == ["running"]
+
+
+def test_a_backfill_refused_for_a_running_import_is_exit_2_in_one_line(db, files):
+    first, _second = files
+    held = HeldImport(db, first)
+    try:
+        backfill = _rollbook(db, "backfill", "enrollments", "--commit")
+        out, err = backfill.communicate(timeout=120)
+    finally:
+        held.finish()
+    assert backfill.returncode == 2, (out, err)
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert "another import is running on this school, started by anna" in err

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from app.cli.output import (
+    EXIT_BAD_INPUT,
     EXIT_FINDINGS,
     EXIT_OK,
     count_option,
@@ -54,6 +55,7 @@ def cmd_audit_enrollments(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_backfill_enrollments(args: argparse.Namespace, settings: Settings) -> int:
     from app.maintenance.backfill import apply_backfill, plan_backfill
+    from app.runs.recorder import BulkRunBusy
 
     job = progress_job(args.json)
     with school_session(settings) as (session, ctx):
@@ -93,6 +95,8 @@ def cmd_backfill_enrollments(args: argparse.Namespace, settings: Settings) -> in
             print(f"  not enrolled: {text}")
     else:
         print(f"rollbook: backfill {run.status.value}: {run.error}", file=sys.stderr)
+    if isinstance(run.cause, BulkRunBusy):
+        return EXIT_BAD_INPUT  # refused, not a finding: another bulk run holds the school
     return EXIT_OK if run.succeeded else EXIT_FINDINGS
 
 
@@ -148,7 +152,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     backfill_sub = backfill.add_subparsers(dest="backfill_command", required=True,
                                            metavar="WHAT")  # fmt: skip
     fill = backfill_sub.add_parser("enrollments", help="dry run unless --commit; exit 1 when the "
-                                   "dry run has changes or the apply failed")  # fmt: skip
+                                   "dry run has changes or the apply failed, 2 when another "
+                                   "bulk run of the school is applying")  # fmt: skip
     fill.add_argument("--commit", action="store_true", help="apply the backfill")
     fill.add_argument("--list", type=count_option(minimum=0), default=20, metavar="N",
                       help="list at most N planned changes (default 20)")  # fmt: skip
