@@ -28,6 +28,18 @@ MILESTONE_SHOWN = "main window shown"
 MILESTONE_LISTED = "first list ready"
 
 
+def _collect_garbage_on_this_thread(app: QApplication) -> None:
+    from ui.gc_collector import GuiThreadCollector
+    from ui.ops import installed_hub
+
+    def busy() -> bool:
+        hub = installed_hub()
+        return hub is not None and hub.busy
+
+    # Kept on the application: it must live as long as the event loop does.
+    app.rollbook_collector = GuiThreadCollector(app, busy=busy)  # type: ignore[attr-defined]
+
+
 def run(settings: Settings) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setOrganizationName("Rollbook")
@@ -38,6 +50,7 @@ def run(settings: Settings) -> int:
 
     app.setWindowIcon(app_icon())
     _quit_on_termination(app)
+    _collect_garbage_on_this_thread(app)
     if needs_first_run(settings):
         return _first_start(app, settings)
 

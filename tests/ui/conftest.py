@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import tempfile
 
 import pytest
@@ -16,6 +17,22 @@ QSettings.setDefaultFormat(QSettings.Format.IniFormat)
 QSettings.setPath(
     QSettings.Format.IniFormat, QSettings.Scope.UserScope, tempfile.mkdtemp(prefix="rb-qs-")
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gui_thread_collector(qapp):
+    """As in the app (ui/app.py): cycles are collected on the window's thread, when no
+    background operation runs — never by a worker in the middle of its query."""
+    from ui.gc_collector import GuiThreadCollector
+    from ui.ops import installed_hub
+
+    def busy() -> bool:
+        hub = installed_hub()
+        return hub is not None and hub.busy
+
+    collector = GuiThreadCollector(qapp, busy=busy)
+    yield collector
+    collector.stop()
 
 
 @pytest.fixture
@@ -36,6 +53,7 @@ def ops_hub(qapp, database):
     hub = install_hub(database)
     yield hub
     hub.shutdown()
+    gc.collect()  # the test's windows and operations, here on the window's thread
 
 
 @pytest.fixture
