@@ -69,11 +69,12 @@ def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
         requests,
         sessions,
         students,
+        sync,
     )
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for area in (database, students, sessions, attendance, events, imports, maintenance,
-                 consistency, requests, lookup, certificates, export, backup):  # fmt: skip
+                 consistency, requests, lookup, certificates, export, backup, sync):  # fmt: skip
         area.register(sub)
     return parser
 

@@ -31,7 +31,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import DATEMULTIRANGE, JSONB, TSVECTOR, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, DATEMULTIRANGE, JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import XID8, Base, SchoolDataMixin, TimestampedMixin, enum_check, new_id
@@ -599,6 +599,122 @@ class AuditLog(Base):
     # and whether the change was made here or pulled from the school server.
     txid: Mapped[str | None] = mapped_column(XID8)
     origin: Mapped[str] = mapped_column(Text, server_default="local")
+
+
+
+# ---------------------------------------------------------------- offline sync (app/sync)
+# Bookkeeping of the sync itself, never synced nor captured. The desktop side:
+
+
+class SyncState(Base):
+    """One desktop's standing with the school server, per school."""
+
+    __tablename__ = "sync_state"
+
+    school_id: Mapped[uuid.UUID] = mapped_column(
+        UUIDCol, ForeignKey("school.id", name="fk_sync_state_school_id_school"), primary_key=True
+    )
+    device_id: Mapped[uuid.UUID] = mapped_column(UUIDCol)
+    device_name: Mapped[str] = mapped_column(Text)
+    server: Mapped[str] = mapped_column(Text)  # where, without credentials
+    # Local audit entries up to this id are all pushed; above it, the transactions in
+    # sync_pushed_tx are (an entry's id is not its commit order).
+    push_floor: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # The server's transaction id (xid8) every pull starts from, as text.
+    pull_cursor: Mapped[str | None] = mapped_column(Text)
+    initial_table: Mapped[int | None] = mapped_column(Integer)
+    initial_after: Mapped[uuid.UUID | None] = mapped_column(UUIDCol)
+    initial_done: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    last_sync_at: Mapped[datetime | None] = mapped_column(TZ)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(TZ)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_retry_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class SyncPushedTx(Base):
+    """Local transactions already pushed whose entries lie above the push floor."""
+
+    __tablename__ = "sync_pushed_tx"
+
+    school_id: Mapped[uuid.UUID] = mapped_column(UUIDCol, primary_key=True)
+    txid: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class SyncConflict(Base):
+    """What a push could not apply, kept for a person to decide (one row per column)."""
+
+    __tablename__ = "sync_conflict"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('column', 'edit_delete', 'delete_edit', 'duplicate_key', 'missing_row', "
+            "'refused')", name="kind_valid"),  # fmt: skip
+        # A retried push answers with the stored result: it must not be recorded twice.
+        UniqueConstraint("op_id", "kind", "column_name", name="uq_sync_conflict_once"),
+        Index("ix_sync_conflict_open", "school_id", postgresql_where=text("resolved_at IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUIDCol, primary_key=True,
+                                          server_default=text("gen_random_uuid()"))  # fmt: skip
+    school_id: Mapped[uuid.UUID] = mapped_column(UUIDCol)
+    op_id: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    entity: Mapped[str] = mapped_column(Text)
+    entity_id: Mapped[uuid.UUID] = mapped_column(UUIDCol)
+    column_name: Mapped[str] = mapped_column(Text, server_default="")
+    base: Mapped[Any | None] = mapped_column(JSONB)
+    local: Mapped[Any | None] = mapped_column(JSONB)
+    server: Mapped[Any | None] = mapped_column(JSONB)
+    existing_id: Mapped[uuid.UUID | None] = mapped_column(UUIDCol)
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    resolved_at: Mapped[datetime | None] = mapped_column(TZ)
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+
+# The server side:
+
+
+class SyncDevice(Base):
+    """A desktop allowed to sync one school (`rollbook server add-device`)."""
+
+    __tablename__ = "sync_device"
+    __table_args__ = (
+        Index("uq_sync_device_name", "school_id", text("lower(name)"), unique=True),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUIDCol, primary_key=True,
+                                          server_default=text("gen_random_uuid()"))  # fmt: skip
+    school_id: Mapped[uuid.UUID] = mapped_column(
+        UUIDCol, ForeignKey("school.id", name="fk_sync_device_school_id_school")
+    )
+    name: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    last_seen_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class SyncAppliedOp(Base):
+    """Every pushed operation the server has taken, with its answer: a retry after a
+    lost answer gets the same answer and applies nothing twice."""
+
+    __tablename__ = "sync_applied_op"
+
+    op_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(UUIDCol)
+    result: Mapped[Any] = mapped_column(JSONB)
+    applied_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class SyncServer(Base):
+    """The server's one row: which schema revisions a push may carry."""
+
+    __tablename__ = "sync_server"
+    __table_args__ = (CheckConstraint("id", name="one_row"),)
+
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
+    accepted_revisions: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    initialised_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
 
 # Tables whose rows carry row_version/updated_at maintained by rollbook_touch_row().

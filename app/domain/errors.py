@@ -82,3 +82,17 @@ class RegistrationHasRecords(ValidationError):
         super().__init__("registration", message)
         self.days = days
         self.certificates = certificates
+
+
+class SyncUnreachable(RollbookError):
+    """The school server cannot be reached (or the connection broke): local changes stay
+    queued and the sync tries again later."""
+
+
+class SyncRefused(RollbookError):
+    """The school server answered but will not sync with this desktop (not registered,
+    another school, a schema revision it does not take)."""
+
+    def __init__(self, message: str, *, upgrade_required: bool = False) -> None:
+        super().__init__(message)
+        self.upgrade_required = upgrade_required

@@ -1,0 +1,256 @@
+"""``rollbook sync`` (push then pull, ``status``, ``conflicts``) and ``rollbook server``
+(``init``, ``add-device``): the offline sync on the command line.
+
+Exit codes of ``sync``: 0 synced; 1 synced, but conflicts wait for a decision; 2 the
+server unreachable or refusing (one line on stderr; local changes stay queued).
+``sync conflicts``: 0 none open, 1 some. ``server …``: 0 done, 2 bad input or
+unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import threading
+from dataclasses import asdict
+
+from app.cli.output import (
+    EXIT_BAD_INPUT,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    CommandError,
+    end_progress,
+    print_json,
+    progress_job,
+    say_error,
+)
+from app.config import Settings
+
+ENV_DEVICE_NAME = "ROLLBOOK_DEVICE_NAME"
+DEFAULT_INTERVAL_S = 60.0
+
+
+def _server_url(args: argparse.Namespace, settings: Settings) -> str:
+    url = getattr(args, "url", None) or settings.server_url
+    if not url:
+        raise CommandError("no school server given: set ROLLBOOK_SERVER_URL or use --url "
+                           "postgresql://user:password@host/database")  # fmt: skip
+    return url
+
+
+def _device_name(args: argparse.Namespace) -> str:
+    return args.device or os.environ.get(ENV_DEVICE_NAME) or socket.gethostname()
+
+
+def _local(settings: Settings):
+    """The desktop's database, schema at head, without creating a school: the first sync
+    copies the school from the server."""
+    from app.db import migrate
+    from app.db.engine import make_session_factory
+    from app.runtime import open_target
+
+    _target, engine = open_target(settings)
+    migrate.upgrade_if_behind(engine)
+    return engine, make_session_factory(engine, settings.actor)
+
+
+def _report_json(report) -> dict:
+    return {**asdict(report), "ok": report.ok}
+
+
+def _say(report) -> None:
+    if report.status in ("unreachable", "refused", "upgrade_required"):
+        retry = (f" (tries again in {report.retry_in_s:.0f} s)"
+                 if report.retry_in_s and report.status == "unreachable" else "")  # fmt: skip
+        say_error(f"sync failed: {report.message}{retry}; {report.pending_operations} local "
+                  f"changes stay queued")  # fmt: skip
+        return
+    parts = []
+    if report.copied_rows:
+        parts.append(f"copied {report.copied_rows:,} rows of the school")
+    parts.append(f"pushed {report.pushed_operations:,} changes "
+                 f"({report.pushed_transactions:,} transactions)")  # fmt: skip
+    parts.append(f"brought {report.changed_rows:,} changed rows")
+    line = "Synced: " + ", ".join(parts) + "."
+    if report.open_conflicts:
+        line += (f" {report.open_conflicts} conflicts wait for a decision "
+                 f"(rollbook sync conflicts).")  # fmt: skip
+    print(line)
+
+
+def _exit_code(report) -> int:
+    if report.status == "synced":
+        return EXIT_OK
+    if report.status == "conflicts":
+        return EXIT_FINDINGS
+    return EXIT_BAD_INPUT
+
+
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from app.sync.engine import keep_syncing, sync_once
+    from app.sync.server import accepted_revisions
+
+    url = _server_url(args, settings)
+    engine, sessions = _local(settings)
+    revision = accepted_revisions()[0]
+    try:
+        if args.once:
+            report = sync_once(sessions, url, school_code=settings.school_code,
+                               device_name=_device_name(args), revision=revision,
+                               job=progress_job(args.json))  # fmt: skip
+            end_progress(args.json)
+            if args.json:
+                print_json(_report_json(report))
+            else:
+                _say(report)
+            return _exit_code(report)
+        stop = threading.Event()
+        last = None
+
+        def on_report(report) -> None:
+            nonlocal last
+            last = report
+            if args.json:
+                print_json(_report_json(report))
+            else:
+                _say(report)
+
+        try:
+            keep_syncing(sessions, url, school_code=settings.school_code,
+                         device_name=_device_name(args), revision=revision,
+                         interval_s=args.interval, stop=stop, on_report=on_report)  # fmt: skip
+        except KeyboardInterrupt:
+            stop.set()
+        return _exit_code(last) if last is not None else EXIT_OK
+    finally:
+        engine.dispose()
+
+
+def _school_id(sessions, settings: Settings):
+    from sqlalchemy import text
+
+    with sessions.begin() as s:
+        school = s.execute(text("SELECT id FROM school WHERE code = :c"),
+                           {"c": settings.school_code.upper()}).scalar()  # fmt: skip
+    if school is None:
+        raise CommandError(f"this desktop has no school {settings.school_code.upper()} yet; "
+                           "`rollbook sync --once` copies it from the school server")  # fmt: skip
+    return school
+
+
+def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> int:
+    from app.sync.conflicts import sync_status
+
+    engine, sessions = _local(settings)
+    try:
+        school_id = _school_id(sessions, settings)
+        with sessions.begin() as s:
+            status = sync_status(s, school_id)
+    finally:
+        engine.dispose()
+    if args.json:
+        print_json(asdict(status))
+        return EXIT_OK
+    if not status.connected:
+        print("This desktop has not synced with a school server yet.")
+        return EXIT_OK
+    last = f"{status.last_sync_at:%Y-%m-%d %H:%M}" if status.last_sync_at else "never"
+    print(f"Device {status.device_name} with {status.server}: last synced {last}; "
+          f"{status.pending_operations} local changes to push; "
+          f"{status.open_conflicts} open conflicts.")  # fmt: skip
+    if status.last_error:
+        print(f"Last attempt failed ({status.failures} in a row): {status.last_error}")
+    return EXIT_OK
+
+
+def cmd_sync_conflicts(args: argparse.Namespace, settings: Settings) -> int:
+    from app.sync.conflicts import open_conflicts
+
+    engine, sessions = _local(settings)
+    try:
+        school_id = _school_id(sessions, settings)
+        with sessions.begin() as s:
+            conflicts = open_conflicts(s, school_id)
+    finally:
+        engine.dispose()
+    if args.json:
+        print_json([{**asdict(c), "summary": c.summary} for c in conflicts])
+    else:
+        for c in conflicts:
+            print(f"{str(c.id)[:8]}  {c.created_at:%Y-%m-%d %H:%M}  {c.summary}")
+        if not conflicts:
+            print("No open sync conflicts.")
+    return EXIT_FINDINGS if conflicts else EXIT_OK
+
+
+def cmd_server_init(args: argparse.Namespace, settings: Settings) -> int:
+    from app.sync.server import init_server
+
+    setup = init_server(_server_url(args, settings), school_code=args.school_code,
+                        school_name=args.school_name)  # fmt: skip
+    if args.json:
+        print_json(asdict(setup))
+    else:
+        school = f"; school {setup.school_code} is there" if setup.school_code else ""
+        print(f"The server at {setup.where} is ready for Rollbook's sync (database version "
+              f"{setup.revision}; pushes from {' or '.join(setup.accepted_revisions)} are "
+              f"taken){school}.")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_server_add_device(args: argparse.Namespace, settings: Settings) -> int:
+    from app.sync.server import add_device
+
+    school = args.school_code or settings.school_code
+    device = add_device(_server_url(args, settings), school_code=school, name=args.name)
+    if args.json:
+        print_json(asdict(device))
+    else:
+        print(
+            f'Device "{device.name}" may now sync school {device.school_code} '
+            f'(on that desktop: ROLLBOOK_DEVICE_NAME="{device.name}" rollbook sync).'
+        )
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    sync = sub.add_parser("sync", help="sync this desktop with the school server: push local "
+                          "changes, then pull the server's (ROLLBOOK_SERVER_URL)")  # fmt: skip
+    sync.add_argument("--once", action="store_true", help="sync once and stop (default: keep "
+                      "syncing every --interval seconds until Ctrl+C)")  # fmt: skip
+    sync.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_S, metavar="S",
+                      help=f"seconds between syncs (default {DEFAULT_INTERVAL_S:.0f}); after a "
+                      "failure sooner, with back-off")  # fmt: skip
+    sync.set_defaults(handler=cmd_sync)
+    sync_sub = sync.add_subparsers(dest="sync_command", metavar="ACTION")
+    status = sync_sub.add_parser("status", help="pending local changes, last sync, open "
+                                 "conflicts")  # fmt: skip
+    status.set_defaults(handler=cmd_sync_status)
+    conflicts = sync_sub.add_parser("conflicts", help="changes that could not be merged, for a "
+                                    "person to decide")  # fmt: skip
+    conflicts.set_defaults(handler=cmd_sync_conflicts)
+    for parser in (sync, status, conflicts):
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
+        parser.add_argument("--url", help="the school server (default: ROLLBOOK_SERVER_URL)")
+        parser.add_argument("--device", metavar="NAME", help=f"this desktop's device name on "
+                            f"the server (default: {ENV_DEVICE_NAME}, else the computer's "
+                            "name)")  # fmt: skip
+
+    server = sub.add_parser("server", help="set a PostgreSQL server up as the school's sync "
+                            "server")  # fmt: skip
+    server_sub = server.add_subparsers(dest="server_command", required=True, metavar="ACTION")
+    init = server_sub.add_parser("init", help="install Rollbook's schema and sync functions "
+                                 "on the server (again after an upgrade)")  # fmt: skip
+    init.add_argument("--school", dest="school_code", metavar="CODE",
+                      help="also create this school there")  # fmt: skip
+    init.add_argument("--school-name", metavar="NAME", help="the school's name")
+    init.set_defaults(handler=cmd_server_init)
+    add = server_sub.add_parser("add-device", help="allow a desktop to sync a school")
+    add.add_argument("name", metavar="NAME", help="the desktop's device name")
+    add.add_argument("--school", dest="school_code", metavar="CODE",
+                     help="the school (default: --school or ROLLBOOK_SCHOOL)")  # fmt: skip
+    add.set_defaults(handler=cmd_server_add_device)
+    for parser in (init, add):
+        parser.add_argument("--url", help="the server (default: ROLLBOOK_SERVER_URL)")
+        parser.add_argument("--json", action="store_true", help="machine-readable output")

@@ -1,0 +1,316 @@
+"""The sync engine between desktops and a school server, all real databases: merges per
+column, deletes never silent, duplicate keys shown, the pull cursor never skipping a
+late transaction, the first copy resumable."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import psycopg
+import pytest
+from sync_setup import SCHOOL, Desktop, Side, admin_url, drop_database, make_desktop, make_server
+
+from app.services.courses import find_or_create_course
+from app.services.enrollments import enroll
+from app.services.students import StudentInput, create_student, delete_student, update_student
+from app.sync.tables import SYNCED_TABLES
+
+
+@pytest.fixture
+def cluster(pg_server_url, template_database):
+    """Makes servers and desktops as databases of the test cluster; drops them after."""
+    made: list[Side] = []
+
+    class Cluster:
+        tag = uuid.uuid4().hex[:8]
+
+        def server(self) -> Side:
+            made.append(make_server(pg_server_url, template_database, f"srv_{self.tag}"))
+            return made[-1]
+
+        def desktop(self, name: str, server: Side) -> Desktop:
+            made.append(make_desktop(pg_server_url, template_database, f"{name}_{self.tag}",
+                                     server))  # fmt: skip
+            return made[-1]
+
+    try:
+        yield Cluster()
+    finally:
+        for side in made:
+            side.close()
+            drop_database(pg_server_url, side.name)
+
+
+@pytest.fixture
+def school(cluster):
+    """A server and two desktops (A and B), both copied from it."""
+    server = cluster.server()
+    a, b = cluster.desktop("a", server), cluster.desktop("b", server)
+    assert a.sync().status == "synced" and b.sync().status == "synced"
+    return server, a, b
+
+
+def _student(side: Side, number: str, first: str = "Ann", last: str = "Lee", **kw):
+    with side.sessions.begin() as s:
+        return create_student(s, side.ctx(), StudentInput(number, first, last, **kw))
+
+
+def _update(side: Side, student_id, **changes):
+    with side.sessions.begin() as s:
+        return update_student(s, side.ctx(), student_id, changes)
+
+
+def _student_row(side: Side, student_id):
+    return side.rows("SELECT student_no, first_name, last_name, email, class_name, "
+                     "deleted_at IS NOT NULL AS deleted FROM student WHERE id = :i",
+                     i=student_id)  # fmt: skip
+
+
+def test_the_server_functions_know_the_same_tables_as_the_engine():
+    from importlib import import_module
+
+    migration = import_module("migrations.versions.0014_sync_engine")
+    assert migration.SYNCED_TABLES == SYNCED_TABLES
+
+
+def test_a_new_desktop_copies_the_school_and_pulled_rows_are_never_pushed(cluster):
+    server = cluster.server()
+    a = cluster.desktop("a", server)
+    ctx = server.ctx()
+    with server.sessions.begin() as s:
+        student = create_student(s, ctx, StudentInput("S1", "Zoë", "Müller"))
+        course = find_or_create_course(s, ctx, "Biology")[0]
+        enroll(s, ctx, student.id, course.id)
+    report = a.sync()
+    assert report.status == "synced", report.message
+    assert report.copied_rows >= 4  # school, course, student, enrollment, progress
+    assert _student_row(a, student.id) == [("S1", "Zoë", "Müller", None, None, False)]
+    assert a.scalar("SELECT count(*) FROM course_enrollment") == 1
+    # What came from the server is captured as such and is not a change to push.
+    assert a.scalar("SELECT count(*) FROM audit_log WHERE origin = 'local'") == 0
+    assert report.pending_operations == 0
+    again = a.sync()
+    assert again.status == "synced" and again.pushed_operations == 0
+
+
+def test_two_offline_edits_to_different_columns_are_both_kept(school):
+    server, a, b = school
+    student = _student(a, "S1", email="ann@x.org")
+    assert a.sync().ok and b.sync().ok
+    _update(a, student.id, first_name="Anna")
+    _update(b, student.id, class_name="7B")
+    assert a.sync().status == "synced"
+    report = b.sync()
+    assert report.status == "synced", report.message
+    assert a.sync().status == "synced"
+    expected = [("S1", "Anna", "Lee", "ann@x.org", "7B", False)]
+    assert _student_row(server, student.id) == expected
+    assert _student_row(a, student.id) == expected
+    assert _student_row(b, student.id) == expected
+    assert server.scalar("SELECT count(*) FROM sync_applied_op") >= 3
+
+
+def test_the_same_column_edited_on_both_is_one_conflict_and_the_server_value_stays(school):
+    server, a, b = school
+    student = _student(a, "S1")
+    assert a.sync().ok and b.sync().ok
+    _update(a, student.id, first_name="Anna")
+    _update(b, student.id, first_name="Annie", class_name="7B")
+    assert a.sync().status == "synced"
+    report = b.sync()
+    assert report.status == "conflicts" and report.open_conflicts == 1
+    conflict = b.rows("SELECT kind, column_name, base, local, server FROM sync_conflict")
+    assert conflict == [("column", "first_name", "Ann", "Annie", "Anna")]
+    # The server keeps its value; the other column of the same row still applied.
+    assert _student_row(server, student.id) == [("S1", "Anna", "Lee", None, "7B", False)]
+    # The desktop shows the server's value until someone decides (the conflict keeps its own).
+    assert _student_row(b, student.id) == [("S1", "Anna", "Lee", None, "7B", False)]
+    assert b.sync().open_conflicts == 1  # recorded once, not again on every sync
+
+
+@pytest.mark.parametrize("order", ["edit_then_delete", "delete_then_edit"])
+def test_edit_against_delete_is_a_conflict_in_both_orders(school, order):
+    server, a, b = school
+    student = _student(a, "S1")
+    assert a.sync().ok and b.sync().ok
+    editor, deleter = (a, b) if order == "edit_then_delete" else (b, a)
+    _update(editor, student.id, first_name="Anna")
+    with deleter.sessions.begin() as s:
+        delete_student(s, deleter.ctx(), student.id)
+    first, second = (editor, deleter) if order == "edit_then_delete" else (deleter, editor)
+    assert first.sync().status == "synced"
+    report = second.sync()
+    assert report.status == "conflicts", report.message
+    kinds = second.rows("SELECT kind FROM sync_conflict")
+    assert kinds == [("delete_edit",)] if second is deleter else [("edit_delete",)]
+    # Nothing silent: the server holds what got there first.
+    deleted = server.scalar("SELECT deleted_at IS NOT NULL FROM student WHERE id = :i",
+                            i=student.id)  # fmt: skip
+    assert deleted is (order == "delete_then_edit")
+
+
+def test_deleting_a_row_already_deleted_is_no_conflict(school):
+    server, a, b = school
+    student = _student(a, "S1")
+    assert a.sync().ok and b.sync().ok
+    for side in (a, b):
+        with side.sessions.begin() as s:
+            delete_student(s, side.ctx(), student.id)
+    assert a.sync().status == "synced"
+    report = b.sync()
+    assert report.status == "synced", report.message
+    assert server.scalar("SELECT count(*) FROM sync_conflict") == 0
+
+
+def test_a_student_and_enrollment_made_together_reach_the_server_together(school):
+    server, a, _b = school
+    assert a.sync().ok
+    with a.sessions.begin() as s:
+        ctx = a.ctx()
+        student = create_student(s, ctx, StudentInput("S9", "Seán", "O'Neill"))
+        course = find_or_create_course(s, ctx, "Chemistry")[0]
+        enroll(s, ctx, student.id, course.id)
+    # The server refuses the enrollment half-way: the whole local transaction waits.
+    with psycopg.connect(admin_url(server.url), autocommit=True) as conn:
+        conn.execute("""
+            CREATE FUNCTION refuse_enrollment() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'disk full' USING ERRCODE = '53100'; END $$;
+            CREATE TRIGGER refuse_enrollment BEFORE INSERT ON course_enrollment
+            FOR EACH ROW EXECUTE FUNCTION refuse_enrollment();""")
+    failed = a.sync()
+    assert not failed.ok and "disk full" in failed.message
+    assert server.scalar("SELECT count(*) FROM student WHERE student_no = 'S9'") == 0
+    assert server.scalar("SELECT count(*) FROM course WHERE name = 'Chemistry'") == 0
+    assert failed.pending_operations >= 4
+    with psycopg.connect(admin_url(server.url), autocommit=True) as conn:
+        conn.execute("DROP TRIGGER refuse_enrollment ON course_enrollment")
+    report = a.sync()
+    assert report.status == "synced", report.message
+    assert server.scalar("SELECT count(*) FROM course_enrollment e JOIN student s "
+                         "ON s.id = e.student_id WHERE s.student_no = 'S9'") == 1  # fmt: skip
+    assert report.pending_operations == 0
+
+
+def test_the_same_student_number_made_on_two_desktops_is_a_duplicate_key_conflict(school):
+    server, a, b = school
+    assert a.sync().ok and b.sync().ok
+    first = _student(a, "S100", "Ann", "Lee")
+    with b.sessions.begin() as s:
+        ctx = b.ctx()
+        create_student(s, ctx, StudentInput("S100", "Anne", "Leigh"))
+        other = create_student(s, ctx, StudentInput("S101", "Bo", "Chan"))
+    assert a.sync().status == "synced"
+    report = b.sync()
+    assert report.status == "conflicts", report.message
+    kind, existing = b.rows("SELECT kind, existing_id FROM sync_conflict "
+                            "WHERE op_id NOT LIKE 'pull:%'")[0]  # fmt: skip
+    assert kind == "duplicate_key" and existing == first.id
+    # The rest of the batch landed.
+    assert server.scalar("SELECT count(*) FROM student WHERE id = :i", i=other.id) == 1
+    assert server.scalar("SELECT count(*) FROM student WHERE student_no = 'S100'") == 1
+
+
+def test_a_transaction_that_commits_late_is_not_skipped_by_the_pull(school):
+    server, a, _b = school
+    late, early = _student(server, "S1"), _student(server, "S2")
+    assert a.sync().ok
+    slow = psycopg.connect(admin_url(server.url))
+    try:
+        # T1 writes the change log and stays open.
+        slow.execute("UPDATE student SET first_name = 'Late' WHERE id = %s", (late.id,))
+        # T2 begins after it and commits first.
+        _update(server, early.id, class_name="8C")
+        assert a.sync().ok
+        assert _student_row(a, early.id)[0][4] == "8C"
+        assert _student_row(a, late.id)[0][1] == "Ann"
+        slow.commit()
+    finally:
+        slow.close()
+    assert a.sync().ok
+    assert _student_row(a, late.id)[0][1] == "Late"
+
+
+def test_an_interrupted_first_copy_resumes(cluster, monkeypatch):
+    server = cluster.server()
+    a = cluster.desktop("a", server)
+    ctx = server.ctx()
+    with server.sessions.begin() as s:
+        for n in range(40):
+            create_student(s, ctx, StudentInput(f"S{n:03}", "Kim", f"Park{n}"))
+    import app.sync.pull as pull_module
+
+    calls = {"n": 0}
+    real_write = pull_module._write_page
+
+    def failing_write(session, rows, **kw):  # the desktop dies half-way through
+        calls["n"] += any(r["entity"] == "student" for r in rows)
+        if calls["n"] == 3:
+            raise RuntimeError("power cut")
+        return real_write(session, rows, **kw)
+
+    monkeypatch.setattr(pull_module, "PAGE_ROWS", 10)
+    monkeypatch.setattr(pull_module, "_write_page", failing_write)
+    with pytest.raises(RuntimeError):
+        a.sync()
+    copied = a.scalar("SELECT count(*) FROM student")
+    assert 0 < copied < 40
+    monkeypatch.setattr(pull_module, "_write_page", real_write)
+    report = a.sync()
+    assert report.status == "synced", report.message
+    assert a.scalar("SELECT count(*) FROM student") == 40
+    assert 0 < report.copied_rows < 40  # carried on, did not start again
+    assert report.pending_operations == 0
+    assert a.scalar("SELECT count(*) FROM audit_log WHERE origin = 'local'") == 0
+
+
+def test_sync_status_and_conflicts_of_a_desktop(school):
+    from app.sync.conflicts import open_conflicts, sync_status
+
+    _server, a, b = school
+    student = _student(a, "S1")
+    assert a.sync().ok and b.sync().ok
+    _update(a, student.id, last_name="Lim")
+    _update(b, student.id, last_name="Lin")
+    assert a.sync().ok and b.sync().status == "conflicts"
+    with b.sessions.begin() as s:
+        status = sync_status(s, b.school_id())
+        conflicts = open_conflicts(s, b.school_id())
+    assert status.connected and status.last_sync_at is not None and status.open_conflicts == 1
+    assert status.pending_operations == 0
+    assert [c.summary for c in conflicts] == [
+        "student last_name: base 'Lee', here 'Lin', server 'Lim'"
+    ]
+
+
+def test_an_unknown_device_is_refused_in_words(school):
+    _server, a, _b = school
+    a.device = "nobody"
+    report = a.sync()
+    assert report.status == "refused"
+    assert 'no device "nobody"' in report.message and "add-device" in report.message
+
+
+def test_an_unreachable_server_is_reported_with_a_retry(school):
+    _server, a, _b = school
+    assert a.sync().ok
+    report = a.sync("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+    assert report.status == "unreachable" and report.retry_in_s and report.retry_in_s >= 5
+    assert a.scalar("SELECT failures FROM sync_state") == 1
+    assert "cannot reach the school server" in a.scalar("SELECT last_error FROM sync_state")
+
+
+def test_keep_syncing_stops_when_asked(school):
+    from app.sync.engine import keep_syncing
+
+    _server, a, _b = school
+    stop = threading.Event()
+    reports = []
+
+    def on_report(report):
+        reports.append(report)
+        stop.set()
+
+    keep_syncing(a.sessions, a.server_url, school_code=SCHOOL, device_name=a.device,
+                 revision=a.revision, interval_s=60, stop=stop, on_report=on_report)  # fmt: skip
+    assert [r.status for r in reports] == ["synced"]
