@@ -314,3 +314,20 @@ def test_keep_syncing_stops_when_asked(school):
     keep_syncing(a.sessions, a.server_url, school_code=SCHOOL, device_name=a.device,
                  revision=a.revision, interval_s=60, stop=stop, on_report=on_report)  # fmt: skip
     assert [r.status for r in reports] == ["synced"]
+
+
+def test_a_desktop_on_an_older_schema_waits_with_its_changes_queued(school):
+    from app.sync.server import accepted_revisions
+
+    server, a, _b = school
+    current, previous = accepted_revisions()
+    student = _student(a, "S1")
+    a.revision = "0011_certificate_design"  # two upgrades behind
+    report = a.sync()
+    assert report.status == "upgrade_required", report.message
+    assert "upgrade required" in report.message and current in report.message
+    assert report.pending_operations == 1
+    assert server.scalar("SELECT count(*) FROM student WHERE id = :i", i=student.id) == 0
+    a.revision = previous  # one behind: still taken
+    assert a.sync().status == "synced"
+    assert server.scalar("SELECT count(*) FROM student WHERE id = :i", i=student.id) == 1

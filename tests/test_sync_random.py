@@ -1,5 +1,5 @@
-"""Two desktops and a server driven through random work — students, enrollments and
-attendance marks made, changed and deleted on every side, desktops offline for a while,
+"""Two desktops and a server driven through random work — students, enrollments,
+attendance marks and event registrations made, changed and deleted on every side, desktops offline for a while,
 syncs in any order — then every conflict decided (here: the server's version taken) and
 the three databases compared: the same data everywhere, and every local change either
 applied on the server or listed as a conflict. The seed is in the test's name and in
@@ -23,6 +23,8 @@ from app.services.attendance import Mark, save_marks
 from app.services.class_sessions import SessionPlan, schedule_sessions
 from app.services.courses import create_course
 from app.services.enrollments import enroll, unenroll
+from app.services.event_setup import EventInput, create_event, set_event_status
+from app.services.registrations import register_student
 from app.services.students import StudentInput, create_student, delete_student, update_student
 from app.sync.tables import SYNCED_TABLES, mark_as_pulled, write_rows
 
@@ -45,7 +47,7 @@ class World:
     def step(self) -> None:
         side = self.rng.choice([self.server, *self.desktops, *self.desktops])
         action = self.rng.choice(["create", "update", "update", "delete", "enroll", "unenroll",
-                                  "mark", "mark", "sync", "sync", "offline"])  # fmt: skip
+                                  "mark", "mark", "register", "sync", "sync", "offline"])  # fmt: skip
         if action in ("sync", "offline"):
             if isinstance(side, Desktop):
                 report = side.sync(OFFLINE if action == "offline" else None)
@@ -114,6 +116,17 @@ class World:
         save_marks(session, side.ctx(), lesson.id, [Mark(e, status) for e in chosen])
         return f"{len(chosen)} {status}"
 
+    def register(self, session, side: Side) -> str:
+        event = session.execute(text("SELECT id FROM event")).scalar_one()
+        numbers = [r[0] for r in session.execute(text(
+            "SELECT student_no FROM student s WHERE deleted_at IS NULL AND status = 'active' "
+            "AND NOT EXISTS (SELECT 1 FROM event_registration r WHERE r.student_id = s.id) "
+            "ORDER BY student_no"))]  # fmt: skip
+        if not numbers:
+            return "nobody left"
+        result = register_student(session, side.ctx(), event, self.rng.choice(numbers))
+        return f"registered {result.registration_no}"
+
 
 def take_the_servers_version(desktop: Desktop, server: Side) -> int:
     """Decide every open conflict for the server's version of its rows: what the server
@@ -159,6 +172,9 @@ def test_random_work_on_two_desktops_ends_the_same_everywhere(pg_server_url, tem
             for n in range(6):
                 student = create_student(s, ctx, StudentInput(f"S{n}", "Ada", f"Marsh{n}"))
                 enroll(s, ctx, student.id, biology.id)
+            fair = create_event(s, ctx, EventInput("Science fair", date(2027, 3, 1),
+                                                   date(2027, 3, 2)))  # fmt: skip
+            set_event_status(s, ctx, fair.id, "open")
             day = Recurrence(SessionFrequency.ONE_TIME, first=date(2026, 12, 7))
             schedule_sessions(s, ctx, SessionPlan("Biology", day, "10:00", "11:00",
                                                   location="Lab 1"))  # fmt: skip
