@@ -331,3 +331,16 @@ def test_a_desktop_on_an_older_schema_waits_with_its_changes_queued(school):
     a.revision = previous  # one behind: still taken
     assert a.sync().status == "synced"
     assert server.scalar("SELECT count(*) FROM student WHERE id = :i", i=student.id) == 1
+
+
+def test_the_inner_merge_functions_are_not_open_to_every_role(school):
+    server, _a, _b = school
+    role = f"nobody_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url(server.url), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role}")
+        try:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(f"SET LOCAL ROLE {role}")
+                conn.execute("SELECT rollbook_sync_apply_op(gen_random_uuid(), '{}')")
+        finally:
+            conn.execute(f"DROP ROLE {role}")

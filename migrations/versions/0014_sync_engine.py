@@ -559,6 +559,12 @@ def upgrade() -> None:
     op.execute(TOUCH_ROW)
     for statement in (APPLY_OP, DUPLICATE_OF, PUSH, PULL, SNAPSHOT_PAGE, SNAPSHOT_COUNT, HELLO):
         op.execute(statement)
+    # The two inner functions take a school as an argument: called directly they would
+    # write any school's rows. Only the push (which finds the school from the device)
+    # calls them, as their owner.
+    for inner in ("rollbook_sync_apply_op(uuid, jsonb)",
+                  "rollbook_sync_duplicate_of(regclass, text, jsonb)"):  # fmt: skip
+        op.execute(f"REVOKE EXECUTE ON FUNCTION public.{inner} FROM PUBLIC")
 
 
 def downgrade() -> None:
