@@ -344,3 +344,21 @@ def test_the_inner_merge_functions_are_not_open_to_every_role(school):
                 conn.execute("SELECT rollbook_sync_apply_op(gen_random_uuid(), '{}')")
         finally:
             conn.execute(f"DROP ROLE {role}")
+
+
+def test_a_school_made_by_the_first_start_gives_way_to_the_servers_until_it_holds_data(cluster):
+    from app.services.schools import ensure_school
+
+    server = cluster.server()
+    fresh, used = cluster.desktop("fresh", server), cluster.desktop("used", server)
+    for desktop in (fresh, used):
+        with desktop.sessions.begin() as s:
+            ensure_school(s, SCHOOL, "Made here")
+    _student(used, "S1")
+    report = fresh.sync()
+    assert report.status == "synced", report.message
+    assert fresh.rows("SELECT name FROM school") == [("Sync School",)]
+    assert fresh.scalar("SELECT count(*) FROM audit_log WHERE origin = 'local'") == 1  # its making
+    refused = used.sync()
+    assert refused.status == "refused" and "already has its own school" in refused.message
+    assert used.scalar("SELECT count(*) FROM student") == 1

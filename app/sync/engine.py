@@ -23,7 +23,7 @@ from app.jobs import Job
 from app.sync.link import ServerLink
 from app.sync.pull import initial_copy, pull
 from app.sync.push import pending_transactions, push
-from app.sync.tables import mark_as_pulled, write_rows
+from app.sync.tables import SYNCED_TABLES, mark_as_pulled, write_rows
 
 # After a failure: 5 s, 10 s, 20 s … up to 5 minutes, each with up to a fifth more so
 # that desktops cut off together do not all come back in the same second.
@@ -82,7 +82,12 @@ def _connect(sessions: sessionmaker[Session], link: ServerLink, school_code: str
             return _Connected(school_id, device_id, hello.get("accepted_revisions") or [])
         here = s.execute(text("SELECT id FROM school WHERE code = :c"),
                          {"c": hello["school_code"]}).scalar()  # fmt: skip
-        if here is not None and here != school_id:
+        if here is not None and here != school_id and _holds_nothing(s, here):
+            # A school made by the first start, before anything was entered: it gives
+            # way to the server's (removed as pulled, so it is not pushed as a delete).
+            mark_as_pulled(s)
+            s.execute(text("DELETE FROM school WHERE id = :s"), {"s": here})
+        elif here is not None and here != school_id:
             raise SyncRefused(
                 f"this desktop already has its own school {hello['school_code']}, made here "
                 "and not copied from the school server; sync a new data folder, or one "
@@ -98,6 +103,13 @@ def _connect(sessions: sessionmaker[Session], link: ServerLink, school_code: str
             VALUES (:s, :d, :n, :w) ON CONFLICT (school_id) DO NOTHING"""),
                   {"s": school_id, "d": device_id, "n": device_name, "w": link.where})  # fmt: skip
     return _Connected(school_id, device_id, hello.get("accepted_revisions") or [])
+
+
+def _holds_nothing(session: Session, school_id: uuid.UUID) -> bool:
+    """Whether a school has no rows at all besides its own."""
+    tables = [t for t in SYNCED_TABLES if t != "school"] + ["app_user", "maintenance_run"]
+    held = " OR ".join(f"EXISTS (SELECT 1 FROM {t} WHERE school_id = :s)" for t in tables)
+    return not session.execute(text(f"SELECT {held}"), {"s": school_id}).scalar()
 
 
 def _record(sessions: sessionmaker[Session], school_id: uuid.UUID | None, *, error: str | None
