@@ -37,6 +37,10 @@ SMALL_RUNS = {
     ),
     "bench_consistency": (["--enrollments", "5000"], {"ratio", "findings"}),
     "bench_search": (["--students", "3000"], {"p95_ms", "seq_scans", "ratio"}),
+    "bench_sync": (
+        ["--students", "300", "--ops", "100", "--rounds", "1"],
+        {"initial_ratio", "push_ops_per_s", "pull_ops_per_s"},
+    ),
     "bench_tables": (["--students", "3000"], {"first_paint_ratio", "search_ratio"}),
     "bench_startup": (["--runs", "1", "--students", "100"], {"warm_start_s", "ratio"}),
 }

@@ -139,16 +139,21 @@ def _school_id(sessions, settings: Settings):
     return school
 
 
-def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> int:
-    from app.sync.conflicts import sync_status
-
+def _read(settings: Settings, reader):
+    """``reader(session, school_id)`` on this desktop's database."""
     engine, sessions = _local(settings)
     try:
         school_id = _school_id(sessions, settings)
         with sessions.begin() as s:
-            status = sync_status(s, school_id)
+            return reader(s, school_id)
     finally:
         engine.dispose()
+
+
+def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> int:
+    from app.sync.conflicts import sync_status
+
+    status = _read(settings, sync_status)
     if args.json:
         print_json(asdict(status))
         return EXIT_OK
@@ -167,13 +172,7 @@ def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sync_conflicts(args: argparse.Namespace, settings: Settings) -> int:
     from app.sync.conflicts import open_conflicts
 
-    engine, sessions = _local(settings)
-    try:
-        school_id = _school_id(sessions, settings)
-        with sessions.begin() as s:
-            conflicts = open_conflicts(s, school_id)
-    finally:
-        engine.dispose()
+    conflicts = _read(settings, open_conflicts)
     if args.json:
         print_json([{**asdict(c), "summary": c.summary} for c in conflicts])
     else:

@@ -56,30 +56,17 @@ END
 $$;
 """
 
-TOUCH_ROW = """
-CREATE OR REPLACE FUNCTION public.rollbook_touch_row() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    -- The sync copies the server's rows: their version and time are the server's, and
-    -- counting them again here would make every desktop's numbers drift apart.
-    IF current_setting('rollbook.origin', true) = 'sync' THEN
-        RETURN NEW;
-    END IF;
-    -- An UPDATE that changes nothing keeps its version: sync and re-imports rely on it.
-    -- Generated columns are not computed yet in a BEFORE trigger, so they are left out.
-    IF (to_jsonb(NEW) - 'updated_at' - 'row_version' - 'search_vector' - 'sort_name'
-        - 'duration_minutes')
-       = (to_jsonb(OLD) - 'updated_at' - 'row_version' - 'search_vector' - 'sort_name'
-        - 'duration_minutes')
-    THEN
-        RETURN NEW;
-    END IF;
-    NEW.updated_at := pg_catalog.now();
-    NEW.row_version := OLD.row_version + 1;
-    RETURN NEW;
-END
-$$;
-"""
+# The same function with one rule first: the sync copies the server's rows, whose
+# version and time are the server's; counting them again here would make every
+# desktop's numbers drift apart.
+TOUCH_ROW = TOUCH_ROW_0001.replace(
+    "BEGIN\n",
+    "BEGIN\n"
+    "    IF current_setting('rollbook.origin', true) = 'sync' THEN\n"
+    "        RETURN NEW;\n"
+    "    END IF;\n",
+    1,
+)
 
 # The tables a desktop and the server keep in step, parents before children. Frozen here
 # as at this revision (app/sync/tables.py has the same list and a test compares them).
@@ -265,10 +252,14 @@ DECLARE
     v_accepted text[];
     v_op jsonb;
     v_result jsonb;
-    v_results jsonb := '[]'::jsonb;
+    -- An array, not a growing JSON value: appending to jsonb copies it every time.
+    v_results jsonb[] := '{}';
     v_constraint text;
     v_message text;
     v_row jsonb;
+    v_answered jsonb;
+    v_new_ids text[] := '{}';
+    v_new_results jsonb[] := '{}';
 BEGIN
     SELECT school_id INTO v_school FROM sync_device WHERE id = p_device AND active;
     IF v_school IS NULL THEN
@@ -281,13 +272,21 @@ BEGIN
                         'this desktop has %', array_to_string(v_accepted, ' or '), p_revision
             USING ERRCODE = 'RB002';
     END IF;
+    -- One push per device at a time: a second one (a retry racing the first) waits, then
+    -- finds the first one's answers below instead of applying the same operations again.
+    PERFORM pg_advisory_xact_lock(hashtext('rollbook_sync_push'), hashtext(p_device::text));
     UPDATE sync_device SET last_seen_at = now() WHERE id = p_device;
     PERFORM set_config('rollbook.origin', 'local', true);
+    -- A retry after a lost answer gets the stored results, nothing applied twice. Looked
+    -- up in one statement: one lookup per operation would be planned for whatever the
+    -- table's statistics last said (a seq scan each, if they were taken while it was empty).
+    SELECT jsonb_object_agg(a.op_id, a.result) INTO v_answered
+    FROM sync_applied_op a
+    WHERE a.op_id IN (SELECT o->>'op_id' FROM jsonb_array_elements(p_ops) o);
     FOR v_op IN SELECT value FROM jsonb_array_elements(p_ops) LOOP
-        -- A retry after a lost answer: the stored result, nothing applied twice.
-        SELECT result INTO v_result FROM sync_applied_op WHERE op_id = v_op->>'op_id';
-        IF FOUND THEN
-            v_results := v_results || jsonb_build_array(v_result);
+        v_result := v_answered -> (v_op->>'op_id');
+        IF v_result IS NOT NULL THEN
+            v_results := array_append(v_results, v_result);
             CONTINUE;
         END IF;
         BEGIN
@@ -312,10 +311,14 @@ BEGIN
                         'kind', 'refused', 'constraint', v_constraint, 'message', v_message,
                         'local', coalesce(v_op->'row', v_op->'after'))));
         END;
-        INSERT INTO sync_applied_op (op_id, device_id, result) VALUES (v_op->>'op_id', p_device, v_result);
-        v_results := v_results || jsonb_build_array(v_result);
+        v_new_ids := array_append(v_new_ids, v_op->>'op_id');
+        v_new_results := array_append(v_new_results, v_result);
+        v_results := array_append(v_results, v_result);
     END LOOP;
-    RETURN v_results;
+    INSERT INTO sync_applied_op (op_id, device_id, result)
+    SELECT i, p_device, r FROM unnest(v_new_ids, v_new_results) AS u(i, r)
+    ON CONFLICT (op_id) DO NOTHING;
+    RETURN to_jsonb(v_results);
 END
 $$;
 """
@@ -359,7 +362,7 @@ BEGIN
         EXIT WHEN v_left <= 0;
         EXECUTE format(
             'SELECT coalesce(jsonb_agg(x ORDER BY x.id), ''[]''::jsonb) FROM ('
-            '  SELECT t.entity_id AS id, %s AS rank, r.row FROM pg_temp.rollbook_pull_touched t'
+            '  SELECT t.entity_id AS id, %s AS rank, t.entity, r.row FROM pg_temp.rollbook_pull_touched t'
             '  LEFT JOIN LATERAL (SELECT to_jsonb(s) - ''search_vector'' - ''sort_name'''
             '                    - ''duration_minutes'' AS row FROM %I s WHERE s.id = t.entity_id) r ON true'
             '  WHERE t.entity = %L AND (%s > $1 OR t.entity_id > $2)'
@@ -367,8 +370,7 @@ BEGIN
             v_rank, v_tables[v_rank], v_tables[v_rank], v_rank)
             INTO v_page
             USING greatest(p_after_table, 0), coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid), v_left;
-        v_rows := v_rows || (SELECT coalesce(jsonb_agg(e || jsonb_build_object('entity', v_tables[v_rank])), '[]'::jsonb)
-                             FROM jsonb_array_elements(v_page) e);
+        v_rows := v_rows || v_page;
         v_left := v_left - jsonb_array_length(v_page);
     END LOOP;
     RETURN jsonb_build_object('rows', v_rows, 'next_cursor', pg_snapshot_xmin(v_snapshot)::text,
