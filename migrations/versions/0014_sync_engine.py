@@ -78,6 +78,23 @@ SYNCED_TABLES = (
     "certificate", "event_attendance", "event_feedback",
 )  # fmt: skip
 
+# The school a registered, active device syncs; every other answer is a refusal.
+SCHOOL_OF = """
+CREATE FUNCTION public.rollbook_sync_school_of(p_device uuid) RETURNS uuid
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v_school uuid;
+BEGIN
+    SELECT school_id INTO v_school FROM sync_device WHERE id = p_device AND active;
+    IF v_school IS NULL THEN
+        RAISE EXCEPTION 'this desktop is not registered with the school server'
+            USING ERRCODE = 'RB001';
+    END IF;
+    RETURN v_school;
+END
+$$;
+"""
+
 # One operation, inside its own savepoint (the caller's EXCEPTION block). Values are
 # compared as the server's own types see them (each side's JSON goes through
 # jsonb_populate_record of the table), so "2026-12-07T10:00:00+01:00" and
@@ -261,11 +278,7 @@ DECLARE
     v_new_ids text[] := '{}';
     v_new_results jsonb[] := '{}';
 BEGIN
-    SELECT school_id INTO v_school FROM sync_device WHERE id = p_device AND active;
-    IF v_school IS NULL THEN
-        RAISE EXCEPTION 'this desktop is not registered with the school server'
-            USING ERRCODE = 'RB001';
-    END IF;
+    v_school := rollbook_sync_school_of(p_device);
     SELECT accepted_revisions INTO v_accepted FROM sync_server;
     IF NOT p_revision = ANY (coalesce(v_accepted, '{}')) THEN
         RAISE EXCEPTION 'upgrade required: the school server takes database version %, '
@@ -342,11 +355,7 @@ DECLARE
     v_page jsonb;
     v_left int := p_limit;
 BEGIN
-    SELECT school_id INTO v_school FROM sync_device WHERE id = p_device AND active;
-    IF v_school IS NULL THEN
-        RAISE EXCEPTION 'this desktop is not registered with the school server'
-            USING ERRCODE = 'RB001';
-    END IF;
+    v_school := rollbook_sync_school_of(p_device);
     -- The rows to send are worked out once per pull transaction; later pages reuse them.
     IF current_setting('rollbook.pull_touched', true) IS DISTINCT FROM p_cursor::text THEN
         CREATE TEMP TABLE IF NOT EXISTS rollbook_pull_touched (entity text, entity_id uuid)
@@ -390,11 +399,7 @@ DECLARE
     v_school uuid;
     v_page jsonb;
 BEGIN
-    SELECT school_id INTO v_school FROM sync_device WHERE id = p_device AND active;
-    IF v_school IS NULL THEN
-        RAISE EXCEPTION 'this desktop is not registered with the school server'
-            USING ERRCODE = 'RB001';
-    END IF;
+    v_school := rollbook_sync_school_of(p_device);
     IF NOT p_table = ANY ('{TABLES}'::text[]) THEN
         RAISE EXCEPTION 'not a synced table: %', p_table;
     END IF;
@@ -418,8 +423,8 @@ DECLARE
     v_school uuid;
     v_count bigint;
 BEGIN
-    SELECT school_id INTO v_school FROM sync_device WHERE id = p_device AND active;
-    IF v_school IS NULL OR NOT p_table = ANY ('{TABLES}'::text[]) THEN
+    v_school := rollbook_sync_school_of(p_device);
+    IF NOT p_table = ANY ('{TABLES}'::text[]) THEN
         RETURN 0;
     END IF;
     EXECUTE format('SELECT count(*) FROM %I s WHERE %s = $1', p_table,
@@ -460,7 +465,8 @@ FUNCTIONS = ("rollbook_sync_hello(text, text)",
              "rollbook_sync_pull(uuid, xid8, int, uuid, int)",
              "rollbook_sync_push(uuid, text, jsonb)",
              "rollbook_sync_duplicate_of(regclass, text, jsonb)",
-             "rollbook_sync_apply_op(uuid, jsonb)")  # fmt: skip
+             "rollbook_sync_apply_op(uuid, jsonb)",
+             "rollbook_sync_school_of(uuid)")  # fmt: skip
 
 
 def upgrade() -> None:
@@ -559,7 +565,16 @@ def upgrade() -> None:
         sa.CheckConstraint("id", name="ck_sync_server_one_row"),
     )
     op.execute(TOUCH_ROW)
-    for statement in (APPLY_OP, DUPLICATE_OF, PUSH, PULL, SNAPSHOT_PAGE, SNAPSHOT_COUNT, HELLO):
+    for statement in (
+        SCHOOL_OF,
+        APPLY_OP,
+        DUPLICATE_OF,
+        PUSH,
+        PULL,
+        SNAPSHOT_PAGE,
+        SNAPSHOT_COUNT,
+        HELLO,
+    ):
         op.execute(statement)
     # The two inner functions take a school as an argument: called directly they would
     # write any school's rows. Only the push (which finds the school from the device)
