@@ -66,7 +66,7 @@ def test_a_school_sets_up_its_server_and_two_desktops_sync_through_it(capsys, ur
             student = create_student(s, a.ctx(), StudentInput("S1", "Ann", "Lee"))
         code, out, err = _desktop(capsys, urls, "a", "sync", "--once", "--url", urls["server"],
                                   "--device", "desk-a")  # fmt: skip
-        assert code == 0 and out.startswith("Synced: pushed 1 changes"), err
+        assert code == 0 and out.startswith("Synced: pushed 1 change (1 transaction)"), err
         _desktop(capsys, urls, "b", "sync", "--once", "--url", urls["server"], "--device",
                  "desk-b")  # fmt: skip
         for side, name in ((a, "Anna"), (b, "Annie")):
@@ -76,7 +76,7 @@ def test_a_school_sets_up_its_server_and_two_desktops_sync_through_it(capsys, ur
                  "desk-a")  # fmt: skip
         code, out, err = _desktop(capsys, urls, "b", "sync", "--once", "--url", urls["server"],
                                   "--device", "desk-b")  # fmt: skip
-        assert code == 1 and "1 conflicts wait for a decision" in out, err
+        assert code == 1 and "1 conflict waits for a decision" in out, err
     finally:
         a.close()
         b.close()

@@ -26,6 +26,7 @@ from app.cli.output import (
     say_error,
 )
 from app.config import Settings
+from app.domain.wording import counted
 
 ENV_DEVICE_NAME = "ROLLBOOK_DEVICE_NAME"
 DEFAULT_INTERVAL_S = 60.0
@@ -63,18 +64,20 @@ def _say(report) -> None:
     if report.status in ("unreachable", "refused", "upgrade_required"):
         retry = (f" (tries again in {report.retry_in_s:.0f} s)"
                  if report.retry_in_s and report.status == "unreachable" else "")  # fmt: skip
-        say_error(f"sync failed: {report.message}{retry}; {report.pending_operations} local "
-                  f"changes stay queued")  # fmt: skip
+        queued = counted(report.pending_operations, "local change")
+        say_error(f"sync failed: {report.message}{retry}; {queued} "
+                  f"{'stays' if report.pending_operations == 1 else 'stay'} queued")  # fmt: skip
         return
     parts = []
     if report.copied_rows:
-        parts.append(f"copied {report.copied_rows:,} rows of the school")
-    parts.append(f"pushed {report.pushed_operations:,} changes "
-                 f"({report.pushed_transactions:,} transactions)")  # fmt: skip
-    parts.append(f"brought {report.changed_rows:,} changed rows")
+        parts.append(f"copied {counted(report.copied_rows, 'row')} of the school")
+    parts.append(f"pushed {counted(report.pushed_operations, 'change')} "
+                 f"({counted(report.pushed_transactions, 'transaction')})")  # fmt: skip
+    parts.append(f"brought {counted(report.changed_rows, 'changed row')}")
     line = "Synced: " + ", ".join(parts) + "."
     if report.open_conflicts:
-        line += (f" {report.open_conflicts} conflicts wait for a decision "
+        waiting = "waits" if report.open_conflicts == 1 else "wait"
+        line += (f" {counted(report.open_conflicts, 'conflict')} {waiting} for a decision "
                  f"(rollbook sync conflicts).")  # fmt: skip
     print(line)
 
@@ -162,8 +165,8 @@ def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     last = f"{status.last_sync_at:%Y-%m-%d %H:%M}" if status.last_sync_at else "never"
     print(f"Device {status.device_name} with {status.server}: last synced {last}; "
-          f"{status.pending_operations} local changes to push; "
-          f"{status.open_conflicts} open conflicts.")  # fmt: skip
+          f"{counted(status.pending_operations, 'local change')} to push; "
+          f"{counted(status.open_conflicts, 'open conflict')}.")  # fmt: skip
     if status.last_error:
         print(f"Last attempt failed ({status.failures} in a row): {status.last_error}")
     return EXIT_OK

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.domain.errors import Cancelled, SyncRefused, SyncUnreachable
+from app.domain.wording import counted
 from app.jobs import Job
 from app.sync.link import ServerLink
 from app.sync.pull import initial_copy, pull
@@ -181,8 +182,8 @@ def sync_once(sessions: sessionmaker[Session], server_url: str, *, school_code: 
     )  # fmt: skip
     if report.open_conflicts:
         return SyncReport(**{**report.__dict__, "status": "conflicts",
-                             "message": f"{report.open_conflicts} conflicts are waiting for a "
-                             "decision (rollbook sync conflicts)"})  # fmt: skip
+                             "message": f"{counted(report.open_conflicts, 'conflict')} "
+                             "waiting for a decision (rollbook sync conflicts)"})  # fmt: skip
     return report
 
 
