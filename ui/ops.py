@@ -58,6 +58,7 @@ class OpsHub(QObject):
         # Reading and checking files: never in the way of the database or the window.
         self._files = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollbook-files")
         self._running = 0
+        self._shut_down = False
         self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._progress.connect(self._show_progress, Qt.ConnectionType.QueuedConnection)
 
@@ -72,7 +73,12 @@ class OpsHub(QObject):
         self._running += 1
         if self._running == 1:
             self.busy_changed.emit(True)
-        if op.files:
+        if self._shut_down:
+            # The window is closing: a timer that fires now (a search's pause, a preview)
+            # asks for work nobody will see. Dropped like an op cancelled before it ran.
+            future: Future = Future()
+            future.cancel()
+        elif op.files:
             future = self._files.submit(self._read, op)
         else:
             future = self._executor.submit(self._execute, op)
@@ -108,6 +114,7 @@ class OpsHub(QObject):
             self.changed.emit(future.result()[1])
 
     def shutdown(self) -> None:
+        self._shut_down = True
         self._files.shutdown(wait=True, cancel_futures=True)
         self._executor.shutdown(wait=True, cancel_futures=True)
 

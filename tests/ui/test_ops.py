@@ -160,3 +160,17 @@ def test_cancelling_a_running_operation_sets_its_cancel_flag(qtbot, ops_hub):
     qtbot.waitUntil(lambda: bool(failures), timeout=5000)
     assert isinstance(failures[0], Cancelled)
     qtbot.waitUntil(lambda: not ops_hub.busy, timeout=5000)
+
+
+def test_an_op_asked_for_after_shutdown_is_dropped_quietly(qtbot, database):
+    """A timer that fires while the window closes (a search's pause) asks for work after
+    the workers stopped: nothing runs, nothing is reported, nothing raises."""
+    from ui.ops import Op, install_hub
+
+    hub = install_hub(database)
+    hub.shutdown()
+    outcomes = []
+    op = Op(None, lambda s, ctx, job: 1, show_progress=False).success(outcomes.append)
+    op.run()
+    qtbot.waitUntil(lambda: not hub.busy, timeout=5_000)
+    assert outcomes == []
