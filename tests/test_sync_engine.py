@@ -4,11 +4,13 @@ late transaction, the first copy resumable."""
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 
 import psycopg
 import pytest
+from sqlalchemy import text
 from sync_setup import SCHOOL, Desktop, Side, admin_url, drop_database, make_desktop, make_server
 
 from app.services.courses import find_or_create_course
@@ -192,6 +194,68 @@ def test_a_student_and_enrollment_made_together_reach_the_server_together(school
     assert report.pending_operations == 0
 
 
+def test_many_changes_in_one_transaction_merge_row_by_row_as_single_ones_do(school):
+    """The server applies a run of like changes at once; each row still merges on its own:
+    a conflict in one row is that row's alone, and the others land with their columns."""
+    server, a, b = school
+    students = [_student(a, f"S{n}", "Ann", "Lee") for n in range(1, 5)]
+    s1, s2, s3, s4 = (s.id for s in students)
+    assert a.sync().ok and b.sync().ok
+    with a.sessions.begin() as s:
+        update_student(s, a.ctx(), s2, {"first_name": "Bea"})
+        update_student(s, a.ctx(), s3, {"class_name": "9Z"})
+    assert a.sync().status == "synced"
+    with b.sessions.begin() as s:
+        ctx = b.ctx()
+        for student_id in (s1, s2, s3):
+            update_student(s, ctx, student_id, {"class_name": "7B"})
+        update_student(s, ctx, s4, {"first_name": "Dee"})
+    report = b.sync()
+    assert report.status == "conflicts" and report.open_conflicts == 1, report.message
+    assert b.rows("SELECT entity_id, column_name, base, local, server FROM sync_conflict") == [
+        (s3, "class_name", None, "7B", "9Z")]  # fmt: skip
+    rows = server.rows("SELECT student_no, first_name, class_name FROM student "
+                       "WHERE student_no LIKE 'S_' ORDER BY student_no")  # fmt: skip
+    assert rows == [("S1", "Ann", "7B"), ("S2", "Bea", "7B"), ("S3", "Ann", "9Z"),
+                    ("S4", "Dee", None)]  # fmt: skip
+    # Without a conflict the run lands whole, each change the registrar's who made it.
+    with b.sessions.begin() as s:
+        for student_id in (s1, s2):
+            update_student(s, b.ctx(), student_id, {"last_name": "Lee-Smith"})
+    assert b.sync().status == "conflicts"  # only the one still open
+    changed = server.rows("SELECT last_name, actor FROM student s JOIN audit_log l "
+                          "ON l.entity_id = s.id AND l.action = 'update' "
+                          "AND l.changes->'after' ? 'last_name' WHERE s.id IN (:x, :y)",
+                          x=s1, y=s2)  # fmt: skip
+    assert changed == [("Lee-Smith", b.actor)] * 2
+
+
+def test_a_run_answers_nothing_and_changes_nothing_when_one_change_would_conflict(school):
+    """The run function's own contract: all of its changes apply cleanly, or none do and
+    the push takes them one at a time."""
+    server, a, _b = school
+    first, second = _student(a, "S1"), _student(a, "S2")
+    assert a.sync().ok
+    school_id = server.school_id()
+
+    def op(student, before, after):
+        return {"op_id": f"t:{student.id}", "entity": "student", "id": str(student.id),
+                "action": "update", "actor": "t", "before": before, "after": after}  # fmt: skip
+
+    clean = [op(first, {"class_name": None}, {"class_name": "1A"}),
+             op(second, {"class_name": None}, {"class_name": "1B"})]  # fmt: skip
+    stale = [clean[0], op(second, {"first_name": "Someone"}, {"first_name": "Bo"})]
+    call = "SELECT to_jsonb(rollbook_sync_apply_run(:school, CAST(:ops AS jsonb)))"
+    with server.sessions.begin() as s:
+        assert s.execute(text(call), {"school": school_id, "ops": json.dumps(stale)}
+                         ).scalar() is None  # fmt: skip
+        assert s.execute(text("SELECT count(*) FROM student WHERE class_name IS NOT NULL")
+                         ).scalar() == 0  # fmt: skip
+        answers = s.execute(text(call), {"school": school_id, "ops": json.dumps(clean)}).scalar()
+    assert [a["status"] for a in answers] == ["applied", "applied"]
+    assert server.rows("SELECT class_name FROM student ORDER BY student_no") == [("1A",), ("1B",)]
+
+
 def test_the_same_student_number_made_on_two_desktops_is_a_duplicate_key_conflict(school):
     server, a, b = school
     assert a.sync().ok and b.sync().ok
@@ -342,6 +406,9 @@ def test_the_inner_merge_functions_are_not_open_to_every_role(school):
             with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
                 conn.execute(f"SET LOCAL ROLE {role}")
                 conn.execute("SELECT rollbook_sync_apply_op(gen_random_uuid(), '{}')")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(f"SET LOCAL ROLE {role}")
+                conn.execute("SELECT rollbook_sync_apply_run(gen_random_uuid(), '[]')")
         finally:
             conn.execute(f"DROP ROLE {role}")
 

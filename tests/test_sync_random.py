@@ -1,6 +1,7 @@
 """Two desktops and a server driven through random work — students, enrollments,
-attendance marks and event registrations made, changed and deleted on every side, desktops offline for a while,
-syncs in any order — then every conflict decided (here: the server's version taken) and
+attendance marks and event registrations made, changed (one or several in a
+transaction) and deleted on every side, desktops offline for a while, syncs in any
+order — then every conflict decided (here: the server's version taken) and
 the three databases compared: the same data everywhere, and every local change either
 applied on the server or listed as a conflict. The seed is in the test's name and in
 every failure message; SYNC_SEEDS=1,2,3 runs other ones."""
@@ -46,8 +47,9 @@ class World:
 
     def step(self) -> None:
         side = self.rng.choice([self.server, *self.desktops, *self.desktops])
-        action = self.rng.choice(["create", "update", "update", "delete", "enroll", "unenroll",
-                                  "mark", "mark", "register", "sync", "sync", "offline"])  # fmt: skip
+        action = self.rng.choice(["create", "update", "update", "move", "delete", "enroll",
+                                  "unenroll", "mark", "mark", "register", "sync", "sync",
+                                  "offline"])  # fmt: skip
         if action in ("sync", "offline"):
             if isinstance(side, Desktop):
                 report = side.sync(OFFLINE if action == "offline" else None)
@@ -78,6 +80,17 @@ class World:
         value = self.rng.choice(["Ann", "Bo", "Cy", "7A", "7B", "Lee", "Lim"])
         update_student(session, side.ctx(), student, {column: value})
         return f"{column}={value}"
+
+    def move(self, session, side: Side) -> str:
+        """Several students' class changed in one transaction: a run the server merges
+        at once, or change by change when one of them conflicts."""
+        ids = [r[0] for r in session.execute(text(
+            "SELECT id FROM student WHERE deleted_at IS NULL ORDER BY student_no"))]  # fmt: skip
+        chosen = self.rng.sample(ids, k=min(len(ids), self.rng.randint(2, 5)))
+        value = self.rng.choice(["8A", "8B", "9C"])
+        for student in chosen:
+            update_student(session, side.ctx(), student, {"class_name": value})
+        return f"{len(chosen)} to {value}"
 
     def delete(self, session, side: Side) -> str:
         student = self._student(session, side)

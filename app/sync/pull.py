@@ -15,8 +15,11 @@ the first snapshot's xmin, so whatever changed in between comes with the next pu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +31,8 @@ from app.sync.link import ServerLink
 from app.sync.tables import SYNCED_TABLES, WriteOutcome, delete_rows, mark_as_pulled, write_rows
 
 PAGE_ROWS = 5_000
+
+Key = tuple[int, str | None]  # (table's rank, last id sent) of a page
 
 
 @dataclass
@@ -84,15 +89,21 @@ def pull(sessions: sessionmaker[Session], link: ServerLink, *, school_id: uuid.U
     with sessions.begin() as s:
         state = _state(s, school_id)
     cursor = state["pull_cursor"]
-    after_table, after_id = 0, None
     next_cursor = cursor
-    with link.snapshot():
-        while True:
+
+    def fetch(key: Key) -> dict:
+        return link.call("rollbook_sync_pull", str(device_id), cursor, key[0], key[1],
+                         PAGE_ROWS)  # fmt: skip
+
+    def next_key(page: dict, _key: Key) -> Key | None:
+        rows = page["rows"]
+        return None if page["done"] or not rows else (rows[-1]["rank"], rows[-1]["id"])
+
+    with link.snapshot(), contextlib.closing(read_ahead(fetch, next_key, (0, None))) as pages:
+        for page in pages:
             if job is not None:
                 job.check_cancel()
                 job.progress(0, 0, f"Bringing the school's changes… {outcome.rows:,} rows")
-            page = link.call("rollbook_sync_pull", str(device_id), cursor, after_table,
-                             after_id, PAGE_ROWS)  # fmt: skip
             rows = page["rows"]
             next_cursor = page["next_cursor"]
             with sessions.begin() as s:
@@ -101,14 +112,30 @@ def pull(sessions: sessionmaker[Session], link: ServerLink, *, school_id: uuid.U
             outcome.rows += len(rows)
             outcome.written += written.written
             outcome.refused += len(written.refused)
-            if page["done"] or not rows:
-                break
-            after_table, after_id = rows[-1]["rank"], rows[-1]["id"]
     if next_cursor != cursor:
         with sessions.begin() as s:
             s.execute(text("UPDATE sync_state SET pull_cursor = :c WHERE school_id = :s"),
                       {"c": next_cursor, "s": school_id})  # fmt: skip
     return outcome
+
+
+def read_ahead(fetch: Callable[[Key], dict], next_key: Callable[[dict, Key], Key | None],
+               first: Key, *, with_keys: bool = False) -> Iterator[Any]:  # fmt: skip
+    """The server's pages from ``first`` on, each next one read while the caller writes
+    the one it was given: reading the server and writing here take about as long, so a
+    pull or a first copy takes the longer of the two instead of their sum. The next
+    page's key comes from the page before (``next_key``; None: that was the last)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollbook-sync-read") as reader:
+        key = first
+        coming = reader.submit(fetch, first)
+        while coming is not None:
+            page = coming.result()
+            following = next_key(page, key)
+            coming = reader.submit(fetch, following) if following is not None else None
+            # Left early (cancelled, a write failed): the read under way finishes before
+            # the snapshot ends, and its page is dropped.
+            yield (key, page) if with_keys else page
+            key = following
 
 
 @dataclass
@@ -132,21 +159,31 @@ def initial_copy(sessions: sessionmaker[Session], link: ServerLink, *, school_id
     start_table = state["initial_table"] or 0
     after = state["initial_after"]
     outcome.resumed = start_table > 0
+    tables = len(SYNCED_TABLES)
+
+    def fetch(key: Key) -> dict:
+        rank, last = key
+        return link.call("rollbook_sync_snapshot_page", str(device_id), SYNCED_TABLES[rank - 1],
+                         last, page_rows)  # fmt: skip
+
+    def next_key(page: dict, key: Key) -> Key | None:
+        rows = page["rows"]
+        if len(rows) == page_rows:
+            return key[0], rows[-1]["id"]
+        return (key[0] + 1, None) if key[0] < tables else None
+
+    first = (max(start_table, 1), str(after) if start_table and after else None)
     with link.snapshot():
         total = sum(link.call("rollbook_sync_snapshot_count", str(device_id), t)
                     for t in SYNCED_TABLES)  # fmt: skip
-        done_before = 0
-        for rank, table in enumerate(SYNCED_TABLES, start=1):
-            if rank < start_table:
-                continue
-            last = str(after) if rank == start_table and after else None
-            while True:
+        with contextlib.closing(read_ahead(fetch, next_key, first, with_keys=True)) as pages:
+            for key, page in pages:
+                rank, last = key
+                table = SYNCED_TABLES[rank - 1]
                 if job is not None:
                     job.check_cancel()
-                    job.progress(min(done_before + outcome.rows, total), total,
+                    job.progress(min(outcome.rows, total), total,
                                  f"Copying the school from the server… {table}")  # fmt: skip
-                page = link.call("rollbook_sync_snapshot_page", str(device_id), table, last,
-                                 page_rows)  # fmt: skip
                 rows = page["rows"]
                 with sessions.begin() as s:
                     _write_page(s, [{"entity": table, "id": r["id"], "row": r} for r in rows],
@@ -164,8 +201,6 @@ def initial_copy(sessions: sessionmaker[Session], link: ServerLink, *, school_id
                               {"rank": rank, "after": last, "c": page["cursor"],
                                "s": school_id})  # fmt: skip
                 outcome.rows += len(rows)
-                if len(rows) < page_rows:
-                    break
     with sessions.begin() as s:
         s.execute(text("UPDATE sync_state SET initial_done = true, initial_table = NULL, "
                        "initial_after = NULL WHERE school_id = :s"), {"s": school_id})  # fmt: skip
