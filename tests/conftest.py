@@ -127,3 +127,42 @@ def session(db: TestDatabase) -> Iterator[Session]:
 @pytest.fixture
 def ctx(db: TestDatabase) -> ServiceContext:
     return db.context()
+
+
+# --- sync: a school server and desktops, each a database of the test cluster -----------
+
+
+@pytest.fixture
+def sync_cluster(pg_server_url, template_database):
+    """Makes servers and desktops as databases of the test cluster; drops them after."""
+    from sync_setup import make_desktop, make_server
+
+    made: list = []
+
+    class Cluster:
+        tag = uuid.uuid4().hex[:8]
+
+        def server(self):
+            made.append(make_server(pg_server_url, template_database, f"srv_{self.tag}"))
+            return made[-1]
+
+        def desktop(self, name: str, server):
+            made.append(make_desktop(pg_server_url, template_database, f"{name}_{self.tag}",
+                                     server))  # fmt: skip
+            return made[-1]
+
+    try:
+        yield Cluster()
+    finally:
+        for side in made:
+            side.close()
+            _drop(pg_server_url, side.name)
+
+
+@pytest.fixture
+def sync_school(sync_cluster):
+    """A server and two desktops (A and B), both copied from it."""
+    server = sync_cluster.server()
+    a, b = sync_cluster.desktop("a", server), sync_cluster.desktop("b", server)
+    assert a.sync().status == "synced" and b.sync().status == "synced"
+    return server, a, b

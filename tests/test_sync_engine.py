@@ -11,46 +11,12 @@ import uuid
 import psycopg
 import pytest
 from sqlalchemy import text
-from sync_setup import SCHOOL, Desktop, Side, admin_url, drop_database, make_desktop, make_server
+from sync_setup import SCHOOL, Side, admin_url
 
 from app.services.courses import find_or_create_course
 from app.services.enrollments import enroll
 from app.services.students import StudentInput, create_student, delete_student, update_student
 from app.sync.tables import SYNCED_TABLES
-
-
-@pytest.fixture
-def cluster(pg_server_url, template_database):
-    """Makes servers and desktops as databases of the test cluster; drops them after."""
-    made: list[Side] = []
-
-    class Cluster:
-        tag = uuid.uuid4().hex[:8]
-
-        def server(self) -> Side:
-            made.append(make_server(pg_server_url, template_database, f"srv_{self.tag}"))
-            return made[-1]
-
-        def desktop(self, name: str, server: Side) -> Desktop:
-            made.append(make_desktop(pg_server_url, template_database, f"{name}_{self.tag}",
-                                     server))  # fmt: skip
-            return made[-1]
-
-    try:
-        yield Cluster()
-    finally:
-        for side in made:
-            side.close()
-            drop_database(pg_server_url, side.name)
-
-
-@pytest.fixture
-def school(cluster):
-    """A server and two desktops (A and B), both copied from it."""
-    server = cluster.server()
-    a, b = cluster.desktop("a", server), cluster.desktop("b", server)
-    assert a.sync().status == "synced" and b.sync().status == "synced"
-    return server, a, b
 
 
 def _student(side: Side, number: str, first: str = "Ann", last: str = "Lee", **kw):
@@ -76,9 +42,9 @@ def test_the_server_functions_know_the_same_tables_as_the_engine():
     assert migration.SYNCED_TABLES == SYNCED_TABLES
 
 
-def test_a_new_desktop_copies_the_school_and_pulled_rows_are_never_pushed(cluster):
-    server = cluster.server()
-    a = cluster.desktop("a", server)
+def test_a_new_desktop_copies_the_school_and_pulled_rows_are_never_pushed(sync_cluster):
+    server = sync_cluster.server()
+    a = sync_cluster.desktop("a", server)
     ctx = server.ctx()
     with server.sessions.begin() as s:
         student = create_student(s, ctx, StudentInput("S1", "Zoë", "Müller"))
@@ -96,8 +62,8 @@ def test_a_new_desktop_copies_the_school_and_pulled_rows_are_never_pushed(cluste
     assert again.status == "synced" and again.pushed_operations == 0
 
 
-def test_two_offline_edits_to_different_columns_are_both_kept(school):
-    server, a, b = school
+def test_two_offline_edits_to_different_columns_are_both_kept(sync_school):
+    server, a, b = sync_school
     student = _student(a, "S1", email="ann@x.org")
     assert a.sync().ok and b.sync().ok
     _update(a, student.id, first_name="Anna")
@@ -113,8 +79,8 @@ def test_two_offline_edits_to_different_columns_are_both_kept(school):
     assert server.scalar("SELECT count(*) FROM sync_applied_op") >= 3
 
 
-def test_the_same_column_edited_on_both_is_one_conflict_and_the_server_value_stays(school):
-    server, a, b = school
+def test_the_same_column_edited_on_both_is_one_conflict_and_the_server_value_stays(sync_school):
+    server, a, b = sync_school
     student = _student(a, "S1")
     assert a.sync().ok and b.sync().ok
     _update(a, student.id, first_name="Anna")
@@ -132,8 +98,8 @@ def test_the_same_column_edited_on_both_is_one_conflict_and_the_server_value_sta
 
 
 @pytest.mark.parametrize("order", ["edit_then_delete", "delete_then_edit"])
-def test_edit_against_delete_is_a_conflict_in_both_orders(school, order):
-    server, a, b = school
+def test_edit_against_delete_is_a_conflict_in_both_orders(sync_school, order):
+    server, a, b = sync_school
     student = _student(a, "S1")
     assert a.sync().ok and b.sync().ok
     editor, deleter = (a, b) if order == "edit_then_delete" else (b, a)
@@ -152,8 +118,8 @@ def test_edit_against_delete_is_a_conflict_in_both_orders(school, order):
     assert deleted is (order == "delete_then_edit")
 
 
-def test_deleting_a_row_already_deleted_is_no_conflict(school):
-    server, a, b = school
+def test_deleting_a_row_already_deleted_is_no_conflict(sync_school):
+    server, a, b = sync_school
     student = _student(a, "S1")
     assert a.sync().ok and b.sync().ok
     for side in (a, b):
@@ -165,8 +131,8 @@ def test_deleting_a_row_already_deleted_is_no_conflict(school):
     assert server.scalar("SELECT count(*) FROM sync_conflict") == 0
 
 
-def test_a_student_and_enrollment_made_together_reach_the_server_together(school):
-    server, a, _b = school
+def test_a_student_and_enrollment_made_together_reach_the_server_together(sync_school):
+    server, a, _b = sync_school
     assert a.sync().ok
     with a.sessions.begin() as s:
         ctx = a.ctx()
@@ -194,10 +160,10 @@ def test_a_student_and_enrollment_made_together_reach_the_server_together(school
     assert report.pending_operations == 0
 
 
-def test_many_changes_in_one_transaction_merge_row_by_row_as_single_ones_do(school):
+def test_many_changes_in_one_transaction_merge_row_by_row_as_single_ones_do(sync_school):
     """The server applies a run of like changes at once; each row still merges on its own:
     a conflict in one row is that row's alone, and the others land with their columns."""
-    server, a, b = school
+    server, a, b = sync_school
     students = [_student(a, f"S{n}", "Ann", "Lee") for n in range(1, 5)]
     s1, s2, s3, s4 = (s.id for s in students)
     assert a.sync().ok and b.sync().ok
@@ -230,10 +196,10 @@ def test_many_changes_in_one_transaction_merge_row_by_row_as_single_ones_do(scho
     assert changed == [("Lee-Smith", b.actor)] * 2
 
 
-def test_a_run_answers_nothing_and_changes_nothing_when_one_change_would_conflict(school):
+def test_a_run_answers_nothing_and_changes_nothing_when_one_change_would_conflict(sync_school):
     """The run function's own contract: all of its changes apply cleanly, or none do and
     the push takes them one at a time."""
-    server, a, _b = school
+    server, a, _b = sync_school
     first, second = _student(a, "S1"), _student(a, "S2")
     assert a.sync().ok
     school_id = server.school_id()
@@ -256,8 +222,8 @@ def test_a_run_answers_nothing_and_changes_nothing_when_one_change_would_conflic
     assert server.rows("SELECT class_name FROM student ORDER BY student_no") == [("1A",), ("1B",)]
 
 
-def test_the_same_student_number_made_on_two_desktops_is_a_duplicate_key_conflict(school):
-    server, a, b = school
+def test_the_same_student_number_made_on_two_desktops_is_a_duplicate_key_conflict(sync_school):
+    server, a, b = sync_school
     assert a.sync().ok and b.sync().ok
     first = _student(a, "S100", "Ann", "Lee")
     with b.sessions.begin() as s:
@@ -275,8 +241,8 @@ def test_the_same_student_number_made_on_two_desktops_is_a_duplicate_key_conflic
     assert server.scalar("SELECT count(*) FROM student WHERE student_no = 'S100'") == 1
 
 
-def test_a_transaction_that_commits_late_is_not_skipped_by_the_pull(school):
-    server, a, _b = school
+def test_a_transaction_that_commits_late_is_not_skipped_by_the_pull(sync_school):
+    server, a, _b = sync_school
     late, early = _student(server, "S1"), _student(server, "S2")
     assert a.sync().ok
     slow = psycopg.connect(admin_url(server.url))
@@ -295,9 +261,9 @@ def test_a_transaction_that_commits_late_is_not_skipped_by_the_pull(school):
     assert _student_row(a, late.id)[0][1] == "Late"
 
 
-def test_an_interrupted_first_copy_resumes(cluster, monkeypatch):
-    server = cluster.server()
-    a = cluster.desktop("a", server)
+def test_an_interrupted_first_copy_resumes(sync_cluster, monkeypatch):
+    server = sync_cluster.server()
+    a = sync_cluster.desktop("a", server)
     ctx = server.ctx()
     with server.sessions.begin() as s:
         for n in range(40):
@@ -328,10 +294,10 @@ def test_an_interrupted_first_copy_resumes(cluster, monkeypatch):
     assert a.scalar("SELECT count(*) FROM audit_log WHERE origin = 'local'") == 0
 
 
-def test_sync_status_and_conflicts_of_a_desktop(school):
+def test_sync_status_and_conflicts_of_a_desktop(sync_school):
     from app.sync.conflicts import open_conflicts, sync_status
 
-    _server, a, b = school
+    _server, a, b = sync_school
     student = _student(a, "S1")
     assert a.sync().ok and b.sync().ok
     _update(a, student.id, last_name="Lim")
@@ -347,16 +313,16 @@ def test_sync_status_and_conflicts_of_a_desktop(school):
     ]
 
 
-def test_an_unknown_device_is_refused_in_words(school):
-    _server, a, _b = school
+def test_an_unknown_device_is_refused_in_words(sync_school):
+    _server, a, _b = sync_school
     a.device = "nobody"
     report = a.sync()
     assert report.status == "refused"
     assert 'no device "nobody"' in report.message and "add-device" in report.message
 
 
-def test_an_unreachable_server_is_reported_with_a_retry(school):
-    _server, a, _b = school
+def test_an_unreachable_server_is_reported_with_a_retry(sync_school):
+    _server, a, _b = sync_school
     assert a.sync().ok
     report = a.sync("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
     assert report.status == "unreachable" and report.retry_in_s and report.retry_in_s >= 5
@@ -364,10 +330,10 @@ def test_an_unreachable_server_is_reported_with_a_retry(school):
     assert "cannot reach the school server" in a.scalar("SELECT last_error FROM sync_state")
 
 
-def test_keep_syncing_stops_when_asked(school):
+def test_keep_syncing_stops_when_asked(sync_school):
     from app.sync.engine import keep_syncing
 
-    _server, a, _b = school
+    _server, a, _b = sync_school
     stop = threading.Event()
     reports = []
 
@@ -380,10 +346,10 @@ def test_keep_syncing_stops_when_asked(school):
     assert [r.status for r in reports] == ["synced"]
 
 
-def test_a_desktop_on_an_older_schema_waits_with_its_changes_queued(school):
+def test_a_desktop_on_an_older_schema_waits_with_its_changes_queued(sync_school):
     from app.sync.server import accepted_revisions
 
-    server, a, _b = school
+    server, a, _b = sync_school
     current, previous = accepted_revisions()
     student = _student(a, "S1")
     a.revision = "0011_certificate_design"  # two upgrades behind
@@ -397,8 +363,8 @@ def test_a_desktop_on_an_older_schema_waits_with_its_changes_queued(school):
     assert server.scalar("SELECT count(*) FROM student WHERE id = :i", i=student.id) == 1
 
 
-def test_the_inner_merge_functions_are_not_open_to_every_role(school):
-    server, _a, _b = school
+def test_the_inner_merge_functions_are_not_open_to_every_role(sync_school):
+    server, _a, _b = sync_school
     role = f"nobody_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin_url(server.url), autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {role}")
@@ -413,11 +379,11 @@ def test_the_inner_merge_functions_are_not_open_to_every_role(school):
             conn.execute(f"DROP ROLE {role}")
 
 
-def test_a_school_made_by_the_first_start_gives_way_to_the_servers_until_it_holds_data(cluster):
+def test_a_school_made_by_the_first_start_gives_way_to_the_servers_until_it_holds_data(sync_cluster):
     from app.services.schools import ensure_school
 
-    server = cluster.server()
-    fresh, used = cluster.desktop("fresh", server), cluster.desktop("used", server)
+    server = sync_cluster.server()
+    fresh, used = sync_cluster.desktop("fresh", server), sync_cluster.desktop("used", server)
     for desktop in (fresh, used):
         with desktop.sessions.begin() as s:
             ensure_school(s, SCHOOL, "Made here")

@@ -27,7 +27,8 @@ from app.services.enrollments import enroll, unenroll
 from app.services.event_setup import EventInput, create_event, set_event_status
 from app.services.registrations import register_student
 from app.services.students import StudentInput, create_student, delete_student, update_student
-from app.sync.tables import SYNCED_TABLES, mark_as_pulled, write_rows
+from app.sync.resolve import resolve_conflict
+from app.sync.tables import SYNCED_TABLES
 
 SEEDS = [int(s) for s in os.environ.get("SYNC_SEEDS", "7,1234,99").split(",")]
 STEPS = 60
@@ -142,25 +143,17 @@ class World:
 
 
 def take_the_servers_version(desktop: Desktop, server: Side) -> int:
-    """Decide every open conflict for the server's version of its rows: what the server
-    has is written here, what it does not have is removed here."""
-    conflicts = desktop.rows("SELECT id, entity, entity_id, existing_id FROM sync_conflict "
-                             "WHERE resolved_at IS NULL")  # fmt: skip
-    school = desktop.school_id()
-    with desktop.sessions.begin() as s:
-        mark_as_pulled(s)
-        for _id, entity, entity_id, existing_id in conflicts:
-            for row_id in filter(None, (entity_id, existing_id)):
-                found = server.rows(
-                    f"SELECT to_jsonb(t) - 'search_vector' - 'sort_name' - 'duration_minutes' "
-                    f"FROM {entity} t WHERE id = :i", i=row_id)  # fmt: skip
-                if found:
-                    write_rows(s, entity, [found[0][0]], school_id=school, push_floor=2**62)
-                else:
-                    s.execute(text(f"DELETE FROM {entity} WHERE id = :i"), {"i": row_id})
-        s.execute(text("UPDATE sync_conflict SET resolved_at = now(), resolution = 'server' "
-                       "WHERE resolved_at IS NULL"))  # fmt: skip
-    return len(conflicts)
+    """Decide every open conflict for the server's version (``sync resolve --take
+    server``): a duplicate merges into the server's row, a row the server lacks goes."""
+    decided = 0
+    while True:
+        left = desktop.rows("SELECT id FROM sync_conflict WHERE resolved_at IS NULL "
+                            "ORDER BY created_at, id LIMIT 1")  # fmt: skip
+        if not left:
+            return decided
+        with desktop.sessions.begin() as s:
+            resolve_conflict(s, desktop.ctx(), left[0][0], "server")
+        decided += 1
 
 
 def _table_rows(side: Side, table: str) -> list:
@@ -195,7 +188,10 @@ def test_random_work_on_two_desktops_ends_the_same_everywhere(pg_server_url, tem
             assert desktop.sync().status == "synced"
         world = World(rng, server, desktops)
         for _ in range(STEPS):
-            world.step()
+            try:
+                world.step()
+            except Exception as exc:
+                raise AssertionError(f"seed {seed}; steps:\n  " + "\n  ".join(world.log)) from exc
         story = f"seed {seed}; steps:\n  " + "\n  ".join(world.log)
 
         # Back online: sync until nothing moves, deciding conflicts as they come.

@@ -3,7 +3,8 @@
 
 Exit codes of ``sync``: 0 synced; 1 synced, but conflicts wait for a decision; 2 the
 server unreachable or refusing (one line on stderr; local changes stay queued).
-``sync conflicts``: 0 none open, 1 some. ``server …``: 0 done, 2 bad input or
+``sync conflicts``: 0 none open, 1 some. ``sync resolve``: 0 decided, 2 no such open
+conflict or a choice it does not offer. ``server …``: 0 done, 2 bad input or
 unreachable.
 """
 
@@ -186,6 +187,44 @@ def cmd_sync_conflicts(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FINDINGS if conflicts else EXIT_OK
 
 
+def _take(text: str) -> tuple[str, str | None]:
+    """``local``, ``server`` or ``value=…``."""
+    choice, equals, value = text.partition("=")
+    choice = choice.strip().lower()
+    if choice in ("local", "server") and not equals:
+        return choice, None
+    if choice == "value" and equals:
+        return "value", value
+    raise argparse.ArgumentTypeError(f"{text!r}: use --take local, --take server or "
+                                     "--take value=NEW")  # fmt: skip
+
+
+def cmd_sync_resolve(args: argparse.Namespace, settings: Settings) -> int:
+    from app.cli.session import school_session
+    from app.sync.resolve import resolve_conflict
+
+    take, value = args.take
+    with school_session(settings, dry_run=args.dry_run) as (session, ctx):
+        outcome = resolve_conflict(session, ctx, args.conflict, take, value, dry_run=args.dry_run)
+    if args.json:
+        print_json(asdict(outcome))
+        return EXIT_OK
+    head = "Would decide" if args.dry_run else "Decided"
+    print(f"{head} sync conflict {str(outcome.conflict_id)[:8]} "
+          f"({outcome.kind.replace('_', '-')} on {outcome.entity}): {take}.")  # fmt: skip
+    for line in outcome.changes:
+        print(f"  {line}")
+    for line in outcome.kept_existing:
+        print(f"  kept: {line}")
+    if outcome.resolved > 1:
+        print(f"  closes {counted(outcome.resolved - 1, 'other conflict')} with it")
+    if args.dry_run:
+        print("Nothing changed (--dry-run).")
+    else:
+        print("The change is sent to the school server at the next sync.")
+    return EXIT_OK
+
+
 def cmd_server_init(args: argparse.Namespace, settings: Settings) -> int:
     from app.sync.server import init_server
 
@@ -232,6 +271,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     conflicts = sync_sub.add_parser("conflicts", help="changes that could not be merged, for a "
                                     "person to decide")  # fmt: skip
     conflicts.set_defaults(handler=cmd_sync_conflicts)
+    resolve = sync_sub.add_parser("resolve", help="decide a conflict: keep this desktop's "
+                                  "value, the server's, or another")  # fmt: skip
+    resolve.add_argument("conflict", metavar="CONFLICT_ID",
+                         help="the conflict's id, or its first characters as "
+                         "`sync conflicts` lists them")  # fmt: skip
+    resolve.add_argument("--take", type=_take, required=True, metavar="local|server|value=NEW",
+                         help="local: this desktop's change; server: the server's version "
+                         "(a duplicate merges into the existing row); value=NEW: another "
+                         "value (a duplicate gets this number or e-mail)")  # fmt: skip
+    resolve.add_argument("--dry-run", action="store_true",
+                         help="show what deciding would change, change nothing")  # fmt: skip
+    resolve.add_argument("--json", action="store_true", help="machine-readable output")
+    resolve.set_defaults(handler=cmd_sync_resolve)
     for parser in (sync, status, conflicts):
         parser.add_argument("--json", action="store_true", help="machine-readable output")
         parser.add_argument("--url", help="the school server (default: ROLLBOOK_SERVER_URL)")
