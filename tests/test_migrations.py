@@ -416,3 +416,41 @@ def test_0013_keeps_over_long_rows_and_checks_new_ones_up_and_down(empty_databas
         conn.execute(text("UPDATE course SET term = '2026'"))
     migrate.upgrade(engine)
     assert all(limits().values()) and len(limits()) == 11  # nothing over-long: all valid
+
+
+def test_0015_and_0016_sync_numbers_and_runs_come_and_go_with_the_data_kept(empty_database):
+    """0015 replaces the push (0014's comes back on the way down); 0016 adds the blocks of
+    numbers a desktop reserves. Down to 0014 the blocks go, the sync state and the numbers
+    already issued stay; up again the block size is back at its default."""
+    engine = empty_database
+    migrate.upgrade(engine)
+    school, device = uuid.uuid4(), uuid.uuid4()
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO school (id, code, name) VALUES (:id, 'T', 'T')"),
+                     {"id": school})  # fmt: skip
+        conn.execute(text("INSERT INTO sync_state (school_id, device_id, device_name, server, "
+                          "number_block_size) VALUES (:s, :d, 'desk', 'server', 20)"),
+                     {"s": school, "d": device})  # fmt: skip
+        conn.execute(text("INSERT INTO number_block (school_id, name, prefix, next_value, "
+                          "end_value) VALUES (:s, 'registration-2027', 'REG-2027-', 3, 21)"),
+                     {"s": school})  # fmt: skip
+        conn.execute(text("INSERT INTO number_sequence (id, school_id, name, prefix, next_value) "
+                          "VALUES (gen_random_uuid(), :s, 'registration-2027', 'REG-2027-', 21)"),
+                     {"s": school})  # fmt: skip
+
+    def functions() -> set[str]:
+        with engine.connect() as conn:
+            return set(conn.execute(text("SELECT proname FROM pg_proc "
+                                         "WHERE proname LIKE 'rollbook_sync_%'")).scalars())  # fmt: skip
+
+    assert {"rollbook_sync_apply_run", "rollbook_sync_reserve_numbers"} <= functions()
+    migrate.downgrade(engine, "0014_sync_engine")
+    assert not {"rollbook_sync_apply_run", "rollbook_sync_reserve_numbers"} & functions()
+    assert "rollbook_sync_push" in functions()
+    assert "number_block" not in _table_names(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT device_name FROM sync_state")).scalar() == "desk"
+        assert conn.execute(text("SELECT next_value FROM number_sequence")).scalar() == 21
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT number_block_size FROM sync_state")).scalar() == 50

@@ -21,6 +21,7 @@ from app.cli.output import (
     EXIT_FINDINGS,
     EXIT_OK,
     CommandError,
+    count_option,
     end_progress,
     print_json,
     progress_job,
@@ -75,6 +76,9 @@ def _say(report) -> None:
     parts.append(f"pushed {counted(report.pushed_operations, 'change')} "
                  f"({counted(report.pushed_transactions, 'transaction')})")  # fmt: skip
     parts.append(f"brought {counted(report.changed_rows, 'changed row')}")
+    if report.reserved_numbers:
+        parts.append(f"reserved {counted(report.reserved_numbers, 'number')} for working "
+                     "offline")  # fmt: skip
     line = "Synced: " + ", ".join(parts) + "."
     if report.open_conflicts:
         waiting = "waits" if report.open_conflicts == 1 else "wait"
@@ -99,10 +103,13 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     engine, sessions = _local(settings)
     revision = accepted_revisions()[0]
     try:
+        block_kept = _set_number_block(sessions, settings, args.number_block)
         if args.once:
             report = sync_once(sessions, url, school_code=settings.school_code,
                                device_name=_device_name(args), revision=revision,
                                job=progress_job(args.json))  # fmt: skip
+            if not block_kept and report.ok:  # the first copy made the sync state
+                _set_number_block(sessions, settings, args.number_block)
             end_progress(args.json)
             if args.json:
                 print_json(_report_json(report))
@@ -113,8 +120,10 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
         last = None
 
         def on_report(report) -> None:
-            nonlocal last
+            nonlocal last, block_kept
             last = report
+            if not block_kept and report.ok:
+                block_kept = _set_number_block(sessions, settings, args.number_block)
             if args.json:
                 print_json(_report_json(report))
             else:
@@ -129,6 +138,25 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
         return _exit_code(last) if last is not None else EXIT_OK
     finally:
         engine.dispose()
+
+
+def _set_number_block(sessions, settings: Settings, size: int | None) -> bool:
+    """Keep --number-block for this desktop; False while it has not synced yet (it is
+    set after the first copy then)."""
+    from sqlalchemy import text
+
+    from app.sync.numbers import set_block_size
+
+    if size is None:
+        return True
+    with sessions.begin() as s:
+        school = s.execute(text("SELECT school_id FROM sync_state st JOIN school sc "
+                                "ON sc.id = st.school_id WHERE sc.code = :c"),
+                           {"c": settings.school_code.upper()}).scalar()  # fmt: skip
+        if school is None:
+            return False
+        set_block_size(s, school, size)
+    return True
 
 
 def _school_id(sessions, settings: Settings):
@@ -168,6 +196,9 @@ def cmd_sync_status(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Device {status.device_name} with {status.server}: last synced {last}; "
           f"{counted(status.pending_operations, 'local change')} to push; "
           f"{counted(status.open_conflicts, 'open conflict')}.")  # fmt: skip
+    if status.numbers_left:
+        left = ", ".join(f"{name} {count}" for name, count in status.numbers_left.items())
+        print(f"Numbers reserved for working offline, not yet issued: {left}.")
     if status.last_error:
         print(f"Last attempt failed ({status.failures} in a row): {status.last_error}")
     return EXIT_OK
@@ -263,6 +294,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     sync.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_S, metavar="S",
                       help=f"seconds between syncs (default {DEFAULT_INTERVAL_S:.0f}); after a "
                       "failure sooner, with back-off")  # fmt: skip
+    sync.add_argument("--number-block", type=count_option(10_000), metavar="N",
+                      help="registration and certificate numbers to reserve at a time for "
+                      "issuing offline (default 50; kept for this desktop)")  # fmt: skip
     sync.set_defaults(handler=cmd_sync)
     sync_sub = sync.add_subparsers(dest="sync_command", metavar="ACTION")
     status = sync_sub.add_parser("status", help="pending local changes, last sync, open "

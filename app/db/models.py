@@ -630,6 +630,8 @@ class SyncState(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     failures: Mapped[int] = mapped_column(Integer, server_default="0")
     next_retry_at: Mapped[datetime | None] = mapped_column(TZ)
+    # How many numbers one reservation of registration or certificate numbers takes.
+    number_block_size: Mapped[int] = mapped_column(Integer, server_default="50")
 
 
 class SyncPushedTx(Base):
@@ -715,6 +717,46 @@ class SyncServer(Base):
     id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
     accepted_revisions: Mapped[list[str]] = mapped_column(ARRAY(Text))
     initialised_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class ReservedNumbers(Base):
+    """A block of registration or certificate numbers this desktop reserved from the
+    school server, to issue offline (app.services.numbering): from ``next_value`` up to,
+    not including, ``end_value``."""
+
+    __tablename__ = "number_block"
+    __table_args__ = (
+        CheckConstraint("next_value <= end_value", name="within"),
+        Index("ix_number_block_name", "school_id", "name", "next_value"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUIDCol, primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    school_id: Mapped[uuid.UUID] = mapped_column(
+        UUIDCol, ForeignKey("school.id", name="fk_number_block_school_id_school")
+    )
+    name: Mapped[str] = mapped_column(Text)
+    prefix: Mapped[str] = mapped_column(Text)
+    next_value: Mapped[int] = mapped_column(BigInteger)
+    end_value: Mapped[int] = mapped_column(BigInteger)
+    reserved_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
+class SyncNumberBlock(Base):
+    """The server's record of every block of numbers it handed to a desktop."""
+
+    __tablename__ = "sync_number_block"
+
+    id: Mapped[uuid.UUID] = mapped_column(
+        UUIDCol, primary_key=True, server_default=text("gen_random_uuid()")
+    )
+    device_id: Mapped[uuid.UUID] = mapped_column(UUIDCol)
+    school_id: Mapped[uuid.UUID] = mapped_column(UUIDCol)
+    name: Mapped[str] = mapped_column(Text)
+    first_value: Mapped[int] = mapped_column(BigInteger)
+    end_value: Mapped[int] = mapped_column(BigInteger)
+    reserved_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
 
 
 # Tables whose rows carry row_version/updated_at maintained by rollbook_touch_row().

@@ -7,6 +7,11 @@ it moved past. The statement locks the row until the caller's transaction ends, 
 windows or two desktops issuing at the same moment take turns: the second waits and
 continues after the first block. A transaction that rolls back puts the row back as it
 was, so its numbers are handed out again rather than left as a gap.
+
+A desktop that syncs with a school server does not count the sequence itself (two
+desktops offline would issue the same numbers): it issues from blocks of numbers it
+reserved from the server while online (``number_block``, app.sync.numbers), and says so
+plainly when they run out offline.
 """
 
 from __future__ import annotations
@@ -62,9 +67,52 @@ def take_numbers(
     (which holds the sequence until it ends: keep it short after this call)."""
     if count < 1:
         raise ValidationError("count", "Ask for at least one number.")
+    if _syncs(session, ctx):
+        return _take_reserved(session, ctx, kind, year, count)
     prefix, first = session.execute(
         _TAKE,
         {"school": ctx.school_id, "name": sequence_name(kind, year),
          "prefix": sequence_prefix(kind, year), "count": count},
     ).one()  # fmt: skip
     return NumberBlock(prefix, int(first), count)
+
+
+def _syncs(session: Session, ctx: ServiceContext) -> bool:
+    return bool(session.execute(text("SELECT EXISTS (SELECT 1 FROM sync_state "
+                                     "WHERE school_id = :s)"), {"s": ctx.school_id}).scalar())  # fmt: skip
+
+
+def _take_reserved(session: Session, ctx: ServiceContext, kind: NumberKind, year: int,
+                   count: int) -> NumberBlock:  # fmt: skip
+    """``count`` numbers in a row from one of this desktop's reserved blocks, the
+    lowest first. The blocks stay locked until the caller's transaction ends, as the
+    sequence does."""
+    name = sequence_name(kind, year)
+    blocks = session.execute(text("""
+        SELECT id, prefix, next_value, end_value FROM number_block
+        WHERE school_id = :s AND name = :n AND next_value < end_value
+        ORDER BY next_value FOR UPDATE"""), {"s": ctx.school_id, "n": name}).all()  # fmt: skip
+    for block in blocks:
+        if block.end_value - block.next_value >= count:
+            session.execute(text("UPDATE number_block SET next_value = next_value + :c "
+                                 "WHERE id = :i"), {"c": count, "i": block.id})  # fmt: skip
+            return NumberBlock(block.prefix, int(block.next_value), count)
+    left = sum(b.end_value - b.next_value for b in blocks)
+    what = f"{kind.value} numbers for {year}"
+    if not left:
+        size = session.execute(text("SELECT number_block_size FROM sync_state "
+                                    "WHERE school_id = :s"), {"s": ctx.school_id}).scalar()  # fmt: skip
+        used = session.execute(text("SELECT EXISTS (SELECT 1 FROM number_block "
+                                    "WHERE school_id = :s AND name = :n)"),
+                               {"s": ctx.school_id, "n": name}).scalar()  # fmt: skip
+        if used:
+            raise ValidationError("number", f"This desktop has used its {size} reserved {what}; "
+                                  "connect to the school network to get more.")  # fmt: skip
+        raise ValidationError("number", f"This desktop has no {what} reserved yet; connect to "
+                              "the school network and sync to get some.")  # fmt: skip
+    if left < count:
+        raise ValidationError("number", f"This needs {count} {what} and this desktop has "
+                              f"{left} reserved; connect to the school network to get more.")  # fmt: skip
+    raise ValidationError("number", f"This needs {count} {what} in a row and this desktop's "
+                          f"{left} reserved ones are in smaller blocks; connect to the school "
+                          "network, or reserve larger blocks (rollbook sync --number-block).")  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.sync.engine import count_open_and_pending
+from app.sync.numbers import reserved_left
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class SyncStatus:
     next_retry_at: datetime | None = None
     pending_operations: int = 0
     open_conflicts: int = 0
+    # Registration and certificate numbers reserved here and not issued yet, by sequence.
+    numbers_left: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ def sync_status(session: Session, school_id: uuid.UUID) -> SyncStatus:
         last_attempt_at=state["last_attempt_at"], last_error=state["last_error"],
         failures=state["failures"], next_retry_at=state["next_retry_at"],
         pending_operations=pending, open_conflicts=open_conflicts,
+        numbers_left={r.name: r.left for r in reserved_left(session, school_id)},
     )  # fmt: skip
 
 

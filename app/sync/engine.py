@@ -1,7 +1,8 @@
 """One sync of a desktop with the school server, and the loop that keeps syncing.
 
 A sync: say hello (which device, which school), copy the school if this desktop has
-never had it (resumable), push local changes, pull the server's. Whatever fails is kept
+never had it (resumable), push local changes, pull the server's, and top up the blocks
+of registration and certificate numbers it issues offline. Whatever fails is kept
 in ``sync_state`` (the reason, how many failures in a row, when to try again) and tried
 again by the loop with back-off — also when nothing new happens on the desktop, so a
 push that failed once does not wait for the next edit.
@@ -22,6 +23,7 @@ from app.domain.errors import Cancelled, SyncRefused, SyncUnreachable
 from app.domain.wording import counted
 from app.jobs import Job
 from app.sync.link import ServerLink
+from app.sync.numbers import top_up
 from app.sync.pull import initial_copy, pull
 from app.sync.push import pending_transactions, push
 from app.sync.tables import SYNCED_TABLES, mark_as_pulled, write_rows
@@ -51,6 +53,7 @@ class SyncReport:
     changed_rows: int = 0
     copied_rows: int = 0
     new_conflicts: int = 0
+    reserved_numbers: int = 0  # registration and certificate numbers reserved for offline
     open_conflicts: int = 0
     pending_operations: int = 0
     retry_in_s: float | None = None
@@ -160,6 +163,7 @@ def sync_once(sessions: sessionmaker[Session], server_url: str, *, school_code: 
                       revision=revision, job=job)  # fmt: skip
         pulled = pull(sessions, link, school_id=school_id, device_id=connected.device_id,
                       job=job)  # fmt: skip
+        reserved = top_up(sessions, link, school_id=school_id, device_id=connected.device_id)
     except SyncUnreachable as exc:
         delay = _record(sessions, school_id, error=str(exc))
         return _report(sessions, school_id, "unreachable", str(exc), retry_in_s=delay)
@@ -178,7 +182,7 @@ def sync_once(sessions: sessionmaker[Session], server_url: str, *, school_code: 
         pushed_transactions=pushed.transactions, pushed_operations=pushed.operations,
         applied_operations=pushed.applied, pulled_rows=pulled.rows,
         changed_rows=pulled.written, copied_rows=copied,
-        new_conflicts=pushed.new_conflict_rows + pulled.refused,
+        new_conflicts=pushed.new_conflict_rows + pulled.refused, reserved_numbers=reserved,
     )  # fmt: skip
     if report.open_conflicts:
         return SyncReport(**{**report.__dict__, "status": "conflicts",
