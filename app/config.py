@@ -16,12 +16,14 @@ from urllib.parse import urlsplit
 import platformdirs
 
 from app.domain.errors import ValidationError
+from app.school_server import default_device_name, load_school_server
 
 APP_NAME = "Rollbook"
 
 ENV_DATA_DIR = "ROLLBOOK_DATA_DIR"
 ENV_DATABASE_URL = "ROLLBOOK_DATABASE_URL"
 ENV_SERVER_URL = "ROLLBOOK_SERVER_URL"
+ENV_DEVICE_NAME = "ROLLBOOK_DEVICE_NAME"
 ENV_SCHOOL_CODE = "ROLLBOOK_SCHOOL"
 ENV_ACTOR = "ROLLBOOK_USER"
 ENV_LOG_LEVEL = "ROLLBOOK_LOG_LEVEL"
@@ -50,6 +52,9 @@ class Settings:
     server_url: str | None = None
     school_code: str = DEFAULT_SCHOOL_CODE
     actor: str = "admin"
+    # This desktop's name on the school server, and how often it syncs (replica mode).
+    device_name: str = ""
+    sync_interval_s: int = 60
 
     @property
     def mode(self) -> RunMode:
@@ -80,13 +85,20 @@ def load_settings(
 ) -> Settings:
     """Build settings from the environment; explicit arguments (CLI flags) win."""
     env = os.environ
-    resolved_dir = data_dir or env.get(ENV_DATA_DIR) or default_data_dir()
+    resolved_dir = Path(data_dir or env.get(ENV_DATA_DIR) or default_data_dir()).expanduser()
+    # A desktop connected to a school server keeps it in its data folder; the
+    # environment still wins.
+    kept = load_school_server(resolved_dir)
     return Settings(
-        data_dir=Path(resolved_dir).expanduser(),
+        data_dir=resolved_dir,
         database_url=database_url or env.get(ENV_DATABASE_URL) or None,
-        server_url=env.get(ENV_SERVER_URL) or None,
-        school_code=school_code or env.get(ENV_SCHOOL_CODE) or DEFAULT_SCHOOL_CODE,
+        server_url=env.get(ENV_SERVER_URL) or (kept.url if kept else None),
+        school_code=school_code or env.get(ENV_SCHOOL_CODE) or (kept.school_code if kept else "")
+        or DEFAULT_SCHOOL_CODE,
         actor=env.get(ENV_ACTOR) or _login_name(),
+        device_name=env.get(ENV_DEVICE_NAME) or (kept.device_name if kept else "")
+        or default_device_name(),
+        sync_interval_s=kept.interval_s if kept else 60,
     )
 
 

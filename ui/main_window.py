@@ -182,15 +182,113 @@ class MainWindow(QMainWindow):
                      tip="Back the database up, or restore an earlier backup")  # fmt: skip
         self._action(tools, "&Consistency check…", None, self.open_consistency_check,
                      tip="Find data that breaks Rollbook's rules and repair it")  # fmt: skip
-        replica = self.database.target.mode is RunMode.REPLICA
-        self._action(tools, "&Sync now", None,
-                     tip="Syncing with the school server is not part of this version yet."
-                     if replica else "Only a replica (ROLLBOOK_SERVER_URL set) syncs.")  # fmt: skip
+        self._build_sync_menu(tools)
         tools.addSeparator()
         self._action(tools, "Se&ttings…", QKeySequence("Ctrl+,"), self.open_settings)
 
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Rollbook", None, self._show_about)
+
+    def _build_sync_menu(self, tools) -> None:
+        """Sync now (F9), Pause sync and the conflicts, live in replica mode; on an
+        embedded database, Connect to a school server… makes it one."""
+        assert self.database is not None
+        self.sync_action = self._action(tools, "&Sync now", QKeySequence("F9"), self.sync_now,
+                                        tip="Send this desktop's changes to the school "
+                                        "server and bring the server's")  # fmt: skip
+        self.pause_sync_action = self._action(tools, "&Pause sync", None,
+                                              tip="Stop syncing in the background until "
+                                              "this is unticked")  # fmt: skip
+        self.pause_sync_action.setCheckable(True)
+        self.conflicts_action = self._action(tools, "Sync con&flicts…", None,
+                                             self.open_sync_conflicts,
+                                             tip="Changes the school server could not merge, "
+                                             "to decide side by side")  # fmt: skip
+        mode = self.database.target.mode
+        self.connect_action = self._action(
+            tools, "Connect to a school ser&ver…", None,
+            self.open_connect_server if mode is RunMode.EMBEDDED else None,
+            tip="Make this desktop a copy of the school's central database that works "
+            "offline and syncs" if mode is RunMode.EMBEDDED
+            else "This desktop already works on a server or syncs with one")  # fmt: skip
+        if mode is not RunMode.REPLICA:
+            for action in (self.sync_action, self.pause_sync_action, self.conflicts_action):
+                action.setEnabled(False)
+                action.setToolTip("Only a desktop connected to a school server syncs "
+                                  "(Tools > Connect to a school server…).")  # fmt: skip
+
+    def _start_syncing(self) -> None:
+        """Replica mode: the sync controller, its status bar words, its menu items."""
+        from ui.sync_status import SyncController, SyncStatusLabel
+
+        assert self.database is not None
+        self.sync = SyncController(self.database, self)
+        self.pause_sync_action.setChecked(self.sync.paused)
+        self.pause_sync_action.toggled.connect(self.sync.set_paused)
+        for action in (self.sync_action, self.pause_sync_action, self.conflicts_action):
+            action.setEnabled(True)
+            action.setToolTip(action.statusTip())
+        self.connect_action.setEnabled(False)
+        self.sync_label = SyncStatusLabel(self.sync, self.open_sync_conflicts)
+        self.statusBar().insertPermanentWidget(1, self.sync_label)
+        self.sync.start()
+
+    def set_sync_interval(self, seconds: int) -> None:
+        """How often the background sync runs, from the next one on."""
+        from dataclasses import replace
+
+        from ui.ops import hub
+
+        assert self.database is not None
+        settings = replace(self.database.settings, sync_interval_s=seconds)
+        self.database = replace(self.database, settings=settings)
+        hub().database = self.database
+        if hasattr(self, "sync"):
+            self.sync.database = self.database
+            if self.sync.timer.isActive() and (self.sync.last is None or self.sync.last.ok):
+                self.sync.timer.start(seconds * 1000)
+
+    def sync_now(self) -> None:
+        if hasattr(self, "sync"):
+            self.sync.sync_now()
+
+    def open_connect_server(self) -> None:
+        from ui.wizards.connect_server import ConnectServerWizard
+
+        wizard = ConnectServerWizard(self)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.accepted.connect(lambda: self._connected(wizard.connected()))
+        wizard.open()
+        self.connect_wizard = wizard
+
+    def _connected(self, connected) -> None:
+        """The wizard connected this desktop: from now on the window shows the school's
+        copy and syncs it."""
+        from dataclasses import replace
+
+        from app.db.models import Base
+        from ui.ops import hub
+
+        if connected is None or self.database is None:
+            return
+        settings, school = connected
+        target = replace(self.database.target, mode=RunMode.REPLICA)
+        self.database = replace(self.database, settings=settings, target=target, school=school)
+        hub().database = self.database
+        self.setWindowTitle(f"Rollbook — {school.name}")
+        self.mode_label.setText(f"{target.mode.value.capitalize()} database: {target.location}")
+        hub().changed.emit(frozenset(Base.metadata.tables))  # every page reads its school again
+        self._start_syncing()
+
+    def open_sync_conflicts(self) -> None:
+        from ui.dialogs.sync_conflicts_dialog import SyncConflictsDialog
+
+        dialog = SyncConflictsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if hasattr(self, "sync"):
+            dialog.decided.connect(self.sync.refresh_counts)
+        dialog.open()
+        self.sync_conflicts_dialog = dialog
 
     def _action(self, menu, text: str, shortcut, slot=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -280,17 +378,15 @@ class MainWindow(QMainWindow):
 
         assert self.database is not None
         target = self.database.target
-        mode = QLabel(f"{target.mode.value.capitalize()} database: {target.location}")
-        mode.setObjectName("databaseMode")
-        mode.setToolTip(f"Data folder: {self.database.settings.data_dir}")
-        self.statusBar().addPermanentWidget(mode)
-        if target.mode is RunMode.REPLICA:
-            sync = QLabel("Sync: not available in this version")
-            sync.setObjectName("syncState")
-            self.statusBar().addPermanentWidget(sync)
+        self.mode_label = QLabel(f"{target.mode.value.capitalize()} database: {target.location}")
+        self.mode_label.setObjectName("databaseMode")
+        self.mode_label.setToolTip(f"Data folder: {self.database.settings.data_dir}")
+        self.statusBar().addPermanentWidget(self.mode_label)
         self.busy_label = QLabel("")
         self.statusBar().addPermanentWidget(self.busy_label)
         hub().busy_changed.connect(lambda busy: self.busy_label.setText("Working…" if busy else ""))
+        if target.mode is RunMode.REPLICA:
+            self._start_syncing()
 
     # ------------------------------------------------------------ persistence
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

@@ -12,7 +12,10 @@ app.db.capture) so pages refresh what they show.
 
 Work that reads files or only computes (sniffing a roster, parsing OneRoster,
 validating rows) runs as ``Op(..., files=True)`` on a second worker, so it never holds
-up the database worker nor the window; its work is called with the job alone.
+up the database worker nor the window; its work is called with the job alone. Syncing
+with the school server (seconds, or a minute when the network is slow) runs as
+``Op(..., network=True)`` on a third, so it holds up neither; it opens its own
+transactions, and is called with the job alone too.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class OpsHub(QObject):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollbook-db")
         # Reading and checking files: never in the way of the database or the window.
         self._files = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollbook-files")
+        self._network = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollbook-network")
         self._running = 0
         self._shut_down = False
         self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
@@ -80,6 +84,8 @@ class OpsHub(QObject):
             future.cancel()
         elif op.files:
             future = self._files.submit(self._read, op)
+        elif op.network:
+            future = self._network.submit(self._read, op)
         else:
             future = self._executor.submit(self._execute, op)
         # Also called when the future is cancelled before it ran (then at once, on the
@@ -116,6 +122,7 @@ class OpsHub(QObject):
     def shutdown(self) -> None:
         self._shut_down = True
         self._files.shutdown(wait=True, cancel_futures=True)
+        self._network.shutdown(wait=True, cancel_futures=True)
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
@@ -151,6 +158,7 @@ class Op(Generic[T]):
         show_progress: bool = True,
         read_only: bool = False,
         files: bool = False,
+        network: bool = False,
     ) -> None:
         """``read_only`` work runs outside a transaction (each statement on its own);
         anything that writes must leave it False. ``files`` work runs on the file worker
@@ -160,6 +168,7 @@ class Op(Generic[T]):
         self.title = title
         self.read_only = read_only
         self.files = files
+        self.network = network
         self.job = Job(self._report_from_worker)
         self._show_progress_dialog = show_progress
         self._success: Callable[[T], None] | None = None

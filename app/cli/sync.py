@@ -11,8 +11,6 @@ unreachable.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import threading
 from dataclasses import asdict
 
@@ -27,10 +25,9 @@ from app.cli.output import (
     progress_job,
     say_error,
 )
-from app.config import Settings
+from app.config import ENV_DEVICE_NAME, Settings
 from app.domain.wording import counted
 
-ENV_DEVICE_NAME = "ROLLBOOK_DEVICE_NAME"
 DEFAULT_INTERVAL_S = 60.0
 
 
@@ -42,8 +39,8 @@ def _server_url(args: argparse.Namespace, settings: Settings) -> str:
     return url
 
 
-def _device_name(args: argparse.Namespace) -> str:
-    return args.device or os.environ.get(ENV_DEVICE_NAME) or socket.gethostname()
+def _device_name(args: argparse.Namespace, settings: Settings) -> str:
+    return args.device or settings.device_name
 
 
 def _local(settings: Settings):
@@ -106,7 +103,7 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
         block_kept = _set_number_block(sessions, settings, args.number_block)
         if args.once:
             report = sync_once(sessions, url, school_code=settings.school_code,
-                               device_name=_device_name(args), revision=revision,
+                               device_name=_device_name(args, settings), revision=revision,
                                job=progress_job(args.json))  # fmt: skip
             if not block_kept and report.ok:  # the first copy made the sync state
                 _set_number_block(sessions, settings, args.number_block)
@@ -131,7 +128,7 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 
         try:
             keep_syncing(sessions, url, school_code=settings.school_code,
-                         device_name=_device_name(args), revision=revision,
+                         device_name=_device_name(args, settings), revision=revision,
                          interval_s=args.interval, stop=stop, on_report=on_report)  # fmt: skip
         except KeyboardInterrupt:
             stop.set()

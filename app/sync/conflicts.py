@@ -44,6 +44,7 @@ class ConflictRow:
     existing_id: uuid.UUID | None
     detail: str | None
     created_at: datetime
+    from_pull: bool = False  # a server row this desktop could not take
 
     @property
     def summary(self) -> str:
@@ -82,7 +83,7 @@ def open_conflicts(session: Session, school_id: uuid.UUID) -> list[ConflictRow]:
     rows = session.execute(
         text("""
         SELECT id, kind, entity, entity_id, column_name, base, local, server, existing_id,
-               detail, created_at
+               detail, created_at, op_id LIKE 'pull:%' AS from_pull
         FROM sync_conflict WHERE school_id = :s AND resolved_at IS NULL
         ORDER BY created_at, entity, entity_id, column_name"""),
         {"s": school_id},

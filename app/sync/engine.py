@@ -231,4 +231,10 @@ def keep_syncing(sessions: sessionmaker[Session], server_url: str, *, school_cod
     return last
 
 
-__all__ = ["SyncReport", "count_open_and_pending", "keep_syncing", "retry_delay", "sync_once"]
+__all__ = [
+    "SyncReport",
+    "count_open_and_pending",
+    "keep_syncing",
+    "retry_delay",
+    "sync_once",
+]

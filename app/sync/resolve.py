@@ -93,7 +93,7 @@ def resolve_conflict(session: Session, ctx: ServiceContext, conflict_id: uuid.UU
     outcome = Resolution(conflict.id, conflict.kind, conflict.entity, conflict.entity_id, take,
                          dry_run)  # fmt: skip
     decisions = _PULL_DECISIONS if conflict.from_pull else _DECISIONS
-    decide = decisions.get((conflict.kind, take))
+    decide, _words = decisions.get((conflict.kind, take), (None, ""))
     if decide is None:
         offered = [t for k, t in decisions if k == conflict.kind]
         article = "an" if conflict.kind[0] in "aeiou" else "a"
@@ -120,6 +120,20 @@ def resolve_conflict(session: Session, ctx: ServiceContext, conflict_id: uuid.UU
     else:
         savepoint.commit()
     return outcome
+
+
+def resolve_many(session: Session, ctx: ServiceContext, conflict_ids: list[uuid.UUID], take: str,
+                 *, dry_run: bool = False) -> list[Resolution]:  # fmt: skip
+    """The same choice for several conflicts ("the server's version for all of these"),
+    in one transaction; one settled by an earlier one of them is skipped."""
+    decided: list[Resolution] = []
+    for conflict_id in conflict_ids:
+        still_open = session.execute(text(
+            "SELECT resolved_at IS NULL FROM sync_conflict WHERE school_id = :s AND id = :i"
+        ), {"s": ctx.school_id, "i": conflict_id}).scalar()  # fmt: skip
+        if still_open:
+            decided.append(resolve_conflict(session, ctx, conflict_id, take, dry_run=dry_run))
+    return decided
 
 
 def _open_conflict(session: Session, ctx: ServiceContext, conflict_id: uuid.UUID | str
@@ -344,28 +358,45 @@ def _take_servers_row(session, ctx, conflict: Conflict, outcome: Resolution, _va
     return []
 
 
+# (kind, take): how it is done, and what the choice is called where a person picks it.
 _DECISIONS = {
-    ("column", "server"): _column_server,
-    ("column", "local"): _column_mine,
-    ("column", "value"): _column_mine,
-    ("edit_delete", "server"): _keep_deleted,
-    ("edit_delete", "local"): _restore_with_edit,
-    ("delete_edit", "server"): _keep_servers_row,
-    ("delete_edit", "local"): _delete_after_all,
-    ("duplicate_key", "server"): _merge_into_existing,
-    ("duplicate_key", "value"): _new_key,
-    ("missing_row", "server"): _remove_here,
-    ("missing_row", "local"): _send_row_again,
-    ("refused", "server"): _remove_here,
-    ("refused", "local"): _send_row_again,
-}
+    ("column", "server"): (_column_server, "Keep the server's value"),
+    ("column", "local"): (_column_mine, "Keep this desktop's value"),
+    ("column", "value"): (_column_mine, "Use another value:"),
+    ("edit_delete", "server"): (_keep_deleted, "Keep it deleted"),
+    ("edit_delete", "local"): (_restore_with_edit, "Restore it, with this desktop's change"),
+    ("delete_edit", "server"): (_keep_servers_row, "Keep the server's version"),
+    ("delete_edit", "local"): (_delete_after_all, "Delete it after all"),
+    ("duplicate_key", "server"): (_merge_into_existing,
+                                  "Merge this desktop's one into the existing one"),
+    ("duplicate_key", "value"): (_new_key, "Give this desktop's one another number or e-mail:"),
+    ("missing_row", "server"): (_remove_here, "Remove it here, as the server does not have it"),
+    ("missing_row", "local"): (_send_row_again, "Send it to the server again"),
+    ("refused", "server"): (_remove_here, "Remove it here, as the server refused it"),
+    ("refused", "local"): (_send_row_again, "Send it to the server again"),
+}  # fmt: skip
 # A server row a pull could not write here: this desktop takes it (merging its own
 # duplicate into it, or giving its duplicate another key), never drops it.
 _PULL_DECISIONS = {
-    ("duplicate_key", "server"): _merge_into_existing,
-    ("duplicate_key", "value"): _new_key,
-    ("refused", "server"): _take_servers_row,
-}
+    ("duplicate_key", "server"): (_merge_into_existing,
+                                  "Merge this desktop's one into the server's"),
+    ("duplicate_key", "value"): (_new_key, "Give this desktop's one another number or e-mail:"),
+    ("refused", "server"): (_take_servers_row, "Write the server's row here"),
+}  # fmt: skip
+
+
+def choices(kind: str, from_pull: bool = False) -> list[tuple[str, str]]:
+    """(take, words) of every choice a conflict of ``kind`` offers, the server's first."""
+    decisions = _PULL_DECISIONS if from_pull else _DECISIONS
+    return [(take, words) for (k, take), (_d, words) in decisions.items() if k == kind]
+
+
+def describe_conflict_row(session: Session, entity: str, entity_id: uuid.UUID,
+                          kept: dict | None = None) -> str:  # fmt: skip
+    """The row a conflict is about in words ("student S100 Anne Leigh"): as this desktop
+    has it, else as the conflict kept it."""
+    row = _row(session, entity, entity_id) or kept or {"id": str(entity_id)}
+    return _describe(entity, row)
 
 
 # --- rows the server never received --------------------------------------------------

@@ -40,11 +40,13 @@ from ui.dialogs.schedule_dialog import ScheduleDialog
 from ui.dialogs.session_dialog import ScopeDialog, SessionDialog
 from ui.dialogs.settings_dialog import SettingsDialog
 from ui.dialogs.student_dialog import StudentDialog
+from ui.dialogs.sync_conflicts_dialog import SyncConflictsDialog
 from ui.first_run import FirstRunDialog
 from ui.main_window import MainWindow
 from ui.pages.event_list import CancelEventQuestion
 from ui.pages.sessions import SessionsPage
 from ui.widgets.run_history import RunHistoryDialog, RunReportDialog
+from ui.wizards.connect_server import ConnectServerWizard
 from ui.wizards.csv_import import CsvImportWizard
 from ui.wizards.maintenance import MaintenanceWizard
 from ui.wizards.repair_preview import RepairWizard
@@ -107,6 +109,7 @@ DIALOGS: dict[type[QDialog], Callable[[Setting], QDialog]] = {
     EventDialog: lambda setting: EventDialog(None),
     CancelEventQuestion: lambda setting: _cancel_event_question(),
     SettingsDialog: lambda setting: SettingsDialog(None),
+    SyncConflictsDialog: lambda setting: SyncConflictsDialog(None),
     RunHistoryDialog: lambda setting: RunHistoryDialog(None),
     BackupsDialog: lambda setting: BackupsDialog(None, folder=setting.data_dir / "backups"),
     RunReportDialog: _run_report,
@@ -116,6 +119,7 @@ DIALOGS: dict[type[QDialog], Callable[[Setting], QDialog]] = {
     CsvImportWizard: lambda setting: CsvImportWizard(None, str(setting.roster)),
     MaintenanceWizard: lambda setting: MaintenanceWizard(),
     RepairWizard: lambda setting: RepairWizard(),
+    ConnectServerWizard: lambda setting: ConnectServerWizard(),
 }
 # Boxes Rollbook builds from Qt's own classes and fills with its own text.
 BOXES: dict[str, Callable[[Setting], QDialog]] = {

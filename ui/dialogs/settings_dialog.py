@@ -80,6 +80,10 @@ class SettingsDialog(QDialog):
         layout.addWidget(group)
         layout.addWidget(self._school_group())
         layout.addWidget(self._certificates_group())
+        if hasattr(parent, "sync"):  # a desktop that syncs with a school server
+            from ui.dialogs.sync_settings import SyncSettingsGroup
+
+            layout.addWidget(SyncSettingsGroup(parent))
         layout.addStretch(1)
         layout.addWidget(buttons)
         # As big as what it shows, growing with a refusal: a window Qt sizes by the

@@ -25,6 +25,10 @@ from ui.ops import Op, Work, error_text
 
 
 class ApplyPage(QWizardPage):
+    #: the work talks to the school server: it runs on the ops hub's network lane and is
+    #: called with the job alone (it opens its own transactions)
+    network = False
+
     def __init__(
         self, *, title: str, subtitle: str, working: str, cancel_label: str,
         nothing_changed: str = "Nothing was changed.",
@@ -67,7 +71,7 @@ class ApplyPage(QWizardPage):
         self.bar.setRange(0, 0)
         self.label.setText(self.working)
         self.cancel_button.setEnabled(True)
-        self.op = Op(self, self.work(), show_progress=False)
+        self.op = Op(self, self.work(), show_progress=False, network=self.network)
         self.op.on_progress(self._progress).success(self._applied).failure(self._failed).run()
 
     def _progress(self, report) -> None:
