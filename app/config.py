@@ -93,10 +93,13 @@ def load_settings(
         data_dir=resolved_dir,
         database_url=database_url or env.get(ENV_DATABASE_URL) or None,
         server_url=env.get(ENV_SERVER_URL) or (kept.url if kept else None),
-        school_code=school_code or env.get(ENV_SCHOOL_CODE) or (kept.school_code if kept else "")
+        school_code=school_code
+        or env.get(ENV_SCHOOL_CODE)
+        or (kept.school_code if kept else "")
         or DEFAULT_SCHOOL_CODE,
         actor=env.get(ENV_ACTOR) or _login_name(),
-        device_name=env.get(ENV_DEVICE_NAME) or (kept.device_name if kept else "")
+        device_name=env.get(ENV_DEVICE_NAME)
+        or (kept.device_name if kept else "")
         or default_device_name(),
         sync_interval_s=kept.interval_s if kept else 60,
     )

@@ -379,7 +379,9 @@ def test_the_inner_merge_functions_are_not_open_to_every_role(sync_school):
             conn.execute(f"DROP ROLE {role}")
 
 
-def test_a_school_made_by_the_first_start_gives_way_to_the_servers_until_it_holds_data(sync_cluster):
+def test_a_school_made_by_the_first_start_gives_way_to_the_servers_until_it_holds_data(
+    sync_cluster,
+):
     from app.services.schools import ensure_school
 
     server = sync_cluster.server()

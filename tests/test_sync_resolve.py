@@ -174,7 +174,9 @@ def test_a_duplicate_student_merges_into_the_existing_one_with_everything_it_had
     preview = _resolve(b, conflict_id, "server", dry_run=True)
     assert preview.changes[0] == "student S100 Anne Leigh merged into student S100 Ann Lee"
     assert any("already has one" in line for line in preview.kept_existing)  # Biology
-    assert b.scalar("SELECT count(*) FROM student WHERE id = :i", i=second.id) == 1  # previewed only
+    assert (
+        b.scalar("SELECT count(*) FROM student WHERE id = :i", i=second.id) == 1
+    )  # previewed only
 
     outcome = _resolve(b, conflict_id, "server")
     assert outcome.changes == preview.changes and outcome.resolved >= 2

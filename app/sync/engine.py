@@ -201,10 +201,14 @@ def _report(sessions: sessionmaker[Session], school_id: uuid.UUID | None, status
                       pending_operations=pending, **figures)  # fmt: skip
 
 
-def count_open_and_pending(session: Session, school_id: uuid.UUID) -> tuple[int, int]:
-    open_conflicts = session.execute(text(
+def open_conflict_count(session: Session, school_id: uuid.UUID) -> int:
+    return session.execute(text(
         "SELECT count(*) FROM sync_conflict WHERE school_id = :s AND resolved_at IS NULL"
     ), {"s": school_id}).scalar_one()  # fmt: skip
+
+
+def count_open_and_pending(session: Session, school_id: uuid.UUID) -> tuple[int, int]:
+    open_conflicts = open_conflict_count(session, school_id)
     floor = session.execute(text("SELECT push_floor FROM sync_state WHERE school_id = :s"),
                             {"s": school_id}).scalar() or 0  # fmt: skip
     pending, _ = pending_transactions(session, school_id, floor)
@@ -235,6 +239,7 @@ __all__ = [
     "SyncReport",
     "count_open_and_pending",
     "keep_syncing",
+    "open_conflict_count",
     "retry_delay",
     "sync_once",
 ]

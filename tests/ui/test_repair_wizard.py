@@ -143,3 +143,28 @@ def test_failed_apply_says_nothing_changed(qtbot, ops_hub, db, ctx):
     with db.sessions.begin() as s:
         statuses = s.scalars(select(MaintenanceRun.status).where(MaintenanceRun.kind == "repair"))
         assert list(statuses) == ["failed"]
+
+
+def test_the_check_says_when_sync_conflicts_wait_and_opens_them(qtbot, ops_hub, db, ctx, database):
+    from app.services.students import StudentInput, create_student
+    from ui.dialogs.sync_conflicts_dialog import SyncConflictsDialog
+
+    with db.sessions.begin() as s:
+        student = create_student(s, ctx, StudentInput("S1", "Ann", "Lee"))
+        s.execute(text("""
+            INSERT INTO sync_conflict (school_id, op_id, kind, entity, entity_id, column_name,
+                                       base, local, server)
+            VALUES (:s, 'desk:1', 'column', 'student', :i, 'first_name', '"Ann"', '"Annie"',
+                    '"Anna"')"""), {"s": ctx.school_id, "i": student.id})  # fmt: skip
+    wizard = RepairWizard()
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.next()
+    check = wizard.check_page
+    qtbot.waitUntil(lambda: "1 sync conflict also waits" in check.sync_conflicts.text(),
+                    timeout=15_000)  # fmt: skip
+    check.sync_conflicts.linkActivated.emit("sync")
+    dialog = check.sync_dialog
+    assert isinstance(dialog, SyncConflictsDialog)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=10_000)
+    assert dialog.table.item(0, 2).text() == "student S1 Ann Lee"

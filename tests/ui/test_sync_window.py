@@ -238,3 +238,42 @@ def test_a_desktop_connects_to_its_school_server_with_the_wizard(
         assert window.pause_sync_action.isChecked() and not window.sync.timer.isActive()
     finally:
         hub.shutdown()
+
+
+def test_conflicts_alike_are_decided_together_after_a_preview(
+    sync_school, window_on, qtbot, monkeypatch
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    server, a, b = sync_school
+    with a.sessions.begin() as s:
+        students = [create_student(s, a.ctx(), StudentInput(f"S{n}", "Ann", f"Lee{n}"))
+                    for n in range(3)]  # fmt: skip
+    assert a.sync().ok and b.sync().ok
+    for side, class_name in ((a, "9C"), (b, "8A")):
+        with side.sessions.begin() as s:
+            for student in students[:2]:
+                update_student(s, side.ctx(), student.id, {"class_name": class_name})
+    with b.sessions.begin() as s:  # and one conflict of another kind of column
+        update_student(s, b.ctx(), students[2].id, {"first_name": "Bo"})
+    with a.sessions.begin() as s:
+        update_student(s, a.ctx(), students[2].id, {"first_name": "Cy"})
+    assert a.sync().ok and b.sync().status == "conflicts"
+    window = window_on(b)
+    window.open_sync_conflicts()
+    dialog = window.sync_conflicts_dialog
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 3, timeout=10_000)
+    row = next(r for r in range(3) if dialog.table.item(r, 3).text() == "Class name")
+    dialog.table.setCurrentCell(row, 0)
+    qtbot.mouseClick(dialog.like_button, Qt.MouseButton.LeftButton)
+    assert len(dialog.selected()) == 2 and {c.column for c in dialog.selected()} == {"class_name"}
+    assert [b.property("take") for b in dialog.choice_group.buttons()] == ["server", "local"]
+    dialog.choice_group.buttons()[1].setChecked(True)  # this desktop's, for both
+    qtbot.waitUntil(lambda: dialog.preview.toPlainText().count("→ '8A'") == 2, timeout=10_000)
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)  # fmt: skip
+    dialog.decide()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=10_000)
+    assert b.sync().status == "conflicts"  # the first name's is still open
+    assert server.rows("SELECT class_name FROM student WHERE student_no IN ('S0', 'S1')") == [
+        ("8A",), ("8A",)]  # fmt: skip

@@ -18,6 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QButtonGroup,
     QDialog,
     QDialogButtonBox,
@@ -129,6 +130,10 @@ class SyncConflictsDialog(QDialog):
         self.preview.setPlaceholderText("What deciding would change appears here.")
         self.preview.setMaximumHeight(110)
 
+        self.like_button = QPushButton("Select &all like this")
+        self.like_button.setToolTip("Every conflict of the same kind about the same table and "
+                                    "column, to decide them alike (after a preview)")  # fmt: skip
+        self.like_button.clicked.connect(self.select_alike)
         self.decide_button = QPushButton("&Decide")
         self.decide_button.setEnabled(False)
         self.decide_button.clicked.connect(self.decide)
@@ -138,6 +143,7 @@ class SyncConflictsDialog(QDialog):
         self.status.setWordWrap(True)
         buttons = QHBoxLayout()
         buttons.addWidget(self.status, 1)
+        buttons.addWidget(self.like_button)
         buttons.addWidget(self.decide_button)
         buttons.addWidget(close)
 
@@ -175,6 +181,22 @@ class SyncConflictsDialog(QDialog):
             self.status.setText("No conflicts wait for a decision.")
             self._clear()
         self.table.setFocus()
+
+    def select_alike(self) -> None:
+        """Add every conflict like the current one to the selection ("the server's
+        version for all the attendance marks")."""
+        current = self.table.currentRow()
+        if not 0 <= current < len(self.conflicts):
+            return
+        like = self.conflicts[current][0]
+        key = (like.kind, like.entity, like.column, like.from_pull)
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        for row, (c, _label) in enumerate(self.conflicts):
+            if (c.kind, c.entity, c.column, c.from_pull) == key:
+                self.table.selectRow(row)
+        self.table.setSelectionMode(mode)
 
     def selected(self) -> list[ConflictRow]:
         rows = sorted({i.row() for i in self.table.selectedItems()})

@@ -1,5 +1,8 @@
 """Consistency check wizard: choose -> check -> pick repairs -> apply -> summary.
 
+The check's page also says when sync conflicts wait for a decision, with a link to
+decide them side by side (ui/dialogs/sync_conflicts_dialog.py).
+
 The check runs on the database worker with progress and Cancel and changes nothing.
 The person then ticks the repairs to make (all are ticked; per kind or one by one);
 Apply re-checks each ticked item against the data as it is now, skips and lists the
@@ -35,6 +38,7 @@ from app.domain.wording import counted, plural
 from app.maintenance.consistency import KINDS, Finding, plan_consistency, record_check
 from app.maintenance.repair import RepairOutcome, apply_repair, write_report
 from app.runs.plan import Plan
+from app.sync.engine import open_conflict_count
 from ui.actions.save_file import ask_save_path
 from ui.ops import Op, error_text
 from ui.widgets.readonly_table import readonly_table
@@ -204,10 +208,17 @@ class CheckPage(QWizardPage):
         self.counts.setColumnWidth(1, 80)
         self.counts.setColumnWidth(2, 300)
         self.error = _error_label()
+        # Sync conflicts are decided in their own dialog, side by side; the check says
+        # when some wait, so one look at the data shows everything to decide.
+        self.sync_conflicts = QLabel("")
+        self.sync_conflicts.setObjectName("syncConflicts")
+        self.sync_conflicts.setWordWrap(True)
+        self.sync_conflicts.linkActivated.connect(lambda _link: self._open_sync_conflicts())
         layout = QVBoxLayout(self)
         layout.addWidget(self.label)
         layout.addWidget(self.bar)
         layout.addWidget(self.counts, 1)
+        layout.addWidget(self.sync_conflicts)
         layout.addWidget(self.error)
         self.op: Op | None = None
         self._done = False
@@ -227,8 +238,26 @@ class CheckPage(QWizardPage):
             record_check(session, ctx, plan)
             return plan
 
+        self.sync_conflicts.setText("")
         self.op = Op(self, work, show_progress=False)
         self.op.on_progress(self._progress).success(self._checked).failure(self._failed).run()
+        Op(self, lambda s, ctx, job: open_conflict_count(s, ctx.school_id), read_only=True,
+           show_progress=False).success(self._show_sync_conflicts).run()  # fmt: skip
+
+    def _show_sync_conflicts(self, count: int) -> None:
+        if count:
+            waits = "waits" if count == 1 else "wait"
+            self.sync_conflicts.setText(
+                f"{counted(count, 'sync conflict')} also {waits} for a decision: changes the "
+                'school server could not merge. <a href="sync">Decide them side by side…</a>')  # fmt: skip
+
+    def _open_sync_conflicts(self) -> None:
+        from ui.dialogs.sync_conflicts_dialog import SyncConflictsDialog
+
+        dialog = SyncConflictsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.sync_dialog = dialog
 
     def cleanupPage(self) -> None:  # noqa: N802 - Back: stop a check still running
         if self.op is not None and not self._done:
