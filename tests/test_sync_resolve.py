@@ -246,3 +246,38 @@ def test_sync_resolve_on_the_command_line(column_conflict, capsys):
     assert decided["take"] == "value" and decided["resolved"] == 1
     assert b.sync().status == "synced"
     assert _names(server, student.id)[0] == "Ann-Marie"
+
+
+def test_a_course_and_a_student_made_on_two_desktops_merge_in_turn_and_nothing_is_left(
+    sync_school, tmp_path
+):
+    """As two offices importing the same roster offline find it: the course and the
+    student both twice. Merging the course first, then the student, sends only what
+    the server lacks — not the enrollment the course's merge moved and the student's
+    merge then folded into the existing one."""
+    from app.imports.service import prepare, run_import
+
+    server, a, b = sync_school
+    rosters = [(a, "student_no,first_name,last_name,course1\nS100,Ann,Lee,Biology\n"),
+               (b, "student_no,first_name,last_name,course1\nS100,Anne,Leigh,Biology\n"
+                   "S101,Bo,Chan,Biology\n")]  # fmt: skip
+    for side, roster in rosters:
+        path = tmp_path / f"roster-{side.name}.csv"
+        path.write_text(roster, encoding="utf-8")
+        with side.sessions.begin() as s:
+            run_import(s, side.ctx(), prepare(path), commit=True)
+    assert a.sync().status == "synced"
+    assert b.sync().status == "conflicts"
+    course = next(c for c in _open(b) if c[1] == "duplicate_key" and c[2] == "course")
+    _resolve(b, course[0], "server")
+    student = next(c for c in _open(b) if c[1] == "duplicate_key" and c[2] == "student")
+    _resolve(b, student[0], "server")
+    assert _open(b) == []
+    report = b.sync()
+    assert report.status == "synced" and report.open_conflicts == 0, report.message
+    assert a.sync().status == "synced"
+    for side in (server, a, b):
+        assert side.rows("SELECT name FROM course") == [("Biology",)]
+        assert side.rows("SELECT s.student_no FROM course_enrollment e JOIN student s "
+                         "ON s.id = e.student_id ORDER BY 1") == [("S100",), ("S101",)]  # fmt: skip
+        assert side.scalar("SELECT count(*) FROM course_progress") == 2

@@ -56,6 +56,13 @@ def pending_transactions(session: Session, school_id: uuid.UUID, push_floor: int
         WHERE a.school_id = :school AND a.origin = 'local' AND a.id > :floor
           AND a.entity = ANY (:tables)
           AND a.txid::text NOT IN (SELECT txid FROM sync_pushed_tx WHERE school_id = :school)
+          -- A row removed since as the server has it (a decided conflict, a duplicate
+          -- merged away): what was done to it before is not sent; what a decision wrote
+          -- again after is.
+          AND NOT EXISTS (SELECT 1 FROM audit_log gone
+                          WHERE gone.entity = a.entity AND gone.entity_id = a.entity_id
+                            AND gone.id > a.id AND gone.origin = 'sync'
+                            AND gone.action = 'delete')
         ORDER BY a.id"""), {"school": school_id, "floor": push_floor,
                             "tables": list(SYNCED_TABLES)}).mappings().all()  # fmt: skip
     # Ids are handed out before commit: while any transaction is open, one of them may

@@ -169,9 +169,20 @@ def _row(session: Session, table: str, row_id: uuid.UUID | str) -> dict | None:
                            {"i": row_id}).scalar()  # fmt: skip
 
 
+# How a row is named to a person; rows of other tables by kind and the start of their id.
+_LABELS = {
+    "student": lambda r: f"student {r.get('student_no')} {r.get('first_name')} "
+                         f"{r.get('last_name')}",
+    "course": lambda r: f"course {r.get('name')}",
+    "event": lambda r: f"event {r.get('name')}",
+    "class_session": lambda r: f"session of {r.get('session_date')} {r.get('start_time')}",
+    "event_registration": lambda r: f"registration {r.get('registration_no')}",
+    "certificate": lambda r: f"certificate {r.get('certificate_no')}",
+}  # fmt: skip
+
+
 def _describe(table: str, row: dict) -> str:
-    label = {"student": lambda r: f"student {r.get('student_no')} {r.get('first_name')} "
-                                  f"{r.get('last_name')}"}.get(table)  # fmt: skip
+    label = _LABELS.get(table)
     return label(row) if label else f"{table.replace('_', ' ')} {str(row.get('id'))[:8]}"
 
 
