@@ -46,6 +46,7 @@ from app.db.capture import ORIGIN_SETTING
 from app.domain.context import ServiceContext
 from app.domain.errors import NotFound, ValidationError
 from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.sync.conflicts import ConflictRow as Conflict
 from app.sync.tables import SYNCED_TABLES, write_rows
 
 TAKES = ("local", "server", "value")
@@ -53,21 +54,6 @@ _GENERATED = ("search_vector", "sort_name", "duration_minutes")
 _NOT_EDITABLE = {"id", "school_id", "row_version", "updated_at", "created_at", *_GENERATED}
 # The column a duplicate key is about, by the unique index the server named.
 _KEY_COLUMNS = {"uq_student_no_per_school": "student_no", "uq_student_email_per_school": "email"}
-
-
-@dataclass(frozen=True)
-class Conflict:
-    id: uuid.UUID
-    kind: str
-    entity: str
-    entity_id: uuid.UUID
-    column: str
-    base: Any
-    local: Any
-    server: Any
-    existing_id: uuid.UUID | None
-    detail: str | None
-    from_pull: bool  # a server row this desktop could not take, not a change of its own
 
 
 @dataclass
@@ -142,7 +128,7 @@ def _open_conflict(session: Session, ctx: ServiceContext, conflict_id: uuid.UUID
     wanted = str(conflict_id).strip().lower()
     rows = session.execute(text("""
         SELECT id, kind, entity, entity_id, column_name, base, local, server, existing_id,
-               detail, op_id LIKE 'pull:%' AS from_pull, resolved_at
+               detail, created_at, op_id LIKE 'pull:%' AS from_pull, resolved_at
         FROM sync_conflict WHERE school_id = :s AND CAST(id AS text) LIKE :prefix
         ORDER BY resolved_at NULLS FIRST LIMIT 2"""),
         {"s": ctx.school_id, "prefix": wanted.replace("%", "").replace("_", "") + "%"}).all()  # fmt: skip
@@ -156,7 +142,7 @@ def _open_conflict(session: Session, ctx: ServiceContext, conflict_id: uuid.UUID
     if row.resolved_at is not None:
         raise ValidationError("conflict", f"The sync conflict {str(row.id)[:8]} was already "
                               "decided.")  # fmt: skip
-    return Conflict(*row[:11])
+    return Conflict(*row[:12])
 
 
 def _set_origin(session: Session, origin: str) -> None:
