@@ -319,8 +319,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         parser.add_argument("--json", action="store_true", help="machine-readable output")
         parser.add_argument("--url", help="the school server (default: ROLLBOOK_SERVER_URL)")
         parser.add_argument("--device", metavar="NAME", help=f"this desktop's device name on "
-                            f"the server (default: {ENV_DEVICE_NAME}, else the computer's "
-                            "name)")  # fmt: skip
+                            f"the server (default: {ENV_DEVICE_NAME}, else the name it was "
+                            "connected with, else the computer's name)")  # fmt: skip
 
     server = sub.add_parser("server", help="set a PostgreSQL server up as the school's sync "
                             "server")  # fmt: skip
