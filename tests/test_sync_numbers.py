@@ -16,6 +16,7 @@ from app.services.event_setup import EventInput, create_event, set_event_status
 from app.services.registrations import register_student
 from app.services.students import StudentInput, create_student
 from app.sync.numbers import set_block_size
+from app.sync.server import number_blocks
 
 OFFLINE = "postgresql://nobody@127.0.0.1:1/offline?connect_timeout=1"
 
@@ -59,6 +60,13 @@ def test_numbers_issued_offline_on_two_desktops_never_collide(fair):
     numbers = server.rows("SELECT registration_no FROM event_registration ORDER BY 1")
     assert len(numbers) == 9 == len({n for (n,) in numbers})
     assert b.rows("SELECT registration_no FROM event_registration ORDER BY 1") == numbers
+    # The server reports every block and how much of it is issued: the rest are gaps
+    # if those desktops never issue them.
+    blocks = [(blk.device, blk.first, blk.last, blk.issued, blk.unissued)
+              for blk in number_blocks(server.url, school_code=SCHOOL)
+              if blk.sequence == "registration-2027"]  # fmt: skip
+    assert blocks == [(a.device, "REG-2027-00001", "REG-2027-00050", 4, 46),
+                      (b.device, "REG-2027-00051", "REG-2027-00100", 4, 46)]  # fmt: skip
 
 
 def test_an_exhausted_block_offline_says_so_and_online_gets_another(fair):

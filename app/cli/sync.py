@@ -283,6 +283,26 @@ def cmd_server_add_device(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_server_numbers(args: argparse.Namespace, settings: Settings) -> int:
+    from app.sync.server import number_blocks
+
+    school = args.school_code or settings.school_code
+    blocks = number_blocks(_server_url(args, settings), school_code=school)
+    if args.json:
+        print_json([{**asdict(b), "unissued": b.unissued} for b in blocks])
+        return EXIT_OK
+    for b in blocks:
+        print(f"{b.device:<16} {b.first} … {b.last}  {b.issued:>5,} of {b.size:,} issued  "
+              f"(reserved {b.reserved_at:%Y-%m-%d %H:%M})")  # fmt: skip
+    unissued = sum(b.unissued for b in blocks)
+    if not blocks:
+        print("No desktop has reserved numbers yet.")
+    else:
+        print(f"{counted(unissued, 'reserved number')} not issued yet: held by the desktops "
+              "above, and gaps in the numbering if they never issue them.")  # fmt: skip
+    return EXIT_OK
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     sync = sub.add_parser("sync", help="sync this desktop with the school server: push local "
                           "changes, then pull the server's (ROLLBOOK_SERVER_URL)")  # fmt: skip
@@ -336,6 +356,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--school", dest="school_code", metavar="CODE",
                      help="the school (default: --school or ROLLBOOK_SCHOOL)")  # fmt: skip
     add.set_defaults(handler=cmd_server_add_device)
-    for parser in (init, add):
+    numbers = server_sub.add_parser("numbers", help="the blocks of registration and "
+                                    "certificate numbers desktops reserved, and how many "
+                                    "are issued")  # fmt: skip
+    numbers.add_argument("--school", dest="school_code", metavar="CODE",
+                         help="the school (default: ROLLBOOK_SCHOOL)")  # fmt: skip
+    numbers.set_defaults(handler=cmd_server_numbers)
+    for parser in (init, add, numbers):
         parser.add_argument("--url", help="the server (default: ROLLBOOK_SERVER_URL)")
         parser.add_argument("--json", action="store_true", help="machine-readable output")

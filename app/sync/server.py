@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -68,6 +69,60 @@ def init_server(url: str, *, school_code: str | None = None,
                 ensure_school(session, school_code, school_name)
         return ServerSetup(describe_url(url), revisions[0], revisions,
                            school_code.upper() if school_code else None)  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class NumberBlockRow:
+    device: str
+    sequence: str  # "registration-2027"
+    first: str  # the block's first and last number, as issued ("REG-2027-00051")
+    last: str
+    size: int
+    issued: int  # of the block's numbers, how many the server has on a row
+    reserved_at: datetime
+
+    @property
+    def unissued(self) -> int:
+        return self.size - self.issued
+
+
+# Issued numbers are found through the unique indexes on (school, number): a block's
+# numbers, all of one length, sort as text in the order they count.
+_BLOCKS = text("""
+WITH blocks AS (
+    SELECT b.*, d.name AS device, q.prefix,
+           q.prefix || lpad(CAST(b.first_value AS text), :digits, '0') AS first_no,
+           q.prefix || lpad(CAST(b.end_value - 1 AS text), :digits, '0') AS last_no
+    FROM sync_number_block b
+    JOIN sync_device d ON d.id = b.device_id
+    JOIN school s ON s.id = b.school_id
+    JOIN number_sequence q ON q.school_id = b.school_id AND q.name = b.name
+    WHERE s.code = :code)
+SELECT device, name, first_no, last_no, end_value - first_value, reserved_at,
+       (SELECT count(*) FROM event_registration r
+        WHERE r.school_id = blocks.school_id AND r.registration_no BETWEEN first_no AND last_no
+          AND length(r.registration_no) = length(first_no))
+       + (SELECT count(*) FROM certificate c
+          WHERE c.school_id = blocks.school_id AND c.certificate_no BETWEEN first_no AND last_no
+            AND length(c.certificate_no) = length(first_no))
+FROM blocks ORDER BY name, first_value""")
+
+
+def number_blocks(url: str, *, school_code: str) -> list[NumberBlockRow]:
+    """Every block of numbers the server handed to a desktop, with how many of them are
+    issued: the rest are numbers that desktop still holds — gaps, if it never issues
+    them (a desktop given up, reinstalled)."""
+    from app.domain.numbers import DIGITS
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(_BLOCKS, {"code": school_code.strip().upper(),
+                                          "digits": DIGITS}).all()  # fmt: skip
+        return [NumberBlockRow(device, name, first, last, int(size), int(issued), at)
+                for device, name, first, last, size, at, issued in rows]  # fmt: skip
     finally:
         engine.dispose()
 

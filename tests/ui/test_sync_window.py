@@ -277,3 +277,32 @@ def test_conflicts_alike_are_decided_together_after_a_preview(
     assert b.sync().status == "conflicts"  # the first name's is still open
     assert server.rows("SELECT class_name FROM student WHERE student_no IN ('S0', 'S1')") == [
         ("8A",), ("8A",)]  # fmt: skip
+
+
+def test_a_whole_row_is_selected_and_decided_at_once(sync_school, window_on, qtbot, monkeypatch):
+    server, a, b = sync_school
+    with a.sessions.begin() as s:
+        student = create_student(s, a.ctx(), StudentInput("S1", "Ann", "Lee"))
+    assert a.sync().ok and b.sync().ok
+    for side, first, class_name in ((a, "Anna", "9C"), (b, "Annie", "8A")):
+        with side.sessions.begin() as s:
+            update_student(s, side.ctx(), student.id,
+                           {"first_name": first, "class_name": class_name})  # fmt: skip
+    assert a.sync().ok and b.sync().open_conflicts == 2
+    window = window_on(b)
+    window.open_sync_conflicts()
+    dialog = window.sync_conflicts_dialog
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 2, timeout=10_000)
+    dialog.table.setCurrentCell(0, 0)
+    qtbot.mouseClick(dialog.row_button, Qt.MouseButton.LeftButton)
+    assert {c.column for c in dialog.selected()} == {"first_name", "class_name"}
+    dialog.choice_group.buttons()[0].setChecked(True)  # the server's, for the row
+    qtbot.waitUntil(dialog.decide_button.isEnabled, timeout=10_000)
+    from PySide6.QtWidgets import QMessageBox
+
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)  # fmt: skip
+    dialog.decide()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 0, timeout=10_000)
+    assert b.sync().status == "synced"
+    assert server.rows("SELECT first_name, class_name FROM student") == [("Anna", "9C")]

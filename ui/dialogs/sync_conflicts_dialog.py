@@ -134,6 +134,10 @@ class SyncConflictsDialog(QDialog):
         self.like_button.setToolTip("Every conflict of the same kind about the same table and "
                                     "column, to decide them alike (after a preview)")  # fmt: skip
         self.like_button.clicked.connect(self.select_alike)
+        self.row_button = QPushButton("Whole &row")
+        self.row_button.setToolTip("Every conflict about the same row (a student changed in "
+                                   "several columns on both sides), to decide the row at once")  # fmt: skip
+        self.row_button.clicked.connect(lambda: self.select_alike(whole_row=True))
         self.decide_button = QPushButton("&Decide")
         self.decide_button.setEnabled(False)
         self.decide_button.clicked.connect(self.decide)
@@ -144,6 +148,7 @@ class SyncConflictsDialog(QDialog):
         buttons = QHBoxLayout()
         buttons.addWidget(self.status, 1)
         buttons.addWidget(self.like_button)
+        buttons.addWidget(self.row_button)
         buttons.addWidget(self.decide_button)
         buttons.addWidget(close)
 
@@ -182,19 +187,24 @@ class SyncConflictsDialog(QDialog):
             self._clear()
         self.table.setFocus()
 
-    def select_alike(self) -> None:
-        """Add every conflict like the current one to the selection ("the server's
-        version for all the attendance marks")."""
+    def select_alike(self, *, whole_row: bool = False) -> None:
+        """Select every conflict like the current one ("the server's version for all
+        the attendance marks"), or every one about its row."""
         current = self.table.currentRow()
         if not 0 <= current < len(self.conflicts):
             return
         like = self.conflicts[current][0]
-        key = (like.kind, like.entity, like.column, like.from_pull)
+
+        def key(c: ConflictRow) -> tuple:
+            if whole_row:
+                return (c.kind, c.entity, c.entity_id, c.from_pull)
+            return (c.kind, c.entity, c.column, c.from_pull)
+
         self.table.clearSelection()
         mode = self.table.selectionMode()
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
         for row, (c, _label) in enumerate(self.conflicts):
-            if (c.kind, c.entity, c.column, c.from_pull) == key:
+            if key(c) == key(like):
                 self.table.selectRow(row)
         self.table.setSelectionMode(mode)
 
