@@ -106,6 +106,7 @@ def test_a_conflict_is_decided_side_by_side_from_the_status_bar(sync_school, win
     label = window.sync_label
     qtbot.waitUntil(lambda: "1 conflict" in label.text(), timeout=20_000)
     assert '<a href="conflicts">' in label.text()
+    _shot(window.statusBar(), "sync_conflict_link")
     label.linkActivated.emit("conflicts")  # a click on the link
     dialog = window.sync_conflicts_dialog
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=10_000)
