@@ -11,6 +11,7 @@ on the ops hub's network lane: the window and its database work go on meanwhile.
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -18,6 +19,7 @@ from datetime import datetime
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel
 
+from app.domain.errors import RollbookError
 from app.domain.wording import counted
 from app.runtime import Database
 from app.sync.conflicts import SyncStatus, sync_status
@@ -27,6 +29,8 @@ from app.sync.tables import SYNCED_TABLES
 from ui.ops import Op, hub
 
 PAUSED_SETTING = "sync/paused"
+
+log = logging.getLogger(__name__)
 
 
 class SyncController(QObject):
@@ -128,6 +132,8 @@ class SyncController(QObject):
 
     def _failed(self, error: BaseException) -> None:
         # Not a refusal the engine reports (those are reports): the local database, say.
+        if not isinstance(error, RollbookError):
+            log.error("sync failed unexpectedly", exc_info=error)
         self.last = SyncReport(status="refused", message=str(error).splitlines()[0],
                                retry_in_s=60.0)  # fmt: skip
 

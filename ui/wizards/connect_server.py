@@ -55,7 +55,7 @@ def check_url(url: str) -> str:
     return url
 
 
-def test_server(url: str, school_code: str, device_name: str) -> Answer:
+def ask_server(url: str, school_code: str, device_name: str) -> Answer:
     """Ask the server who it is, as a sync's first step does."""
     with ServerLink(url) as link:
         hello = link.call("rollbook_sync_hello", school_code, device_name)
@@ -118,7 +118,7 @@ class ServerPage(QWizardPage):
         asked = (url, school, device)
         self.test_button.setEnabled(False)
         self.answer.setText("Asking the server…")
-        Op(self, lambda job: test_server(url, school, device), network=True,
+        Op(self, lambda job: ask_server(url, school, device), network=True,
            show_progress=False).success(lambda answer: self._answered(asked, answer)).failure(
             self._refused).finally_(lambda: self.test_button.setEnabled(True)).run()  # fmt: skip
 
