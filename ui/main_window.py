@@ -233,20 +233,30 @@ class MainWindow(QMainWindow):
         self.statusBar().insertPermanentWidget(1, self.sync_label)
         self.sync.start()
 
+    def set_server_url(self, url: str) -> None:
+        """A new address or password for the school's server, from the next sync on."""
+        self._replace_settings(server_url=url)
+
     def set_sync_interval(self, seconds: int) -> None:
         """How often the background sync runs, from the next one on."""
+        self._replace_settings(sync_interval_s=seconds)
+        if (
+            hasattr(self, "sync")
+            and self.sync.timer.isActive()
+            and (self.sync.last is None or self.sync.last.ok)
+        ):
+            self.sync.timer.start(seconds * 1000)
+
+    def _replace_settings(self, **changes) -> None:
         from dataclasses import replace
 
         from ui.ops import hub
 
         assert self.database is not None
-        settings = replace(self.database.settings, sync_interval_s=seconds)
-        self.database = replace(self.database, settings=settings)
+        self.database = replace(self.database, settings=replace(self.database.settings, **changes))
         hub().database = self.database
         if hasattr(self, "sync"):
             self.sync.database = self.database
-            if self.sync.timer.isActive() and (self.sync.last is None or self.sync.last.ok):
-                self.sync.timer.start(seconds * 1000)
 
     def sync_now(self) -> None:
         if hasattr(self, "sync"):

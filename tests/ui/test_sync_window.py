@@ -237,6 +237,32 @@ def test_a_desktop_connects_to_its_school_server_with_the_wizard(
         assert 280_000 < window.sync.timer.remainingTime() <= 320_000  # coarse timers drift
         group.pause.setChecked(True)
         assert window.pause_sync_action.isChecked() and not window.sync.timer.isActive()
+        from mnemonics import window_clashes
+
+        assert window_clashes(group.window()) == {}
+
+        # The server moved: a new address is kept once the server answers for this
+        # school and this desktop.
+        from ui.dialogs.sync_settings import ChangeServerDialog
+
+        change = ChangeServerDialog(group)
+        qtbot.addWidget(change)
+        assert change.page.school.isReadOnly() and change.page.device.isReadOnly()
+        # the same server by another spelling (no driver name, no empty password)
+        moved = desk.server_url.replace("postgresql+psycopg://", "postgresql://", 1).replace(
+            ":@", "@")  # fmt: skip
+        change.page.url.setText(moved)
+        change.page._edited()
+        change.page.test()
+        qtbot.waitUntil(change.page.isComplete, timeout=20_000)
+        change._save()
+        assert load_school_server(tmp_path).url == moved
+        window.set_server_url(change.kept.url)
+        assert window.sync.database.settings.server_url == moved
+        window.pause_sync_action.setChecked(False)
+        window.sync.sync_now()
+        qtbot.waitUntil(lambda: "Synced at" in window.sync_label.text()
+                        and window.sync.running is None, timeout=20_000)  # fmt: skip
     finally:
         hub.shutdown()
 
