@@ -41,6 +41,7 @@ from ui.dialogs.session_dialog import ScopeDialog, SessionDialog
 from ui.dialogs.settings_dialog import SettingsDialog
 from ui.dialogs.student_dialog import StudentDialog
 from ui.dialogs.sync_conflicts_dialog import SyncConflictsDialog
+from ui.dialogs.sync_settings import ChangeServerDialog
 from ui.first_run import FirstRunDialog
 from ui.main_window import MainWindow
 from ui.pages.event_list import CancelEventQuestion
@@ -110,6 +111,7 @@ DIALOGS: dict[type[QDialog], Callable[[Setting], QDialog]] = {
     CancelEventQuestion: lambda setting: _cancel_event_question(),
     SettingsDialog: lambda setting: SettingsDialog(None),
     SyncConflictsDialog: lambda setting: SyncConflictsDialog(None),
+    ChangeServerDialog: lambda setting: ChangeServerDialog(None),
     RunHistoryDialog: lambda setting: RunHistoryDialog(None),
     BackupsDialog: lambda setting: BackupsDialog(None, folder=setting.data_dir / "backups"),
     RunReportDialog: _run_report,

@@ -81,7 +81,7 @@ class ServerPage(QWizardPage):
         self.answer.setObjectName("answer")
         form = QFormLayout()
         for label, field in (("Server &address:", self.url), ("&Password:", self.password),
-                             ("&School code:", self.school), ("&Device name:", self.device)):  # fmt: skip
+                             ("Sc&hool code:", self.school), ("&Device name:", self.device)):  # fmt: skip
             form.addRow(label, field)
             field.textEdited.connect(self._edited)
         layout = QVBoxLayout(self)
