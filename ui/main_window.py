@@ -204,6 +204,11 @@ class MainWindow(QMainWindow):
                                              self.open_sync_conflicts,
                                              tip="Changes the school server could not merge, "
                                              "to decide side by side")  # fmt: skip
+        self.reinit_action = self._action(tools, "Re-&initialise from the server…", None,
+                                          self.open_reinit,
+                                          tip="Replace this desktop's copy with a fresh one "
+                                          "from the school server (after a long absence); "
+                                          "its waiting changes are sent first")  # fmt: skip
         mode = self.database.target.mode
         self.connect_action = self._action(
             tools, "Connect to a school ser&ver…", None,
@@ -212,10 +217,14 @@ class MainWindow(QMainWindow):
             "offline and syncs" if mode is RunMode.EMBEDDED
             else "This desktop already works on a server or syncs with one")  # fmt: skip
         if mode is not RunMode.REPLICA:
-            for action in (self.sync_action, self.pause_sync_action, self.conflicts_action):
+            for action in self._sync_actions():
                 action.setEnabled(False)
                 action.setToolTip("Only a desktop connected to a school server syncs "
                                   "(Tools > Connect to a school server…).")  # fmt: skip
+
+    def _sync_actions(self) -> tuple[QAction, ...]:
+        return (self.sync_action, self.pause_sync_action, self.conflicts_action,
+                self.reinit_action)  # fmt: skip
 
     def _start_syncing(self) -> None:
         """Replica mode: the sync controller, its status bar words, its menu items."""
@@ -225,11 +234,11 @@ class MainWindow(QMainWindow):
         self.sync = SyncController(self.database, self)
         self.pause_sync_action.setChecked(self.sync.paused)
         self.pause_sync_action.toggled.connect(self.sync.set_paused)
-        for action in (self.sync_action, self.pause_sync_action, self.conflicts_action):
+        for action in self._sync_actions():
             action.setEnabled(True)
             action.setToolTip(action.statusTip())
         self.connect_action.setEnabled(False)
-        self.sync_label = SyncStatusLabel(self.sync, self.open_sync_conflicts)
+        self.sync_label = SyncStatusLabel(self.sync, self.open_sync_conflicts, self.open_reinit)
         self.statusBar().insertPermanentWidget(1, self.sync_label)
         self.sync.start()
 
@@ -299,6 +308,26 @@ class MainWindow(QMainWindow):
             dialog.decided.connect(self.sync.refresh_counts)
         dialog.open()
         self.sync_conflicts_dialog = dialog
+
+    def open_reinit(self) -> None:
+        from ui.wizards.reinit_sync import ReinitWizard
+
+        wizard = ReinitWizard(self)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.finished.connect(lambda _result: self._reinitialised(wizard))
+        wizard.open()
+        self.reinit_wizard = wizard
+
+    def _reinitialised(self, wizard) -> None:
+        """Pages show the fresh copy; the status bar asks the server again."""
+        from app.sync.tables import SYNCED_TABLES
+        from ui.ops import hub
+
+        if wizard.reinit_page.report is None:
+            return
+        hub().changed.emit(frozenset(SYNCED_TABLES))
+        if hasattr(self, "sync"):
+            self.sync.sync_now()
 
     def _action(self, menu, text: str, shortcut, slot=None, tip: str = "") -> QAction:
         action = QAction(text, self)

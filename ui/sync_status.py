@@ -168,6 +168,9 @@ class SyncController(QObject):
         elif last.status == "upgrade_required":
             parts.append("Upgrade required")
             reason = last.message
+        elif last.status == "reinit_required":
+            parts.append('<a href="reinit">Re-initialise required</a>')
+            reason = last.message[:1].upper() + last.message[1:]
         elif last.status == "refused":
             parts.append("Sync refused")
             reason = last.message
@@ -180,21 +183,25 @@ class SyncController(QObject):
             parts.append(f'<a href="conflicts">{html.escape(words)}</a>')
         if self.paused:
             parts.append("paused")
-        elif last is not None and not last.ok and self.timer.isActive():
+        elif (last is not None and not last.ok and self.timer.isActive()
+              and last.status != "reinit_required"):  # asking again changes nothing there
             seconds = max(1, round(self.timer.remainingTime() / 1000))
             parts.append(f"trying again in {seconds} s")
         return "Sync: " + " · ".join(parts), reason
 
 
 class SyncStatusLabel(QLabel):
-    """The status bar's sync words; the conflicts link opens them."""
+    """The status bar's sync words; the conflicts link opens them, the re-initialise link
+    its wizard."""
 
-    def __init__(self, controller: SyncController, open_conflicts: Callable[[], None]) -> None:
+    def __init__(self, controller: SyncController, open_conflicts: Callable[[], None],
+                 open_reinit: Callable[[], None]) -> None:  # fmt: skip
         super().__init__("Sync: …")
         self.setObjectName("syncState")
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
-        self.linkActivated.connect(lambda _link: open_conflicts())
+        self.linkActivated.connect(
+            lambda link: open_reinit() if link == "reinit" else open_conflicts())
         controller.state_changed.connect(self._show)
 
     def _show(self, text: str, reason: str) -> None:

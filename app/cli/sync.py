@@ -4,8 +4,10 @@
 Exit codes of ``sync``: 0 synced; 1 synced, but conflicts wait for a decision; 2 the
 server unreachable or refusing (one line on stderr; local changes stay queued).
 ``sync conflicts``: 0 none open, 1 some. ``sync resolve``: 0 decided, 2 no such open
-conflict or a choice it does not offer. ``server …``: 0 done, 2 bad input or
-unreachable.
+conflict or a choice it does not offer. ``sync reinit``: 0 replaced (or nothing in the
+way of it, as a preview), 1 replaced with conflicts to decide, 2 unreachable or
+refused.
+``server …``: 0 done, 2 bad input or unreachable.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def _report_json(report) -> dict:
 
 
 def _say(report) -> None:
-    if report.status in ("unreachable", "refused", "upgrade_required"):
+    if report.status in ("unreachable", "refused", "upgrade_required", "reinit_required"):
         retry = (f" (tries again in {report.retry_in_s:.0f} s)"
                  if report.retry_in_s and report.status == "unreachable" else "")  # fmt: skip
         queued = counted(report.pending_operations, "local change")
@@ -253,6 +255,80 @@ def cmd_sync_resolve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _say_preview(preview) -> None:
+    last = f"{preview.last_sync_at:%Y-%m-%d %H:%M}" if preview.last_sync_at else "never"
+    print(f"Re-initialising device {preview.device_name} from {preview.server} (last synced "
+          f"{last}) would replace this desktop's copy of the school "
+          f"({counted(preview.local_rows, 'row')}) with the server's.")  # fmt: skip
+    if preview.waiting:
+        print(f"First, its {counted(len(preview.waiting), 'waiting change')} "
+              f"{'is' if len(preview.waiting) == 1 else 'are'} sent to the server:")  # fmt: skip
+        for change in preview.waiting:
+            print(f"  {change.at:%Y-%m-%d %H:%M}  {change.summary}")
+    else:
+        print("No change made here is waiting to be sent.")
+    if preview.open_conflicts:
+        print(f"{counted(preview.open_conflicts, 'open sync conflict')} and the rows "
+              f"{'it is' if preview.open_conflicts == 1 else 'they are'} about stay, to "
+              "decide after.")  # fmt: skip
+
+
+def cmd_sync_reinit(args: argparse.Namespace, settings: Settings) -> int:
+    from app.sync.reinit import preview_reinit, reinitialise
+    from app.sync.server import accepted_revisions
+
+    engine, sessions = _local(settings)
+    try:
+        school_id = _school_id(sessions, settings)
+        with sessions.begin() as s:
+            preview = preview_reinit(s, school_id)
+        if not args.commit:
+            if args.json:
+                print_json(asdict(preview))
+            else:
+                _say_preview(preview)
+                print("Nothing changed; --commit re-initialises.")
+            return EXIT_OK
+        report = reinitialise(sessions, _server_url(args, settings),
+                              school_code=settings.school_code,
+                              device_name=_device_name(args, settings) or preview.device_name,
+                              revision=accepted_revisions()[0],
+                              job=progress_job(args.json))  # fmt: skip
+        end_progress(args.json)
+        if args.json:
+            print_json(asdict(report))
+        else:
+            print(report.message)
+        return EXIT_FINDINGS if report.open_conflicts else EXIT_OK
+    finally:
+        engine.dispose()
+
+
+def cmd_server_prune(args: argparse.Namespace, settings: Settings) -> int:
+    from app.sync.prune import prune_tombstones
+
+    report = prune_tombstones(_server_url(args, settings), retention_days=args.retention_days,
+                              commit=args.commit)  # fmt: skip
+    if args.json:
+        print_json({**asdict(report), "removed_rows": report.removed_rows})
+        return EXIT_OK
+    head = "Removed" if report.committed else "Would remove"
+    removed = ", ".join(f"{table} {count:,}" for table, count in report.removed.items())
+    print(f"{head} {counted(report.removed_rows, 'deleted row')} older than "
+          f"{report.retention_days} days (deleted before {report.cutoff:%Y-%m-%d %H:%M}) from "
+          f"{report.where}{f': {removed}' if removed else ''}.")  # fmt: skip
+    if report.kept_referred:
+        kept = ", ".join(f"{table} {count:,}" for table, count in report.kept_referred.items())
+        print(f"Kept, because rows that stay still refer to them: {kept}.")
+    for device in report.devices:
+        print(f"Device {device.name} ({device.school_code}), last seen "
+              f"{device.last_seen_at:%Y-%m-%d}, {'is' if report.committed else 'would be'} "
+              "asked to re-initialise at its next sync.")  # fmt: skip
+    if not report.committed:
+        print("Nothing changed; --commit removes them.")
+    return EXIT_OK
+
+
 def cmd_server_init(args: argparse.Namespace, settings: Settings) -> int:
     from app.sync.server import init_server
 
@@ -335,7 +411,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                          help="show what deciding would change, change nothing")  # fmt: skip
     resolve.add_argument("--json", action="store_true", help="machine-readable output")
     resolve.set_defaults(handler=cmd_sync_resolve)
-    for parser in (sync, status, conflicts):
+    reinit = sync_sub.add_parser("reinit", help="replace this desktop's copy with a fresh one "
+                                 "from the server, its waiting changes sent first (after a "
+                                 "long absence); a preview unless --commit")  # fmt: skip
+    reinit.add_argument("--commit", action="store_true",
+                        help="send the waiting changes and replace the copy (default: only "
+                        "show what would be sent and replaced)")  # fmt: skip
+    reinit.set_defaults(handler=cmd_sync_reinit)
+    for parser in (sync, status, conflicts, reinit):
         parser.add_argument("--json", action="store_true", help="machine-readable output")
         parser.add_argument("--url", help="the school server (default: ROLLBOOK_SERVER_URL)")
         parser.add_argument("--device", metavar="NAME", help=f"this desktop's device name on "
@@ -362,6 +445,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     numbers.add_argument("--school", dest="school_code", metavar="CODE",
                          help="the school (default: ROLLBOOK_SCHOOL)")  # fmt: skip
     numbers.set_defaults(handler=cmd_server_numbers)
-    for parser in (init, add, numbers):
+    prune = server_sub.add_parser("prune", help="remove deleted rows older than the retention "
+                                  "for good; desktops away longer re-initialise (a preview "
+                                  "unless --commit)")  # fmt: skip
+    prune.add_argument("--retention-days", type=count_option(36_500), metavar="DAYS",
+                       help="keep deleted rows this many days (default: the server's, 180 "
+                       "unless changed; kept with --commit)")  # fmt: skip
+    prune.add_argument("--commit", action="store_true", help="remove them (default: only "
+                       "count what would be removed)")  # fmt: skip
+    prune.set_defaults(handler=cmd_server_prune)
+    for parser in (init, add, numbers, prune):
         parser.add_argument("--url", help="the server (default: ROLLBOOK_SERVER_URL)")
         parser.add_argument("--json", action="store_true", help="machine-readable output")

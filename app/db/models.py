@@ -601,7 +601,6 @@ class AuditLog(Base):
     origin: Mapped[str] = mapped_column(Text, server_default="local")
 
 
-
 # ---------------------------------------------------------------- offline sync (app/sync)
 # Bookkeeping of the sync itself, never synced nor captured. The desktop side:
 
@@ -650,7 +649,9 @@ class SyncConflict(Base):
     __table_args__ = (
         CheckConstraint(
             "kind IN ('column', 'edit_delete', 'delete_edit', 'duplicate_key', 'missing_row', "
-            "'refused')", name="kind_valid"),  # fmt: skip
+            "'refused')",
+            name="kind_valid",
+        ),  # fmt: skip
         # A retried push answers with the stored result: it must not be recorded twice.
         UniqueConstraint("op_id", "kind", "column_name", name="uq_sync_conflict_once"),
         Index("ix_sync_conflict_open", "school_id", postgresql_where=text("resolved_at IS NULL")),
@@ -681,9 +682,7 @@ class SyncDevice(Base):
     """A desktop allowed to sync one school (`rollbook server add-device`)."""
 
     __tablename__ = "sync_device"
-    __table_args__ = (
-        Index("uq_sync_device_name", "school_id", text("lower(name)"), unique=True),
-    )
+    __table_args__ = (Index("uq_sync_device_name", "school_id", text("lower(name)"), unique=True),)
 
     id: Mapped[uuid.UUID] = mapped_column(UUIDCol, primary_key=True,
                                           server_default=text("gen_random_uuid()"))  # fmt: skip
@@ -694,6 +693,8 @@ class SyncDevice(Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
     last_seen_at: Mapped[datetime | None] = mapped_column(TZ)
+    # Away longer than the retention when a prune ran: the desktop must take a fresh copy.
+    reinit_required: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class SyncAppliedOp(Base):
@@ -712,11 +713,18 @@ class SyncServer(Base):
     """The server's one row: which schema revisions a push may carry."""
 
     __tablename__ = "sync_server"
-    __table_args__ = (CheckConstraint("id", name="one_row"),)
+    __table_args__ = (
+        CheckConstraint("id", name="one_row"),
+        CheckConstraint("retention_days > 0", name="retention_days_positive"),
+    )
 
     id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
     accepted_revisions: Mapped[list[str]] = mapped_column(ARRAY(Text))
     initialised_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    # How long tombstones stay before `rollbook server prune` removes them for good, and
+    # when it last did (migration 0017).
+    retention_days: Mapped[int] = mapped_column(Integer, server_default="180")
+    pruned_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
 class ReservedNumbers(Base):

@@ -93,6 +93,9 @@ class SyncRefused(RollbookError):
     """The school server answered but will not sync with this desktop (not registered,
     another school, a schema revision it does not take)."""
 
-    def __init__(self, message: str, *, upgrade_required: bool = False) -> None:
+    def __init__(self, message: str, *, upgrade_required: bool = False,
+                 reinit_required: bool = False) -> None:  # fmt: skip
         super().__init__(message)
         self.upgrade_required = upgrade_required
+        # Away longer than the server keeps deleted rows: a fresh copy is needed.
+        self.reinit_required = reinit_required

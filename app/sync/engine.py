@@ -44,7 +44,7 @@ def retry_delay(failures: int, *, first: float = RETRY_FIRST_S, longest: float =
 
 @dataclass(frozen=True)
 class SyncReport:
-    status: str  # synced | conflicts | unreachable | refused | upgrade_required
+    status: str  # synced | conflicts | unreachable | refused | upgrade_required | reinit_required
     message: str
     pushed_transactions: int = 0
     pushed_operations: int = 0
@@ -64,14 +64,29 @@ class SyncReport:
 
 
 @dataclass
-class _Connected:
+class Connected:
     school_id: uuid.UUID
     device_id: uuid.UUID
     accepted: list[str] = field(default_factory=list)
+    # Away longer than the server keeps deleted rows: sync waits for a re-initialise.
+    reinit_required: bool = False
+    retention_days: int | None = None
 
 
-def _connect(sessions: sessionmaker[Session], link: ServerLink, school_code: str,
-             device_name: str) -> _Connected:  # fmt: skip
+def _connected(hello: dict, school_id: uuid.UUID, device_id: uuid.UUID) -> Connected:
+    return Connected(
+        school_id,
+        device_id,
+        hello.get("accepted_revisions") or [],
+        bool(hello.get("reinit_required")),
+        hello.get("retention_days"),
+    )
+
+
+def connect_device(sessions: sessionmaker[Session], link: ServerLink, school_code: str,
+             device_name: str) -> Connected:  # fmt: skip
+    """Say hello: which device of which school; the school row and sync state made
+    here on the first connection."""
     hello = link.call("rollbook_sync_hello", school_code, device_name)
     school_id, device_id = uuid.UUID(hello["school_id"]), uuid.UUID(hello["device_id"])
     with sessions.begin() as s:
@@ -83,7 +98,7 @@ def _connect(sessions: sessionmaker[Session], link: ServerLink, school_code: str
                     f"this desktop syncs as device \"{state.device_name}\"; the server knows "
                     f"\"{device_name}\" as another device — use --device "
                     f"\"{state.device_name}\"")  # fmt: skip
-            return _Connected(school_id, device_id, hello.get("accepted_revisions") or [])
+            return _connected(hello, school_id, device_id)
         here = s.execute(text("SELECT id FROM school WHERE code = :c"),
                          {"c": hello["school_code"]}).scalar()  # fmt: skip
         if here is not None and here != school_id and _holds_nothing(s, here):
@@ -106,7 +121,7 @@ def _connect(sessions: sessionmaker[Session], link: ServerLink, school_code: str
             INSERT INTO sync_state (school_id, device_id, device_name, server)
             VALUES (:s, :d, :n, :w) ON CONFLICT (school_id) DO NOTHING"""),
                   {"s": school_id, "d": device_id, "n": device_name, "w": link.where})  # fmt: skip
-    return _Connected(school_id, device_id, hello.get("accepted_revisions") or [])
+    return _connected(hello, school_id, device_id)
 
 
 def _holds_nothing(session: Session, school_id: uuid.UUID) -> bool:
@@ -116,7 +131,7 @@ def _holds_nothing(session: Session, school_id: uuid.UUID) -> bool:
     return not session.execute(text(f"SELECT {held}"), {"s": school_id}).scalar()
 
 
-def _record(sessions: sessionmaker[Session], school_id: uuid.UUID | None, *, error: str | None
+def record_attempt(sessions: sessionmaker[Session], school_id: uuid.UUID | None, *, error: str | None
             ) -> float | None:  # fmt: skip
     """Keep how this attempt ended; after a failure, when to try again (seconds)."""
     if school_id is None:
@@ -154,8 +169,10 @@ def sync_once(sessions: sessionmaker[Session], server_url: str, *, school_code: 
     school_id = _school_id(sessions, school_code)
     copied = 0
     try:
-        connected = _connect(sessions, link, school_code, device_name)
+        connected = connect_device(sessions, link, school_code, device_name)
         school_id = connected.school_id
+        if connected.reinit_required:
+            raise SyncRefused(reinit_message(connected.retention_days), reinit_required=True)
         copy = initial_copy(sessions, link, school_id=school_id, device_id=connected.device_id,
                             job=job)  # fmt: skip
         copied = copy.rows
@@ -165,18 +182,19 @@ def sync_once(sessions: sessionmaker[Session], server_url: str, *, school_code: 
                       job=job)  # fmt: skip
         reserved = top_up(sessions, link, school_id=school_id, device_id=connected.device_id)
     except SyncUnreachable as exc:
-        delay = _record(sessions, school_id, error=str(exc))
+        delay = record_attempt(sessions, school_id, error=str(exc))
         return _report(sessions, school_id, "unreachable", str(exc), retry_in_s=delay)
     except SyncRefused as exc:
-        delay = _record(sessions, school_id, error=str(exc))
-        status = "upgrade_required" if exc.upgrade_required else "refused"
+        delay = record_attempt(sessions, school_id, error=str(exc))
+        status = ("upgrade_required" if exc.upgrade_required
+                  else "reinit_required" if exc.reinit_required else "refused")  # fmt: skip
         return _report(sessions, school_id, status, str(exc), retry_in_s=delay)
     except Cancelled:
         raise
     finally:
         if own_link:
             link.close()
-    _record(sessions, school_id, error=None)
+    record_attempt(sessions, school_id, error=None)
     report = _report(
         sessions, school_id, "synced", "",
         pushed_transactions=pushed.transactions, pushed_operations=pushed.operations,
@@ -199,6 +217,16 @@ def _report(sessions: sessionmaker[Session], school_id: uuid.UUID | None, status
             open_conflicts, pending = count_open_and_pending(s, school_id)
     return SyncReport(status=status, message=message, open_conflicts=open_conflicts,
                       pending_operations=pending, **figures)  # fmt: skip
+
+
+def reinit_message(retention_days: int | None) -> str:
+    kept = f" ({retention_days} days)" if retention_days else ""
+    return (
+        f"this desktop has been away longer than the school server keeps deleted "
+        f"rows{kept}: re-initialise it from the server (Tools > Re-initialise from the "
+        "server…, or rollbook sync reinit). Its waiting changes are sent first; nothing "
+        "is lost."
+    )
 
 
 def open_conflict_count(session: Session, school_id: uuid.UUID) -> int:
@@ -236,7 +264,11 @@ def keep_syncing(sessions: sessionmaker[Session], server_url: str, *, school_cod
 
 
 __all__ = [
+    "Connected",
     "SyncReport",
+    "connect_device",
+    "record_attempt",
+    "reinit_message",
     "count_open_and_pending",
     "keep_syncing",
     "open_conflict_count",

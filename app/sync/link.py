@@ -22,7 +22,7 @@ from app.domain.errors import SyncRefused, SyncUnreachable
 CONNECT_TIMEOUT_S = 10
 # A push or pull that hears nothing for this long is treated as a broken line.
 STATEMENT_TIMEOUT_MS = 300_000
-_REFUSED_CODES = {"RB001", "RB002", "42501", "42883", "42P01"}
+_REFUSED_CODES = {"RB001", "RB002", "RB003", "42501", "42883", "42P01"}
 
 
 class ServerLink:
@@ -96,8 +96,12 @@ class ServerLink:
         if getattr(exc, "sqlstate", None) in {"42883", "42P01"}:
             message = (f"the server at {self.where} is not set up for Rollbook's sync; run "
                        f"\"rollbook server init\" there")  # fmt: skip
-        return SyncRefused(f"the school server refused: {message}",
-                           upgrade_required=getattr(exc, "sqlstate", None) == "RB002")  # fmt: skip
+        code = getattr(exc, "sqlstate", None)
+        return SyncRefused(
+            f"the school server refused: {message}",
+            upgrade_required=code == "RB002",
+            reinit_required=code == "RB003",
+        )
 
     def close(self) -> None:
         if self._conn is not None:

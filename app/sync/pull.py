@@ -65,11 +65,11 @@ def _write_page(session: Session, rows: list[dict], *, school_id: uuid.UUID, pus
                                  push_floor=push_floor)):  # fmt: skip
             total.written += part.written
             total.refused.extend(part.refused)
-    _keep_refused(session, school_id, total)
+    keep_refused(session, school_id, total)
     return total
 
 
-def _keep_refused(session: Session, school_id: uuid.UUID, outcome: WriteOutcome) -> None:
+def keep_refused(session: Session, school_id: uuid.UUID, outcome: WriteOutcome) -> None:
     """A server row this desktop cannot take is a conflict, never dropped."""
     for table, row, reason in outcome.refused:
         kind = "duplicate_key" if "duplicate key" in reason else "refused"

@@ -55,7 +55,8 @@ class WriteOutcome:
     refused: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
 
 
-_PENDING = """
+# The row ``t`` has a change made here and not pushed yet.
+PENDING_HERE = """
     EXISTS (SELECT 1 FROM audit_log a
             WHERE a.entity_id = t.id AND a.origin = 'local' AND a.id > :floor
               AND a.txid::text NOT IN (SELECT p.txid FROM sync_pushed_tx p
@@ -95,7 +96,7 @@ def delete_rows(session: Session, table: str, ids: list[str], *, school_id: uuid
         try:
             with session.begin_nested():
                 outcome.written += session.execute(text(
-                    f"DELETE FROM {table} t WHERE t.id = :id AND NOT {_PENDING}"
+                    f"DELETE FROM {table} t WHERE t.id = :id AND NOT {PENDING_HERE}"
                 ), {"id": row_id, "floor": push_floor, "school": school_id}).rowcount  # fmt: skip
         except IntegrityError as exc:
             outcome.refused.append((table, {"id": row_id}, _first_line(exc)))
@@ -113,7 +114,7 @@ def _upsert(session: Session, table: str):
         f"INSERT INTO {table} AS t ({names}) "
         f"SELECT {names} FROM jsonb_populate_recordset(NULL::{table}, CAST(:rows AS jsonb)) "
         f"ON CONFLICT (id) DO UPDATE SET ({assign}) = ROW({excluded}) "
-        f"WHERE ROW({current}) IS DISTINCT FROM ROW({excluded}) AND NOT {_PENDING}"
+        f"WHERE ROW({current}) IS DISTINCT FROM ROW({excluded}) AND NOT {PENDING_HERE}"
     )
 
 

@@ -50,6 +50,7 @@ from ui.widgets.run_history import RunHistoryDialog, RunReportDialog
 from ui.wizards.connect_server import ConnectServerWizard
 from ui.wizards.csv_import import CsvImportWizard
 from ui.wizards.maintenance import MaintenanceWizard
+from ui.wizards.reinit_sync import ReinitWizard
 from ui.wizards.repair_preview import RepairWizard
 
 
@@ -122,6 +123,7 @@ DIALOGS: dict[type[QDialog], Callable[[Setting], QDialog]] = {
     MaintenanceWizard: lambda setting: MaintenanceWizard(),
     RepairWizard: lambda setting: RepairWizard(),
     ConnectServerWizard: lambda setting: ConnectServerWizard(),
+    ReinitWizard: lambda setting: ReinitWizard(),
 }
 # Boxes Rollbook builds from Qt's own classes and fills with its own text.
 BOXES: dict[str, Callable[[Setting], QDialog]] = {

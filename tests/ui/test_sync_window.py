@@ -333,3 +333,52 @@ def test_a_whole_row_is_selected_and_decided_at_once(sync_school, window_on, qtb
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 0, timeout=10_000)
     assert b.sync().status == "synced"
     assert server.rows("SELECT first_name, class_name FROM student") == [("Anna", "9C")]
+
+
+def test_a_desktop_away_too_long_reinitialises_from_the_status_bar(
+    sync_school, window_on, qtbot
+):
+    """Away past the server's retention: the status bar says so, the wizard previews the
+    changes waiting here, sends them, and brings the fresh copy."""
+    from sqlalchemy import text
+
+    from app.sync.prune import prune_tombstones
+
+    server, a, b = sync_school
+    with a.sessions.begin() as s:
+        gone = create_student(s, a.ctx(), StudentInput("S1", "Old", "Record"))
+    assert a.sync().ok
+    with server.sessions.begin() as s:
+        s.execute(text("UPDATE student SET deleted_at = now() - interval '200 days' "
+                       "WHERE id = :i"), {"i": gone.id})  # fmt: skip
+        s.execute(text("UPDATE sync_device SET last_seen_at = now() - interval '200 days' "
+                       "WHERE name = :n"), {"n": a.device})  # fmt: skip
+    prune_tombstones(server.url, commit=True)
+    with a.sessions.begin() as s:
+        create_student(s, a.ctx(), StudentInput("S2", "Zoë", "Müller"))
+
+    window = window_on(a)
+    label = window.sync_label
+    qtbot.waitUntil(lambda: "Re-initialise required" in label.text(), timeout=20_000)
+    assert '<a href="reinit">' in label.text() and "1 change to send" in label.text()
+    assert "away longer than the school server keeps deleted rows" in label.toolTip()
+    _shot(window.statusBar(), "sync_reinit_link")
+    label.linkActivated.emit("reinit")
+    wizard = window.reinit_wizard
+    page = wizard.preview_page
+    qtbot.waitUntil(page.isComplete, timeout=10_000)
+    assert page.table.rowCount() == 1
+    assert page.table.item(0, 2).text() == "student S2 Zoë Müller"
+    assert page.table.item(0, 3).text() == "added"
+    assert "none is lost" in page.summary.text()
+    _shot(wizard, "sync_reinit_preview")
+    assert server.scalar("SELECT count(*) FROM student WHERE student_no = 'S2'") == 0
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.currentPage() is not wizard.reinit_page, timeout=30_000)
+    done_text = wizard.currentPage().text.text()
+    assert "Sent 1 waiting change" in done_text and "1 row the server no longer has" in done_text
+    _shot(wizard, "sync_reinit_done")
+    wizard.accept()
+    qtbot.waitUntil(lambda: "Synced at" in label.text(), timeout=20_000)
+    assert a.scalar("SELECT count(*) FROM student WHERE student_no = 'S1'") == 0
+    assert server.scalar("SELECT count(*) FROM student WHERE student_no = 'S2'") == 1
