@@ -37,10 +37,22 @@ own, both clusters checkpointed before each timed step:
    in 10 transactions, is pulled by ``app.sync.pull.pull``: the rows it sent and wrote
    here (each one changed; checked) over its seconds.
 
+Then a desktop back after a term away: ``--ops`` operations made offline on the desktop
+and as many on the server, the desktop's last contact moved 200 days back and the
+server pruned (``rollbook server prune --commit``'s code), so that the desktop must
+re-initialise:
+
+5. ``reinit_rows_per_s``: ``app.sync.reinit.reinitialise`` (hello, the push of the
+   waiting operations, the whole school read again and brought here in one local
+   transaction): the rows it read over its seconds; ``reinit_ratio`` is this over the
+   COPY baseline. Every waiting operation must be pushed and every server change
+   written (checked).
+
 Prints one JSON line:
     {"push_ops_per_s", "initial_rows_per_s", "copy_rows_per_s", "initial_ratio",
      "pull_ops_per_s", "students", "initial_rows", "initial_s", "copy_s", "push_ops",
-     "push_s", "pull_rows", "pull_s", "echo_s", "round_push_s", "round_pull_s", ...}
+     "push_s", "pull_rows", "pull_s", "echo_s", "round_push_s", "round_pull_s",
+     "reinit_rows_per_s", "reinit_ratio", "reinit_s", ...}
 
 Goals (2-core machine): initial_ratio >= 0.3, push_ops_per_s >= 2,000,
 pull_ops_per_s >= 5,000.
@@ -70,8 +82,10 @@ from app.db import migrate  # noqa: E402
 from app.db.engine import make_engine, make_session_factory, start_embedded, stop_embedded  # noqa: E402
 from app.sync.engine import sync_once  # noqa: E402
 from app.sync.link import ServerLink  # noqa: E402
+from app.sync.prune import prune_tombstones  # noqa: E402
 from app.sync.pull import pull  # noqa: E402
 from app.sync.push import pending_transactions, push  # noqa: E402
+from app.sync.reinit import reinitialise  # noqa: E402
 from app.sync.server import accepted_revisions, add_device, init_server  # noqa: E402
 from app.sync.tables import SYNCED_TABLES  # noqa: E402
 
@@ -231,8 +245,9 @@ def main() -> int:
     ops = max(100, args.ops // 100 * 100)
     rounds = max(1, args.rounds)
     # Every round's push and pull update students of their own.
-    if rounds * 2 * ops * 7 // 10 > args.students:
-        parser.error("--students must be at least 1.4 x --ops x --rounds")
+    # … and so does the re-initialise after them.
+    if (rounds + 1) * 2 * ops * 7 // 10 > args.students:
+        parser.error("--students must be at least 1.4 x --ops x (--rounds + 1)")
 
     work = scratch_folder("rollbook-bench-sync-")
     server_pgdata, desktop_pgdata = work / "server" / "pgdata", work / "desktop" / "pgdata"
@@ -337,12 +352,31 @@ def measure(server_url: str, desktop_cluster: str, school, students: int, ops: i
             print(f"round {number + 1}: push {push_s:.2f} s, pull {pull_s:.2f} s",
                   file=sys.stderr)  # fmt: skip
 
+    # A term away: changes on both sides, then the server's prune asks for a re-initialise.
+    offset = len(rounds) * 2 * updates
+    offline_changes(on_desktop, ops, offset, "dr")
+    offline_changes(on_server, ops, offset + updates, "sr")
+    admin(server_url, "UPDATE sync_device SET last_seen_at = now() - interval '200 days'")
+    pruned = prune_tombstones(server_url, commit=True)
+    assert [d.name for d in pruned.devices] == [DEVICE], pruned
+    assert sync_once(sessions, server_url, school_code=SCHOOL, device_name=DEVICE,
+                     revision=revision).status == "reinit_required"  # fmt: skip
+    settle()
+    started = time.perf_counter()
+    again = reinitialise(sessions, server_url, school_code=SCHOOL, device_name=DEVICE,
+                         revision=revision)  # fmt: skip
+    reinit_s = time.perf_counter() - started
+    assert again.pushed_operations == ops and again.open_conflicts == 0, again
+    # The server's changes, and the pushed rows as the server keeps them.
+    assert again.changed_rows >= ops and again.removed_rows == 0, again
+    print(f"re-initialise: {reinit_s:.2f} s", file=sys.stderr)
+
     with sessions.begin() as s:
         here = s.execute(text("SELECT count(*) FROM student")).scalar_one()
     engine.dispose()
     with psycopg.connect(libpq(server_url)) as conn:
         there = conn.execute("SELECT count(*) FROM student").fetchone()[0]
-    assert here == there == students + 2 * len(rounds) * ops // 10, (here, there)
+    assert here == there == students + 2 * (len(rounds) + 1) * ops // 10, (here, there)
     push_s = statistics.median(r["push_s"] for r in rounds)
     pull_s = statistics.median(r["pull_s"] for r in rounds)
     initial_rows_per_s = copy_rows / initial_s
@@ -366,6 +400,10 @@ def measure(server_url: str, desktop_cluster: str, school, students: int, ops: i
         "echo_s": round(statistics.median(r["echo_s"] for r in rounds), 2),
         "round_push_s": [round(r["push_s"], 2) for r in rounds],
         "round_pull_s": [round(r["pull_s"], 2) for r in rounds],
+        "reinit_rows_per_s": round(again.copied_rows / reinit_s),
+        "reinit_ratio": round(again.copied_rows / reinit_s / copy_rows_per_s, 3),
+        "reinit_rows": again.copied_rows,
+        "reinit_s": round(reinit_s, 2),
     }  # fmt: skip
 
 
