@@ -66,7 +66,7 @@ def _say(report) -> None:
         retry = (f" (tries again in {report.retry_in_s:.0f} s)"
                  if report.retry_in_s and report.status == "unreachable" else "")  # fmt: skip
         queued = counted(report.pending_operations, "local change")
-        say_error(f"sync failed: {report.message}{retry}; {queued} "
+        say_error(f"sync failed: {report.message.rstrip('.')}{retry}; {queued} "
                   f"{'stays' if report.pending_operations == 1 else 'stay'} queued")  # fmt: skip
         return
     parts = []
