@@ -138,6 +138,27 @@ def read_ahead(fetch: Callable[[Key], dict], next_key: Callable[[dict, Key], Key
             key = following
 
 
+def school_pages(link: ServerLink, device_id: uuid.UUID, first: Key = (1, None),
+                 page_rows: int = PAGE_ROWS) -> Iterator[tuple[Key, dict]]:  # fmt: skip
+    """The school's rows on the server, every synced table in turn (parents first), page
+    by page from ``first``, each with its key; read ahead. Call inside ``link.snapshot()``
+    so that every page is of one snapshot."""
+    tables = len(SYNCED_TABLES)
+
+    def fetch(key: Key) -> dict:
+        rank, last = key
+        return link.call("rollbook_sync_snapshot_page", str(device_id), SYNCED_TABLES[rank - 1],
+                         last, page_rows)  # fmt: skip
+
+    def next_key(page: dict, key: Key) -> Key | None:
+        rows = page["rows"]
+        if len(rows) == page_rows:
+            return key[0], rows[-1]["id"]
+        return (key[0] + 1, None) if key[0] < tables else None
+
+    return read_ahead(fetch, next_key, first, with_keys=True)
+
+
 @dataclass
 class InitialOutcome:
     rows: int = 0
@@ -159,24 +180,11 @@ def initial_copy(sessions: sessionmaker[Session], link: ServerLink, *, school_id
     start_table = state["initial_table"] or 0
     after = state["initial_after"]
     outcome.resumed = start_table > 0
-    tables = len(SYNCED_TABLES)
-
-    def fetch(key: Key) -> dict:
-        rank, last = key
-        return link.call("rollbook_sync_snapshot_page", str(device_id), SYNCED_TABLES[rank - 1],
-                         last, page_rows)  # fmt: skip
-
-    def next_key(page: dict, key: Key) -> Key | None:
-        rows = page["rows"]
-        if len(rows) == page_rows:
-            return key[0], rows[-1]["id"]
-        return (key[0] + 1, None) if key[0] < tables else None
-
     first = (max(start_table, 1), str(after) if start_table and after else None)
     with link.snapshot():
         total = sum(link.call("rollbook_sync_snapshot_count", str(device_id), t)
                     for t in SYNCED_TABLES)  # fmt: skip
-        with contextlib.closing(read_ahead(fetch, next_key, first, with_keys=True)) as pages:
+        with contextlib.closing(school_pages(link, device_id, first, page_rows)) as pages:
             for key, page in pages:
                 rank, last = key
                 table = SYNCED_TABLES[rank - 1]

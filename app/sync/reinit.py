@@ -33,7 +33,7 @@ from app.domain.wording import counted
 from app.jobs import Job
 from app.sync.engine import connect_device, open_conflict_count, record_attempt
 from app.sync.link import ServerLink
-from app.sync.pull import PAGE_ROWS, keep_refused, read_ahead
+from app.sync.pull import keep_refused, school_pages
 from app.sync.push import pending_transactions, push
 from app.sync.resolve import describe_conflict_row
 from app.sync.tables import (
@@ -75,7 +75,6 @@ class ReinitPreview:
     waiting: list[WaitingChange] = field(default_factory=list)
     open_conflicts: int = 0
     local_rows: int = 0
-
 
 
 @dataclass(frozen=True)
@@ -184,19 +183,6 @@ class _Copied:
 def _recopy(sessions: sessionmaker[Session], link: ServerLink, *, school_id: uuid.UUID,
             device_id: uuid.UUID, job: Job | None) -> _Copied:  # fmt: skip
     copied = _Copied()
-    tables = len(SYNCED_TABLES)
-
-    def fetch(key):
-        rank, last = key
-        return link.call("rollbook_sync_snapshot_page", str(device_id), SYNCED_TABLES[rank - 1],
-                         last, PAGE_ROWS)  # fmt: skip
-
-    def next_key(page, key):
-        rows = page["rows"]
-        if len(rows) == PAGE_ROWS:
-            return key[0], rows[-1]["id"]
-        return (key[0] + 1, None) if key[0] < tables else None
-
     with link.snapshot(), sessions.begin() as s:
         total = sum(link.call("rollbook_sync_snapshot_count", str(device_id), t)
                     for t in SYNCED_TABLES)  # fmt: skip
@@ -207,8 +193,7 @@ def _recopy(sessions: sessionmaker[Session], link: ServerLink, *, school_id: uui
                        "ON COMMIT DROP"))  # fmt: skip
         held_back = WriteOutcome()
         cursor: int | None = None
-        pages = contextlib.closing(read_ahead(fetch, next_key, (1, None), with_keys=True))
-        with pages as reading:
+        with contextlib.closing(school_pages(link, device_id)) as reading:
             for key, page in reading:
                 table = SYNCED_TABLES[key[0] - 1]
                 if job is not None:
