@@ -273,7 +273,7 @@ def test_the_design_is_kept_for_the_school_and_checked(qapp, session, ctx):
 
 
 def test_only_an_admin_changes_the_design_and_the_database_keeps_it_typed(db, session):
-    with pytest.raises(PermissionDenied, match="may not change the school's certificate design"):
+    with pytest.raises(PermissionDenied, match="may not change the school's settings"):
         set_certificate_design(session, db.context(UserRole.REGISTRAR), None, None, None)
     with pytest.raises(IntegrityError, match="ck_school_certificate_logo_typed"):
         session.execute(text("UPDATE school SET certificate_logo = '\\x00', "

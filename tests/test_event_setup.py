@@ -77,7 +77,7 @@ def test_a_new_event_is_a_draft_with_its_details_cleaned(session, ctx):
 
 def test_staff_may_not_create_or_open_events(db, session, ctx):
     staff = db.context(UserRole.STAFF, actor="desk")
-    with pytest.raises(PermissionDenied, match=r"desk \(staff\) may not create events"):
+    with pytest.raises(PermissionDenied, match=r"desk \(staff\) may not create, edit, open, close or cancel events"):
         create_event(session, staff, FAIR)
     event = create_event(session, ctx, FAIR)
     with pytest.raises(PermissionDenied):

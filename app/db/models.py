@@ -72,6 +72,7 @@ class School(TimestampedMixin, Base):
             "(certificate_logo_type IS NULL OR certificate_logo_type IN ('png', 'jpeg', 'svg'))",
             name="certificate_logo_typed",
         ),
+        CheckConstraint("idle_lock_minutes BETWEEN 0 AND 480", name="idle_lock_minutes_range"),
     )
 
     code: Mapped[str] = mapped_column(Text, unique=True)
@@ -84,17 +85,35 @@ class School(TimestampedMixin, Base):
     certificate_template: Mapped[str | None] = mapped_column(Text, deferred=True)
     certificate_logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     certificate_logo_type: Mapped[str | None] = mapped_column(Text)
+    # Accounts (migration 0018): a linked account signs in anyway when this is set; the
+    # window locks after this many idle minutes (0: never); repair is the admin's
+    # unless registrars are allowed.
+    require_passwords: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    idle_lock_minutes: Mapped[int] = mapped_column(Integer, server_default="15")
+    registrars_may_repair: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class AppUser(SchoolDataMixin, Base):
     __tablename__ = "app_user"
-    __table_args__ = (enum_check("role", UserRole),)
+    __table_args__ = (
+        enum_check("role", UserRole),
+        Index("uq_app_user_os_login", "school_id", "os_login", unique=True,
+              postgresql_where=text("os_login IS NOT NULL")),
+    )  # fmt: skip
 
     username: Mapped[str] = mapped_column(Text, unique=True)
     display_name: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(Text)
     password_hash: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # Sign-in (migration 0018): five failures in a row lock the account for a while;
+    # the hash and these are kept out of the audit log (password_changed_at is not).
+    failed_logins: Mapped[int] = mapped_column(Integer, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(TZ)
+    # The operating-system login this account is (the CLI acts as it, like peer auth).
+    os_login: Mapped[str | None] = mapped_column(Text)
+    password_changed_at: Mapped[datetime | None] = mapped_column(TZ)
+    last_login_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
 def natural_order(value):

@@ -37,7 +37,7 @@ from app.jobs import Job
 from app.runs.plan import MAX_LISTED_ITEMS, Fingerprint, Plan, PlanItem
 from app.runs.recorder import RunScope, apply_recorded, recheck
 from app.runs.rejections import Rejection, store_rejections
-from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.permissions import Permission, needs
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "student_no": ("student_no", "student number", "student_id", "enrollment_no", "pupil no"),
@@ -326,7 +326,6 @@ def _plan_items(conn: psycopg.Connection) -> tuple[list[PlanItem], bool]:
 
 def _prepare(session: Session, ctx: ServiceContext, legacy: LegacyFile, job: Job | None
              ) -> tuple[psycopg.Connection, Job, LegacyOutcome]:  # fmt: skip
-    require_role(ctx, *REGISTRAR_ROLES, doing="import legacy group memberships")
     job = job or Job()
     conn = _raw_conn(session)
     outcome = LegacyOutcome(rows=legacy.rows, merged_duplicates=legacy.merged_duplicates,
@@ -352,6 +351,7 @@ LEFT JOIN legacy_group_member m ON m.group_id = l.group_id AND m.student_id = l.
 """
 
 
+@needs(Permission.IMPORT_ROSTERS)
 def plan_legacy_import(session: Session, ctx: ServiceContext, legacy: LegacyFile, *,
                        job: Job | None = None) -> LegacyOutcome:  # fmt: skip
     """The dry run: what the file would create and change. Writes nothing lasting."""
@@ -401,12 +401,12 @@ WHERE m.group_id = l.group_id AND m.student_id = l.student_id
 """
 
 
+@needs(Permission.IMPORT_ROSTERS)
 def apply_legacy_import(session: Session, ctx: ServiceContext, legacy: LegacyFile, *,
                         plan: Plan | None = None, job: Job | None = None) -> LegacyOutcome:  # fmt: skip
     """Apply in the caller's transaction as a recorded run: groups and memberships are
     created or updated, rejected rows stored with the run. With ``plan`` (the preview
     the person saw) memberships that changed since are left alone and reported."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="import legacy group memberships")
     conn = _raw_conn(session)
     outcome = LegacyOutcome(rows=legacy.rows)
 

@@ -41,6 +41,7 @@ from app.imports.validation import RosterRecord, ValidationResult
 from app.jobs import Job
 from app.runs.plan import Plan
 from app.runs.rejections import Rejection
+from app.services.permissions import Permission, needs
 
 SUPPORTED_VERSIONS = ("1.0", "1.1", "1.2")
 CORE_FILES = ("users.csv", "classes.csv", "enrollments.csv")
@@ -458,6 +459,7 @@ def oneroster_validation(
                             total_rows=len(records) + len(rejections), ended=ended)  # fmt: skip
 
 
+@needs(Permission.IMPORT_ROSTERS)
 def resolve_oneroster(session: Session, ctx: ServiceContext,
                       file: OneRosterFile) -> ValidationResult:  # fmt: skip
     """``oneroster_validation`` with what it needs from the database."""
@@ -479,6 +481,7 @@ class OneRosterOutcome:
         return self.roster.enrollments_ended
 
 
+@needs(Permission.IMPORT_ROSTERS)
 def import_oneroster(
     session: Session, ctx: ServiceContext, file: OneRosterFile, *, commit: bool,
     plan: Plan | None = None, job: Job | None = None,

@@ -37,7 +37,7 @@ from app.services.enrollment_writer import (
     plan_enrollments,
     write_enrollments,
 )
-from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.permissions import Permission, needs
 
 UPDATABLE = ("first_name", "last_name", "email", "class_name", "grade_level", "birth_date",
              "status", "sourced_id", "state_id")  # fmt: skip
@@ -359,6 +359,7 @@ def _plan_items(conn: psycopg.Connection, skipped: list[str]) -> tuple[list[Plan
 
 
 # Staging, fingerprints and plan items make a few hundred thousand small objects too.
+@needs(Permission.IMPORT_ROSTERS)
 @cyclic_gc_paused()
 def plan_roster(
     session: Session, ctx: ServiceContext, validation: ValidationResult, *,
@@ -366,7 +367,6 @@ def plan_roster(
 ) -> RosterOutcome:  # fmt: skip
     """The dry run: what the import would change. Writes nothing that outlives the
     transaction (the staging tables are temporary)."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="import rosters")
     job = job or Job()
     conn = _raw(session)
     outcome = _outcome(validation)
@@ -457,6 +457,7 @@ def _student_number_start(conn: psycopg.Connection, ctx: ServiceContext) -> tupl
     return prefix, int(highest[0] if highest else 0) + 1
 
 
+@needs(Permission.IMPORT_ROSTERS)
 @cyclic_gc_paused()
 def apply_roster(
     session: Session, ctx: ServiceContext, validation: ValidationResult, *,
@@ -470,7 +471,6 @@ def apply_roster(
     ``stale``. With ``all_or_nothing`` and any rejected (or stale) row, nothing is
     applied and the run is recorded as failed, with its rejections.
     """
-    require_role(ctx, *REGISTRAR_ROLES, doing="import rosters")
     job = job or Job()
     conn = _raw(session)
     outcome = _outcome(validation)

@@ -45,6 +45,7 @@ from app.imports.validation import (
 from app.jobs import Job
 from app.runs.plan import Plan
 from app.runs.rejections import Rejection
+from app.services.permissions import Permission, needs
 
 FORMAT = "School Data Sync v1"
 # Read with lower-case keys: exporters do not agree on "SIS ID" / "SIS Id".
@@ -198,6 +199,7 @@ def _birth_date(value: str, order: DateFormat | None):
         raise ValidationError("Birthdate", str(exc)) from None
 
 
+@needs(Permission.IMPORT_ROSTERS)
 def import_sds(
     session: Session, ctx: ServiceContext, file: OneRosterFile, *, commit: bool,
     plan: Plan | None = None, job: Job | None = None,

@@ -23,6 +23,7 @@ from app.imports.validation import ImportOptions, ValidationResult, validate
 from app.jobs import Job
 from app.runs.plan import Plan
 from app.runs.rejections import Rejection
+from app.services.permissions import Permission, needs
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def prepare(
     return PreparedImport(table, mapping, validate(table, mapping, options), options)
 
 
+@needs(Permission.IMPORT_ROSTERS)
 def run_import(
     session: Session, ctx: ServiceContext, prepared: PreparedImport, *, commit: bool,
     plan: Plan | None = None, job: Job | None = None,

@@ -33,7 +33,7 @@ from app.services.enrollment_writer import (
     plan_enrollments,
     write_enrollments,
 )
-from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.permissions import Permission, needs
 
 
 @dataclass(frozen=True)
@@ -176,12 +176,12 @@ def _gap_items(conn: psycopg.Connection, skipped: list[str]) -> tuple[list[PlanI
     return items[:MAX_LISTED_ITEMS], len(items) > MAX_LISTED_ITEMS
 
 
+@needs(Permission.BACKFILL)
 def plan_backfill(
     session: Session, ctx: ServiceContext, *, job: Job | None = None, record: bool = True
 ) -> BackfillPlan:
     """The dry run: which enrollments would be created and reactivated, and who would be
     skipped. With ``record`` the preview is kept in the run history as a dry run."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="backfill enrollments")
     job = job or Job()
     conn = _raw(session)
     job.progress(0, None, "Finding memberships without an active enrollment…")
@@ -232,6 +232,7 @@ def _keep_planned(conn: psycopg.Connection, plan: Plan, stale: list[StaleItem]) 
     return int(row[0]) if row else 0
 
 
+@needs(Permission.BACKFILL)
 def apply_backfill(
     session: Session, ctx: ServiceContext, *, plan: Plan | None = None, job: Job | None = None
 ) -> RecordedRun[BackfillResult]:
@@ -239,7 +240,6 @@ def apply_backfill(
 
     Returns the run; its status says whether it succeeded, failed (nothing changed, the
     reason in ``error``) or was cancelled (nothing changed)."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="backfill enrollments")
     job = job or Job()
     conn = _raw(session)
 

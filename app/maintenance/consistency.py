@@ -27,7 +27,7 @@ from app.domain.wording import counted
 from app.jobs import Job
 from app.runs.plan import MAX_LISTED_ITEMS, Plan, PlanItem
 from app.runs.recorder import record_dry_run
-from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.permissions import Permission, needs
 
 # ---------------------------------------------------------------- finding queries
 # Every query returns: subject_id (the row a repair changes or that stands for the
@@ -404,13 +404,13 @@ def _fair_limits(counts: dict[str, int], total: int) -> dict[str, int]:
     return limits
 
 
+@needs(Permission.CHECK_CONSISTENCY)
 def plan_consistency(
     session: Session, ctx: ServiceContext, *, kinds: list[str] | None = None,
     job: Job | None = None, max_listed: int = MAX_LISTED_ITEMS,
 ) -> Plan:  # fmt: skip
     """Find every inconsistency of the school. Read-only: counts per kind are complete,
     the listed findings stop at ``max_listed`` (shared fairly between the kinds)."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="run the consistency check")
     job = job or Job()
     chosen = check_kinds(kinds)
     conn = raw_connection(session)
@@ -475,6 +475,7 @@ def total_findings(plan: Plan) -> int:
     return sum(plan.summary.values())
 
 
+@needs(Permission.CHECK_CONSISTENCY)
 def record_check(session: Session, ctx: ServiceContext, plan: Plan) -> uuid.UUID:
     """Keep the check in the run history (a dry run: nothing was changed)."""
     return record_dry_run(session, ctx, RunKind.CONSISTENCY, plan.params,

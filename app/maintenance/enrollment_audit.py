@@ -20,7 +20,7 @@ from app.domain.context import ServiceContext
 from app.domain.enums import RunKind
 from app.jobs import Job
 from app.runs.recorder import record_dry_run
-from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.permissions import Permission, needs
 
 LISTED_PER_STATE = 1_000  # students listed behind each number; the counts are complete
 STORED_LIST_LIMIT = 500  # students per list kept in the run history
@@ -166,6 +166,7 @@ class AuditResult:
         }  # fmt: skip
 
 
+@needs(Permission.BACKFILL)
 def audit_enrollments(
     session: Session, ctx: ServiceContext, *, job: Job | None = None,
     list_limit: int = LISTED_PER_STATE, record: bool = True,
@@ -174,7 +175,6 @@ def audit_enrollments(
 
     With ``record`` the audit is written to the run history (a dry-run maintenance_run).
     """
-    require_role(ctx, *REGISTRAR_ROLES, doing="audit enrollments")
     job = job or Job()
     job.progress(0, None, "Comparing legacy memberships with enrollments…")
     conn = session.connection().connection.driver_connection

@@ -37,7 +37,7 @@ from app.maintenance.consistency import (
 from app.runs.plan import Plan, StaleItem
 from app.runs.recorder import RecordedRun, RunScope, apply_recorded
 from app.services.enrollment_writer import write_enrollments
-from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.permissions import Permission, needs
 
 
 def _enroll(source: EnrollmentSource, actions: tuple[str, ...]) -> Callable[..., None]:
@@ -143,6 +143,7 @@ class RepairOutcome:
                 "by_kind": dict(self.applied_counts)}  # fmt: skip
 
 
+@needs(Permission.CHECK_CONSISTENCY)
 def plan_repair(
     session: Session, ctx: ServiceContext, *, kinds: list[str] | None = None,
     job: Job | None = None,
@@ -158,6 +159,7 @@ def _stage(conn: psycopg.Connection, findings: list[Finding]) -> None:
                index="subject_id")  # fmt: skip
 
 
+@needs(Permission.REPAIR)
 def apply_repair(
     session: Session, ctx: ServiceContext, findings: list[Finding] | None, *,
     kinds: list[str] | None = None, job: Job | None = None,
@@ -168,7 +170,6 @@ def apply_repair(
     line's ``--commit``: found and repaired in the same transaction). Otherwise each
     selected finding is re-checked first; those that changed are skipped and reported.
     """
-    require_role(ctx, *REGISTRAR_ROLES, doing="repair inconsistencies")
     job = job or Job()
     chosen = check_kinds(kinds or sorted({f.kind for f in findings or []}) or None)
     if findings is not None:

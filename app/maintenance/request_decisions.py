@@ -20,6 +20,7 @@ from app.domain.rows import RequestDecisions, RequestListRow
 from app.jobs import Job
 from app.runs.plan import Fingerprint
 from app.runs.recorder import RecordedRun, RunScope, apply_recorded, recheck
+from app.services.permissions import Permission, needs
 from app.services.requests import approve_requests, reject_requests
 
 Decision = Literal["approve", "reject"]
@@ -31,6 +32,7 @@ FROM run_fingerprint f JOIN enrollment_request r ON r.id = f.key::uuid
 CHANGED = "Someone changed this request since you selected it; refresh the list and decide again."
 
 
+@needs(Permission.DECIDE_REQUESTS)
 def decide_requests(
     session: Session, ctx: ServiceContext, selected: list[RequestListRow], decision: Decision,
     *, note: str | None = None, job: Job | None = None,

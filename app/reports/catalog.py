@@ -30,6 +30,7 @@ from app.reports.kinds import (
     report_info,
 )
 from app.reports.title import TitleBlock
+from app.services.permissions import Permission, needs
 
 __all__ = [
     "DEFAULT_THRESHOLD", "PREVIEW_ROWS", "REPORTS", "EmptyReport", "ReportFilters", "ReportInfo", "ReportKind", "ReportPreview",
@@ -51,6 +52,7 @@ def _module(kind: ReportKind | str):
     return {m.__name__.rsplit(".", 1)[1]: m for m in modules}[report_info(kind).module]
 
 
+@needs(Permission.VIEW)
 def preview_report(session: Session, ctx: ServiceContext, kind: ReportKind | str,
                    filters: ReportFilters, limit: int = PREVIEW_ROWS) -> ReportPreview:  # fmt: skip
     """The first ``limit`` rows of the report's main sheet; EmptyReport when there are
@@ -59,6 +61,7 @@ def preview_report(session: Session, ctx: ServiceContext, kind: ReportKind | str
     return _module(kind).preview(session, ctx, filters, limit)
 
 
+@needs(Permission.EXPORT_REPORTS)
 def write_report(session: Session, ctx: ServiceContext, job: Job, kind: ReportKind | str,
                  filters: ReportFilters, path: Path) -> ReportSaved:  # fmt: skip
     """Write the report to ``path`` (saved whole or not at all; Cancel through ``job``)."""
@@ -66,6 +69,7 @@ def write_report(session: Session, ctx: ServiceContext, job: Job, kind: ReportKi
     return _module(kind).write(session, ctx, job, filters, path)
 
 
+@needs(Permission.VIEW)
 def title_block(session: Session, ctx: ServiceContext, kind: ReportKind | str,
                 filters: tuple[str, ...], notes: tuple[str, ...] = ()) -> TitleBlock:  # fmt: skip
     """The block above every sheet's header: school, report, filters, made when and by.

@@ -35,6 +35,7 @@ from app.reports.event_attendance import find_events, full_name
 from app.reports.title import excel_datetime
 from app.reports.workbook import CellKind, Column, ReportSheet, report_workbook
 from app.services.event_setup import EventDetails
+from app.services.permissions import Permission, needs
 
 KIND = ReportKind.CERTIFICATES
 BATCH = 2_000  # rows per round trip of the cursor; progress and Cancel between batches
@@ -167,6 +168,7 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min).astimezone()
 
 
+@needs(Permission.VIEW)
 def select_certificates(session: Session, ctx: ServiceContext, filters: ReportFilters) -> Selection:
     """The register's selection: live certificates of the school, of the chosen events,
     issued on the chosen local dates. Unknown event names raise UnknownEvent."""
@@ -257,6 +259,7 @@ def _selected(session: Session, ctx: ServiceContext, filters: ReportFilters):
     return selection, summary, _totals(summary)
 
 
+@needs(Permission.VIEW)
 def preview(session: Session, ctx: ServiceContext, filters: ReportFilters,
             limit: int) -> ReportPreview:  # fmt: skip
     """The first ``limit`` certificates in number order, and the counts."""
@@ -302,6 +305,7 @@ def _stream_rows(session: Session, job: Job, selection: Selection, sheet: Report
     return done
 
 
+@needs(Permission.EXPORT_REPORTS)
 def write(session: Session, ctx: ServiceContext, job: Job, filters: ReportFilters,
           path: Path) -> ReportSaved:  # fmt: skip
     """The Certificates sheet (streamed) and the Summary by event; EmptyReport (and no

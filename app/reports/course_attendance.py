@@ -61,6 +61,7 @@ from app.reports.catalog import (
 )
 from app.reports.workbook import CellKind, Column, ReportSheet, report_workbook
 from app.services.courses import get_course_by_name
+from app.services.permissions import Permission, needs
 
 BATCH = 500  # students per fetch: progress and Cancel come between batches
 WHOLE_COURSE = "Whole course"  # the Class of lessons taught to the whole course
@@ -137,6 +138,7 @@ def percent_text(rate: float) -> str:
     return f"{rate * 100:g}%"
 
 
+@needs(Permission.VIEW)
 def class_names(session: Session, ctx: ServiceContext, typed: Iterable[str]) -> tuple[str, ...]:
     """The classes as the school spells them ("7a" → "7A"); one nobody is in, as typed."""
     wanted = list(dict.fromkeys(c.strip() for c in typed if c.strip()))
@@ -151,6 +153,7 @@ def class_names(session: Session, ctx: ServiceContext, typed: Iterable[str]) -> 
     return tuple(dict.fromkeys(stored.get(c.lower(), c) for c in wanted))
 
 
+@needs(Permission.VIEW)
 def select_courses(session: Session, ctx: ServiceContext, filters: ReportFilters) -> Selection:
     """The filters with each course name looked up (any case); a name that matches no
     course raises UnknownCourse with the closest names."""
@@ -224,6 +227,7 @@ ORDER BY public.rollbook_natural_key(c.name), c.name, c.id, cs.class_name IS NOT
 """)
 
 
+@needs(Permission.VIEW)
 def read_lessons(session: Session, ctx: ServiceContext, selection: Selection) -> list[Lesson]:
     rows = session.execute(_LESSONS_SQL, {
         "school": ctx.school_id, "courses": list(selection.course_ids) or None,
@@ -413,6 +417,7 @@ def _groups(session: Session, ctx: ServiceContext, selection: Selection
 
 
 # ---------------------------------------------------------------- preview
+@needs(Permission.VIEW)
 def preview(session: Session, ctx: ServiceContext, filters: ReportFilters,
             limit: int) -> ReportPreview:  # fmt: skip
     """The Summary sheet's rows: one per course group."""
@@ -585,6 +590,7 @@ def _write_sessions(book, lessons: Sequence[Lesson]) -> int:
     return len(lessons)
 
 
+@needs(Permission.EXPORT_REPORTS)
 def write(session: Session, ctx: ServiceContext, job: Job, filters: ReportFilters,
           path: Path) -> ReportSaved:  # fmt: skip
     """Write the course attendance workbook to ``path``: Summary, a sheet per course

@@ -48,6 +48,7 @@ from app.services.certificates import (
     plan_participation,
 )
 from app.services.event_setup import EventDetails, find_event
+from app.services.permissions import Permission, needs
 
 KIND = ReportKind.EVENT_ATTENDANCE
 DAY_HEADER_FORMAT = "ddd d mmm"  # "Sat 10 Oct"
@@ -109,6 +110,7 @@ def full_name(last: str | None, first: str | None) -> str:
     return ", ".join(part for part in ((last or "").strip(), (first or "").strip()) if part)
 
 
+@needs(Permission.VIEW)
 def chosen_events(
     session: Session, ctx: ServiceContext, filters: ReportFilters
 ) -> list[EventDetails]:
@@ -119,6 +121,7 @@ def chosen_events(
     return events
 
 
+@needs(Permission.VIEW)
 def find_events(session: Session, ctx: ServiceContext, typed: Sequence[str]) -> list[EventDetails]:
     """The events named (or given by id) in ``typed``, each once, in the order given; an
     unknown name raises UnknownEvent with the closest names."""
@@ -143,6 +146,7 @@ def _eligibility(decision: CertificateDecision | None,
     return (YES if decision.gets_one else NO), decision.reason
 
 
+@needs(Permission.VIEW)
 def read_event(session: Session, ctx: ServiceContext, event: EventDetails) -> EventRows:
     """The event's rows as the sheet shows them (two statements)."""
     days = event_days(event)
@@ -171,6 +175,7 @@ def read_event(session: Session, ctx: ServiceContext, event: EventDetails) -> Ev
                      tuple(ratings))  # fmt: skip
 
 
+@needs(Permission.VIEW)
 def read_events(session: Session, ctx: ServiceContext, job: Job | None,
                 events: Sequence[EventDetails]) -> list[EventRows]:  # fmt: skip
     """Every chosen event's rows; progress per event, Cancel between events."""
@@ -260,6 +265,7 @@ def _summary(read: Sequence[EventRows]) -> str:
     ])  # fmt: skip
 
 
+@needs(Permission.VIEW)
 def preview(session: Session, ctx: ServiceContext, filters: ReportFilters,
             limit: int) -> ReportPreview:  # fmt: skip
     """The first event's rows (the first chosen event with registrations)."""
@@ -292,6 +298,7 @@ def _after_rows(sheet: ReportSheet, days: int) -> None:
         ws.page_setup.fitToWidth = -(-days // DAYS_PER_PAGE)
 
 
+@needs(Permission.EXPORT_REPORTS)
 def write(session: Session, ctx: ServiceContext, job: Job, filters: ReportFilters,
           path: Path) -> ReportSaved:  # fmt: skip
     """A sheet per chosen event that has registrations; EmptyReport (and no file) when

@@ -46,6 +46,7 @@ from app.reports.course_attendance import (
     under_threshold,
 )
 from app.reports.workbook import CellKind, Column, report_workbook
+from app.services.permissions import Permission, needs
 
 BATCH = 2000  # session rows per fetch: progress and Cancel come between batches
 RATE_NOTE = ("Rate = (present + late) / (present + late + absent); excused absences and "
@@ -208,6 +209,7 @@ def _summary(rows: Sequence[tuple[Any, ...]]) -> str:
                        f"{counted(held, 'lesson')} on their registers"))  # fmt: skip
 
 
+@needs(Permission.VIEW)
 def preview(session: Session, ctx: ServiceContext, filters: ReportFilters,
             limit: int) -> ReportPreview:  # fmt: skip
     """The By course rows."""
@@ -218,6 +220,7 @@ def preview(session: Session, ctx: ServiceContext, filters: ReportFilters,
     )  # fmt: skip
 
 
+@needs(Permission.EXPORT_REPORTS)
 def write(session: Session, ctx: ServiceContext, job: Job, filters: ReportFilters,
           path: Path) -> ReportSaved:  # fmt: skip
     """Write the student attendance workbook to ``path``: By course, then Sessions."""

@@ -20,6 +20,7 @@ from app.domain.enums import RunKind
 from app.domain.errors import NotFound
 from app.domain.wording import counted
 from app.runs.recorder import RUN_LOCK_SPACE
+from app.services.permissions import Permission, needs
 
 REPORT_CHANGES_LIMIT = 5_000  # the report lists this many changes; the count is complete
 INTERRUPTED = "interrupted"  # shown, never stored: see _status below
@@ -205,6 +206,7 @@ def _run_row(values) -> RunRow:
                   dict(summary or {}), backup)  # fmt: skip
 
 
+@needs(Permission.VIEW)
 def list_runs(
     session: Session, ctx: ServiceContext, *, kinds: tuple[RunKind, ...] = (), limit: int = 200
 ) -> list[RunRow]:
@@ -216,6 +218,7 @@ def list_runs(
     return [_run_row(values) for values in session.execute(query)]
 
 
+@needs(Permission.VIEW)
 def get_run(session: Session, ctx: ServiceContext, run_id: uuid.UUID) -> RunRow:
     values = session.execute(
         select(*_RUN_COLUMNS).where(
@@ -227,6 +230,7 @@ def get_run(session: Session, ctx: ServiceContext, run_id: uuid.UUID) -> RunRow:
     return _run_row(values)
 
 
+@needs(Permission.VIEW)
 def run_report(session: Session, ctx: ServiceContext, run_id: uuid.UUID) -> RunReport:
     run = get_run(session, ctx, run_id)
     linked = AuditLog.run_id == run_id
@@ -289,6 +293,7 @@ def _named(session: Session, changes: list[ChangeRow]) -> list[ChangeRow]:
             for c, (s, k) in zip(changes, pairs, strict=True)]  # fmt: skip
 
 
+@needs(Permission.VIEW)
 def find_run(session: Session, ctx: ServiceContext, prefix: str) -> uuid.UUID:
     """A run by its id or the id's first characters (as the CLI prints them)."""
     prefix = prefix.strip().lower()

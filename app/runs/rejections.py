@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.db.models import ImportRejectedRow, MaintenanceRun
 from app.domain.context import ServiceContext
 from app.domain.errors import NotFound
+from app.services.permissions import Permission, needs
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ def store_rejections(conn: psycopg.Connection, ctx: ServiceContext, run_id: uuid
                             Jsonb([{"column": rejection.column, "message": rejection.message}])))  # fmt: skip
 
 
+@needs(Permission.VIEW)
 def stored_rejections(
     session: Session, ctx: ServiceContext, run_id: uuid.UUID
 ) -> tuple[list[str], list[Rejection]]:

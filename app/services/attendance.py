@@ -20,11 +20,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.domain.context import ServiceContext
-from app.domain.enums import AttendanceStatus, SessionStatus, UserRole
+from app.domain.enums import AttendanceStatus, SessionStatus
 from app.domain.errors import NotFound, ValidationError
 from app.domain.rows import AttendanceSummaryRow
 from app.domain.wording import group_name
-from app.services.permissions import require_role
+from app.services.permissions import Permission, needs
 
 STATUSES = tuple(s.value for s in AttendanceStatus)
 # The most minutes late a mark may record: catches typing slips ("1000").
@@ -116,6 +116,7 @@ ORDER BY r.sort_name, r.student_id
 """)
 
 
+@needs(Permission.VIEW)
 def session_register(session: Session, ctx: ServiceContext, session_id: uuid.UUID) -> Register:
     """The register of a session: its students in name order with their marks."""
     rows = session.execute(_REGISTER_SQL, {"session": session_id, "school": ctx.school_id}).all()
@@ -197,6 +198,7 @@ SELECT (SELECT status FROM cs), (SELECT count(*) FROM m), (SELECT count(*) FROM 
 """)
 
 
+@needs(Permission.TAKE_ATTENDANCE)
 def save_marks(
     session: Session, ctx: ServiceContext, session_id: uuid.UUID, marks: Sequence[Mark]
 ) -> int:
@@ -204,8 +206,6 @@ def save_marks(
     the new mark in place of the old one. Returns how many marks changed. Refused, and
     nothing written, for a cancelled session, a student not on the register, or an
     excused absence without a reason where the school asks for one."""
-    require_role(ctx, UserRole.ADMIN, UserRole.REGISTRAR, UserRole.STAFF,
-                 doing="take attendance")  # fmt: skip
     _check_marks(marks)
     status, asked, accepted, unexcused, written = session.execute(
         _SAVE_SQL,
@@ -239,15 +239,16 @@ def _student_names(session: Session, enrollment_ids: Sequence[uuid.UUID]) -> str
     return ", ".join(names)
 
 
+@needs(Permission.VIEW)
 def excused_needs_reason(session: Session, ctx: ServiceContext) -> bool:
     """The school's rule: whether an excused absence must carry a reason."""
     return bool(session.scalar(text("SELECT excused_needs_reason FROM school WHERE id = :school"),
                                {"school": ctx.school_id}))  # fmt: skip
 
 
+@needs(Permission.SCHOOL_SETTINGS)
 def set_excused_needs_reason(session: Session, ctx: ServiceContext, needed: bool) -> None:
     """Set the school's rule that an excused absence carries a reason."""
-    require_role(ctx, UserRole.ADMIN, doing="change the school's attendance rules")
     session.execute(
         text("UPDATE school SET excused_needs_reason = :needed WHERE id = :school"),
         {"needed": needed, "school": ctx.school_id},
@@ -269,6 +270,7 @@ def _session_header(session: Session, ctx: ServiceContext, session_id: uuid.UUID
     return row
 
 
+@needs(Permission.VIEW)
 def why_not_on_register(
     session: Session, ctx: ServiceContext, session_id: uuid.UUID, student_no: str
 ) -> str | None:
@@ -354,6 +356,7 @@ ORDER BY public.rollbook_natural_key(c.name), c.name
 """)
 
 
+@needs(Permission.VIEW)
 def course_attendance_summary(
     session: Session, ctx: ServiceContext, student_id: uuid.UUID
 ) -> list[AttendanceSummaryRow]:

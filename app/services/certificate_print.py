@@ -30,12 +30,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.domain.context import ServiceContext
-from app.domain.enums import CertificateKind, UserRole
+from app.domain.enums import CertificateKind
 from app.domain.errors import NotFound, ValidationError
 from app.domain.wording import plural
 from app.paths import resource
 from app.services.numbering import PREFIXES, NumberKind
-from app.services.permissions import require_role
+from app.services.permissions import Permission, needs
 from app.services.typed_numbers import typed_number
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -350,6 +350,7 @@ def _refusals(rows: Iterable, chosen: list[str], key: str, event_name: str) -> l
     return why
 
 
+@needs(Permission.VIEW)
 def certificates_to_print(
     session: Session, ctx: ServiceContext, event_id: uuid.UUID,
     registration_nos: Sequence[str] | None = None, *,
@@ -415,6 +416,7 @@ RETURNING name
 """)
 
 
+@needs(Permission.VIEW)
 def certificate_design(session: Session, ctx: ServiceContext) -> CertificateDesign:
     """The school's certificate design: its own template and logo, where it has them."""
     row = session.execute(_DESIGN_SQL, {"school": ctx.school_id}).first()
@@ -504,6 +506,7 @@ def check_logo(logo: bytes, logo_type: str | None = None) -> str:
     return found
 
 
+@needs(Permission.SCHOOL_SETTINGS)
 def set_certificate_design(
     session: Session, ctx: ServiceContext, template_svg: str | None, logo: bytes | None,
     logo_type: str | None = None,
@@ -511,7 +514,6 @@ def set_certificate_design(
     """Set the school's certificate template and logo (admin). ``template_svg`` None
     prints Rollbook's design again; ``logo`` None prints no logo. ``logo_type`` may be
     left out: the logo's content says what it is."""
-    require_role(ctx, UserRole.ADMIN, doing="change the school's certificate design")
     template = check_template(template_svg) if template_svg is not None else None
     kind = check_logo(logo, logo_type) if logo is not None else None
     name = session.execute(

@@ -26,18 +26,15 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.domain.context import ServiceContext
-from app.domain.enums import CertificateKind, EventStatus, RegistrationStatus, UserRole
+from app.domain.enums import CertificateKind, EventStatus, RegistrationStatus
 from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.wording import counted, plural
 from app.jobs import Job
 from app.services import numbering
 from app.services.numbering import PREFIXES, NumberKind
-from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.permissions import Permission, needs
 from app.services.typed_numbers import number_candidates, typed_number
 
-# The issue: "staff … issue certificates when the event allows it". No event says so
-# yet (that needs a column), so staff may issue for every event for now.
-ISSUING_ROLES = (UserRole.ADMIN, UserRole.REGISTRAR, UserRole.STAFF)
 KINDS = tuple(kind.value for kind in CertificateKind)
 CERT = PREFIXES[NumberKind.CERTIFICATE]
 REG = PREFIXES[NumberKind.REGISTRATION]
@@ -195,6 +192,7 @@ def _plan(
     return CertificatePlan(event_id, name, kind, min_days, decisions), status
 
 
+@needs(Permission.ISSUE_CERTIFICATES)
 def plan_participation(
     session: Session, ctx: ServiceContext, event_id: uuid.UUID,
     registration_nos: Sequence[str] | None = None,
@@ -206,6 +204,7 @@ def plan_participation(
     return plan
 
 
+@needs(Permission.ISSUE_CERTIFICATES)
 def plan_awards(
     session: Session, ctx: ServiceContext, event_id: uuid.UUID, kind: str,
     registration_nos: Sequence[str],
@@ -242,6 +241,7 @@ RETURNING registration_id, certificate_no
 """)
 
 
+@needs(Permission.ISSUE_CERTIFICATES)
 def issue_certificates(
     session: Session, ctx: ServiceContext, event_id: uuid.UUID, kind: str = "participation",
     registration_nos: Sequence[str] | None = None, *, job: Job | None = None,
@@ -255,7 +255,6 @@ def issue_certificates(
     registration-number order, with no gaps: a transaction that rolls back hands its
     numbers out again.
     """
-    require_role(ctx, *ISSUING_ROLES, doing="issue certificates")
     job = job or Job()
     _check_kind(kind)
     chosen = (_chosen(registration_nos) if kind == CertificateKind.PARTICIPATION.value
@@ -337,6 +336,7 @@ ORDER BY length(c.certificate_no), c.certificate_no
 """)
 
 
+@needs(Permission.VIEW)
 def event_certificates(
     session: Session, ctx: ServiceContext, event_id: uuid.UUID
 ) -> list[CertificateRow]:
@@ -400,13 +400,13 @@ def _revoked_text(found: CertificateRow) -> str:
     return f"{found.certificate_no} was already revoked{when}{why}"
 
 
+@needs(Permission.REVOKE_CERTIFICATES)
 def revoke_certificate(
     session: Session, ctx: ServiceContext, certificate_no: str, reason: str
 ) -> CertificateRow:
     """Revoke a certificate: it stays, with its number, marked revoked with the reason
     (who did it is in the audit log). The registration may be given a new one later,
     under a new number."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="revoke certificates")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(
@@ -424,6 +424,7 @@ def revoke_certificate(
     return CertificateRow(*row)
 
 
+@needs(Permission.VIEW)
 def flagged_certificates(session: Session, ctx: ServiceContext) -> list[CertificateRow]:
     """Certificates the consistency repair flagged as no longer meeting their event's
     rules, not revoked yet: each waits for a person to revoke it or clear the flag."""
@@ -431,10 +432,10 @@ def flagged_certificates(session: Session, ctx: ServiceContext) -> list[Certific
                                                             {"school": ctx.school_id})]  # fmt: skip
 
 
+@needs(Permission.REVOKE_CERTIFICATES)
 def clear_flag(session: Session, ctx: ServiceContext, certificate_no: str) -> CertificateRow:
     """Keep a flagged certificate: the flag goes, the certificate stays valid. (A
     certificate that still fails its event's rules is found again by the next check.)"""
-    require_role(ctx, *REGISTRAR_ROLES, doing="clear certificate flags")
     found = _find(session, ctx, certificate_no)
     if found.revoked_at is not None:
         raise Conflict(f"{_revoked_text(found)}; there is no flag to clear.")

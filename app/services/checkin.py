@@ -23,7 +23,7 @@ from app.domain.context import ServiceContext
 from app.domain.enums import EventStatus, RegistrationStatus, UserRole
 from app.domain.errors import NotFound, ValidationError
 from app.services.numbering import PREFIXES, NumberKind
-from app.services.permissions import require_role
+from app.services.permissions import Permission, needs
 from app.services.typed_numbers import number_candidates
 
 EVENT_STAFF = (UserRole.ADMIN, UserRole.REGISTRAR, UserRole.STAFF)
@@ -135,6 +135,7 @@ WHERE r.event_id = :event AND r.registration_no = :registration AND a.attended_o
 """)
 
 
+@needs(Permission.CHECK_IN)
 def check_in(
     session: Session, ctx: ServiceContext, event_id: uuid.UUID, number: str,
     day: date | None = None,
@@ -143,7 +144,6 @@ def check_in(
     the event on ``day`` (today by default). A second check-in the same day is a
     harmless no-op; anyone not registered for the event, or a day that is not one of
     its days, is refused in one line saying why."""
-    require_role(ctx, *EVENT_STAFF, doing="check students in at events")
     typed = number.strip()
     if not typed:
         raise ValidationError("number", "Scan or type a student number or a registration number.")
@@ -252,6 +252,7 @@ ORDER BY x.checked_in_at NULLS LAST, x.sort_name, x.registration_no
 """)
 
 
+@needs(Permission.VIEW)
 def day_list(session: Session, ctx: ServiceContext, event_id: uuid.UUID, day: date) -> DayList:
     """Who is in on ``day`` (with the time they checked in) and who is missing."""
     rows = session.execute(
@@ -320,13 +321,13 @@ FROM r
 """)
 
 
+@needs(Permission.CHECK_IN)
 def set_feedback(
     session: Session, ctx: ServiceContext, registration_no: str, rating: int,
     comments: str | None = None,
 ) -> FeedbackSaved:  # fmt: skip
     """Record a participant's feedback: a rating from 1 to 5 and optional comments. One
     per registration; giving it again replaces the earlier one."""
-    require_role(ctx, *EVENT_STAFF, doing="record event feedback")
     if isinstance(rating, bool) or not isinstance(rating, int) or rating not in RATINGS:
         raise ValidationError(
             "rating", f"A rating is a whole number from 1 to 5; {rating!r} is not one."
@@ -371,6 +372,7 @@ ORDER BY x.registration_no
 """)
 
 
+@needs(Permission.VIEW)
 def list_feedback(session: Session, ctx: ServiceContext, event_id: uuid.UUID) -> list[FeedbackRow]:
     """The event's feedback, one per registration that gave it, by registration number."""
     rows = session.execute(_FEEDBACK_LIST_SQL, {"event": event_id, "school": ctx.school_id}).all()

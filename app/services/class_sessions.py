@@ -21,7 +21,6 @@ from app.domain.enums import (
     SessionMode,
     SessionStatus,
     TeacherAttendance,
-    UserRole,
 )
 from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.recurrence import Recurrence
@@ -29,7 +28,7 @@ from app.domain.rows import Page, SessionListRow
 from app.domain.wording import counted, group_name, plural
 from app.services.courses import get_course_by_name
 from app.services.paging import STREAM_BATCH, count_rows, fetch_page, order_by, stream_batches
-from app.services.permissions import require_role
+from app.services.permissions import Permission, needs
 
 SessionSort = Literal["course", "date", "duration", "mode", "location", "status"]
 
@@ -125,6 +124,7 @@ def _sorted_sessions(ctx: ServiceContext, query: SessionQuery) -> Select:
     )  # fmt: skip
 
 
+@needs(Permission.VIEW)
 def list_sessions(
     session: Session, ctx: ServiceContext, query: SessionQuery, offset: int = 0, limit: int = 200
 ) -> Page[SessionListRow]:
@@ -132,6 +132,7 @@ def list_sessions(
     return fetch_page(session, stmt, offset, limit, lambda r: SessionListRow(*r))
 
 
+@needs(Permission.VIEW)
 def stream_sessions(
     session: Session, ctx: ServiceContext, query: SessionQuery, batch_size: int = STREAM_BATCH
 ) -> Iterator[list[SessionListRow]]:
@@ -141,6 +142,7 @@ def stream_sessions(
                           batch_size)  # fmt: skip
 
 
+@needs(Permission.VIEW)
 def count_sessions(session: Session, ctx: ServiceContext, query: SessionQuery) -> int:
     # Same filters, without the attendance counts a row count does not need.
     return count_rows(session, _session_list_select(ctx, query, with_counts=False))
@@ -206,6 +208,7 @@ def _check_status_change(before: str, after: str) -> None:
     )
 
 
+@needs(Permission.SCHEDULE_SESSIONS)
 def update_session(
     session: Session,
     ctx: ServiceContext,
@@ -330,6 +333,7 @@ def _live(ctx: ServiceContext):
     return (ClassSession.school_id == ctx.school_id, ClassSession.deleted_at.is_(None))
 
 
+@needs(Permission.VIEW)
 def get_session_details(
     session: Session, ctx: ServiceContext, session_id: uuid.UUID
 ) -> SessionDetails:
@@ -527,6 +531,7 @@ def _check_rows(rows: list[Row], values: dict[str, Any]) -> None:
                 ) from None  # fmt: skip
 
 
+@needs(Permission.SCHEDULE_SESSIONS)
 def update_sessions(
     session: Session,
     ctx: ServiceContext,
@@ -549,7 +554,6 @@ def update_sessions(
     STATUS_FLOW for every session it reaches; an end before the start, an in-person or
     hybrid session without a room, blank topics or an unknown value are refused, with the
     reason, and nothing is changed."""
-    require_role(ctx, UserRole.ADMIN, UserRole.REGISTRAR, UserRole.STAFF, doing="edit sessions")
     values = _checked_changes(changes)
     if values.get("status") == SessionStatus.CANCELLED.value:
         values["cancel_reason"] = cancel_reason  # why, kept with the cancelled sessions
@@ -585,6 +589,7 @@ def update_sessions(
     )
 
 
+@needs(Permission.SCHEDULE_SESSIONS)
 def cancel_sessions(
     session: Session,
     ctx: ServiceContext,
@@ -650,6 +655,7 @@ def _class_exists(session: Session, ctx: ServiceContext, class_name: str) -> boo
     )
 
 
+@needs(Permission.SCHEDULE_SESSIONS)
 def schedule_sessions(
     session: Session, ctx: ServiceContext, plan: SessionPlan
 ) -> ScheduledSessions:
@@ -657,8 +663,6 @@ def schedule_sessions(
     row per date, all with the same series_id and the series' pattern. Refused, with
     the reason, for an unknown course, a series that ends before it starts, an end
     before the start, or an in-person or hybrid session without a location."""
-    require_role(ctx, UserRole.ADMIN, UserRole.REGISTRAR, UserRole.STAFF,
-                 doing="schedule sessions")  # fmt: skip
     course = get_course_by_name(session, ctx, plan.course_name)
     dates = plan.recurrence.dates()
     values = _normalise({

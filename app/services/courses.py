@@ -18,7 +18,7 @@ from app.domain.context import ServiceContext
 from app.domain.errors import Conflict, NotFound, UnknownCourse, ValidationError
 from app.domain.rows import CourseRow
 from app.domain.text_limits import COURSE_TEXT_LIMITS, cut_search_text, too_long_message
-from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.permissions import Permission, needs
 
 
 def _row(course: Course) -> CourseRow:
@@ -66,6 +66,7 @@ def closest_course_names(names: list[str], typed: str) -> list[str]:
     return list(dict.fromkeys(ranked))[:SUGGESTED]
 
 
+@needs(Permission.VIEW)
 def get_course_by_name(session: Session, ctx: ServiceContext, name: str) -> CourseRow:
     """The course with this name (any case). A name that matches none raises
     UnknownCourse with the closest names, so a typo is never taken as a new course."""
@@ -77,6 +78,7 @@ def get_course_by_name(session: Session, ctx: ServiceContext, name: str) -> Cour
     return _row(course)
 
 
+@needs(Permission.MANAGE_COURSES)
 def create_course(session: Session, ctx: ServiceContext, name: str) -> CourseRow:
     """Create a course: the explicit action behind "New course…". A course of that
     name (any case) that exists already is refused, not reused."""
@@ -86,6 +88,7 @@ def create_course(session: Session, ctx: ServiceContext, name: str) -> CourseRow
     return course
 
 
+@needs(Permission.VIEW)
 def get_course(session: Session, ctx: ServiceContext, course_id: uuid.UUID) -> CourseRow:
     course = session.get(Course, course_id)
     if course is None or course.school_id != ctx.school_id or course.deleted_at is not None:
@@ -93,13 +96,13 @@ def get_course(session: Session, ctx: ServiceContext, course_id: uuid.UUID) -> C
     return _row(course)
 
 
+@needs(Permission.MANAGE_COURSES)
 def find_or_create_course(
     session: Session, ctx: ServiceContext, name: str
 ) -> tuple[CourseRow, bool]:
     """The course with this name (any case), created if missing. Returns (course, created).
     Behind ``create_course``; enrolling by name uses ``get_course_by_name``, which never
     creates one."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="create courses")
     cleaned = clean_course_name(name)
     existing = _by_name(session, ctx, cleaned)
     if existing is not None:
@@ -122,6 +125,7 @@ def find_or_create_course(
     return _row(course), True
 
 
+@needs(Permission.VIEW)
 def list_courses(
     session: Session, ctx: ServiceContext, *, active_only: bool = False
 ) -> list[CourseRow]:

@@ -32,7 +32,7 @@ from app.domain.rows import (
 from app.services.courses import get_course_by_name
 from app.services.enrollment_writer import end_enrollments, write_enrollments
 from app.services.paging import STREAM_BATCH, count_rows, fetch_page, order_by, stream_batches
-from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.permissions import Permission, needs
 from app.services.student_search import student_search_predicate
 from app.services.students import get_student
 
@@ -77,6 +77,7 @@ def _enrollment(session: Session, student_id: uuid.UUID, course_id: uuid.UUID):
     )
 
 
+@needs(Permission.MANAGE_ENROLLMENTS)
 def enroll(
     session: Session,
     ctx: ServiceContext,
@@ -89,7 +90,6 @@ def enroll(
 
     Refused (Conflict) for a student who is not active: enrolling them would have to
     be undone by hand."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="enroll students")
     student = get_student(session, ctx, student_id)  # NotFound for missing or removed
     session.flush()
     written = write_enrollments(
@@ -111,6 +111,7 @@ def enroll(
     return EnrollmentResult(enrollment=_row(session, enrollment), outcome=outcome)
 
 
+@needs(Permission.MANAGE_ENROLLMENTS)
 def set_course_enrollment(
     session: Session,
     ctx: ServiceContext,
@@ -126,11 +127,11 @@ def set_course_enrollment(
     return enroll(session, ctx, student_id, course.id, source=source)
 
 
+@needs(Permission.MANAGE_ENROLLMENTS)
 def unenroll(
     session: Session, ctx: ServiceContext, student_id: uuid.UUID, course_name: str
 ) -> EnrollmentResult:
     """End an enrollment (active = false). The row, its periods and history stay."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="unenroll students")
     student = get_student(session, ctx, student_id)
     course = get_course_by_name(session, ctx, course_name)
     enrollment = _enrollment(session, student_id, course.id)
@@ -145,6 +146,7 @@ def unenroll(
     return EnrollmentResult(_row(session, enrollment), EnrollmentOutcome.DEACTIVATED)
 
 
+@needs(Permission.VIEW)
 def list_student_enrollments(
     session: Session, ctx: ServiceContext, student_id: uuid.UUID, *, active_only: bool = False
 ) -> list[EnrollmentRow]:
@@ -159,6 +161,7 @@ def list_student_enrollments(
     return sorted(rows, key=lambda r: (not r.active, r.course_name.lower()))
 
 
+@needs(Permission.VIEW)
 def count_active_enrollments(session: Session, ctx: ServiceContext) -> int:
     return (
         session.scalar(
@@ -245,6 +248,7 @@ def _sorted_enrollments(ctx: ServiceContext, query: EnrollmentQuery) -> Select:
     )  # fmt: skip
 
 
+@needs(Permission.VIEW)
 def list_enrollments(
     session: Session, ctx: ServiceContext, query: EnrollmentQuery, offset: int = 0,
     limit: int = 200,
@@ -254,6 +258,7 @@ def list_enrollments(
     return fetch_page(session, stmt, offset, limit, lambda r: EnrollmentListRow(*r))
 
 
+@needs(Permission.VIEW)
 def stream_enrollments(
     session: Session, ctx: ServiceContext, query: EnrollmentQuery, batch_size: int = STREAM_BATCH
 ) -> Iterator[list[EnrollmentListRow]]:
@@ -263,5 +268,6 @@ def stream_enrollments(
                           batch_size)  # fmt: skip
 
 
+@needs(Permission.VIEW)
 def count_enrollments(session: Session, ctx: ServiceContext, query: EnrollmentQuery) -> int:
     return count_rows(session, _enrollment_list_select(ctx, query))

@@ -23,7 +23,7 @@ from app.domain.enums import CertificateKind, EventStatus
 from app.domain.errors import Conflict, NotFound, UnknownEvent, ValidationError
 from app.domain.wording import counted, plural
 from app.services.courses import closest_course_names
-from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.permissions import Permission, needs
 from app.services.waitlist import Promotion, promote_waitlisted
 
 GONE = "That event no longer exists; refresh the list and try again."
@@ -88,6 +88,7 @@ def day_text(day: date) -> str:
 
 
 # ---------------------------------------------------------------- finding an event
+@needs(Permission.VIEW)
 def get_event(session: Session, ctx: ServiceContext, event_id: uuid.UUID) -> EventDetails:
     found = session.execute(
         select(*_DETAIL_COLUMNS).where(
@@ -99,6 +100,7 @@ def get_event(session: Session, ctx: ServiceContext, event_id: uuid.UUID) -> Eve
     return EventDetails(*found)
 
 
+@needs(Permission.VIEW)
 def find_event(session: Session, ctx: ServiceContext, name_or_id: str) -> EventDetails:
     """The event with this id, or with this name (any case). A name no event has raises
     UnknownEvent with the closest names; a name several events share (one each year)
@@ -184,9 +186,9 @@ def _clean(data: EventInput) -> dict:
     }  # fmt: skip
 
 
+@needs(Permission.MANAGE_EVENTS)
 def create_event(session: Session, ctx: ServiceContext, data: EventInput) -> EventDetails:
     """Create an event as a draft: it takes registrations once it is opened."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="create events")
     values = _clean(data)
     row = session.execute(
         insert(Event).values(id=uuid.uuid4(), school_id=ctx.school_id, **values)
@@ -258,6 +260,7 @@ def _check_registrations_fit(session: Session, event: EventDetails, values: dict
             )  # fmt: skip
 
 
+@needs(Permission.MANAGE_EVENTS)
 def update_event(
     session: Session,
     ctx: ServiceContext,
@@ -272,7 +275,6 @@ def update_event(
     teams only while students are registered on their own), and for each rule
     ``create_event`` checks. New places (a capacity raised or lifted) go to those on the
     waiting list, named in the result."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="edit events")
     values = _clean(data)
     event = lock_event(session, ctx, event_id, expected_version)
     if event.status in FINISHED:
@@ -294,6 +296,7 @@ def update_event(
     return EventUpdated(changed, tuple(promoted))
 
 
+@needs(Permission.VIEW)
 def lock_event(
     session: Session, ctx: ServiceContext, event_id: uuid.UUID,
     expected_version: int | None = None,
@@ -333,6 +336,7 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
+@needs(Permission.MANAGE_EVENTS)
 def set_event_status(
     session: Session,
     ctx: ServiceContext,
@@ -343,7 +347,6 @@ def set_event_status(
 ) -> EventDetails:
     """Move the event on: draft → open → closed → completed, or cancelled before it is
     completed. Any other change is refused with the steps the event can take."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="open, close or cancel events")
     if status not in STATUS_FLOW:
         raise ValidationError(
             "status", f"{status!r} is not an event status; use {', '.join(STATUS_FLOW)}."
@@ -452,6 +455,7 @@ ORDER BY e.starts_on DESC, lower(e.name), e.id
 """)
 
 
+@needs(Permission.VIEW)
 def event_analytics(session: Session, ctx: ServiceContext) -> list[EventSummary]:
     """Every event, newest first, with its registrations (on their own, in teams,
     waiting, cancelled), check-ins per event day, live certificates by kind and the

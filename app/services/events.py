@@ -22,6 +22,7 @@ from app.db.models import (
 from app.domain.context import ServiceContext
 from app.domain.rows import EventRow, Page, RegistrationListRow
 from app.services.paging import STREAM_BATCH, count_rows, fetch_page, order_by, stream_batches
+from app.services.permissions import Permission, needs
 from app.services.student_search import student_search_predicate
 
 RegistrationSort = Literal["event", "registration_no", "student", "team", "status", "days"]
@@ -37,6 +38,7 @@ class RegistrationQuery:
     descending: bool = False
 
 
+@needs(Permission.VIEW)
 def list_events(session: Session, ctx: ServiceContext) -> list[EventRow]:
     rows = session.execute(
         select(Event.id, Event.name, Event.starts_on, Event.ends_on, Event.status)
@@ -136,6 +138,7 @@ def _sorted_registrations(ctx: ServiceContext, query: RegistrationQuery) -> Sele
     )  # fmt: skip
 
 
+@needs(Permission.VIEW)
 def list_registrations(
     session: Session, ctx: ServiceContext, query: RegistrationQuery, offset: int = 0,
     limit: int = 200,
@@ -144,6 +147,7 @@ def list_registrations(
     return fetch_page(session, stmt, offset, limit, lambda r: RegistrationListRow(*r))
 
 
+@needs(Permission.VIEW)
 def stream_registrations(
     session: Session, ctx: ServiceContext, query: RegistrationQuery,
     batch_size: int = STREAM_BATCH,
@@ -154,5 +158,6 @@ def stream_registrations(
                           batch_size)  # fmt: skip
 
 
+@needs(Permission.VIEW)
 def count_registrations(session: Session, ctx: ServiceContext, query: RegistrationQuery) -> int:
     return count_rows(session, _registration_list_select(ctx, query, for_count=True))

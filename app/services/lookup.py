@@ -27,6 +27,7 @@ from app.domain.periods import periods_from_range
 from app.domain.rows import AttendanceSummaryRow, EnrollmentRow, StudentRow
 from app.domain.text_limits import cut_search_text
 from app.services.attendance import course_attendance_summary
+from app.services.permissions import Permission, needs
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ def _enrollments(rows: list[Any]) -> list[EnrollmentRow]:
     return sorted(enrolled, key=lambda e: (not e.active, e.course_name.lower()))
 
 
+@needs(Permission.VIEW)
 def lookup_student(
     session: Session, ctx: ServiceContext, student_no_or_id: str | uuid.UUID
 ) -> StudentLookup:

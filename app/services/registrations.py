@@ -43,7 +43,7 @@ from app.domain.wording import counted, plural
 from app.services.courses import closest_course_names
 from app.services.event_setup import EventDetails, lock_event, when_text
 from app.services.numbering import PREFIXES, NumberKind, take_numbers
-from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.permissions import Permission, needs, require
 from app.services.typed_numbers import number_candidates
 from app.services.waitlist import Promotion, promote_waitlisted, waitlist_position
 
@@ -267,6 +267,7 @@ def _write(
 
 
 # ---------------------------------------------------------------- one student
+@needs(Permission.REGISTER_FOR_EVENTS)
 def register_student(
     session: Session,
     ctx: ServiceContext,
@@ -280,7 +281,6 @@ def register_student(
     which number) or not active; an event that is not open, or outside its registration
     window; an event that takes teams only; an event that is full (``EventFull``: with
     ``waitlist_if_full`` the student goes on the waiting list instead)."""
-    require_role(ctx, *DESK_ROLES, doing="register students for events")
     event = lock_event(session, ctx, event_id)
     (row,) = _students(session, ctx, event, [student_no.strip()])
     refusal = _student_refusal(row, event)
@@ -328,6 +328,7 @@ def _team(session: Session, event: EventDetails, name: str) -> Row | None:
     return session.execute(_TEAM_SQL, {"event": event.id, "name": name}).first()
 
 
+@needs(Permission.VIEW)
 def team_exists(session: Session, ctx: ServiceContext, event_id: uuid.UUID, team_name: str) -> bool:
     """Whether the event has a team of this name (any case): joining it, or forming it."""
     return (
@@ -390,6 +391,7 @@ def _now(session: Session) -> datetime:
     return session.scalar(text("SELECT now()"))
 
 
+@needs(Permission.REGISTER_FOR_EVENTS)
 def create_team(
     session: Session,
     ctx: ServiceContext,
@@ -402,7 +404,6 @@ def create_team(
     for an event that is not open or takes no teams, a team outside the event's sizes,
     a team name the event has already (in any case), any member who cannot register
     (each named, with the reason), or too few places left for the whole team."""
-    require_role(ctx, *DESK_ROLES, doing="register teams for events")
     name = _clean_team_name(team_name)
     event = lock_event(session, ctx, event_id)
     _check_teams_taken(event, _now(session))
@@ -441,6 +442,7 @@ def _no_room(event: EventDetails, taken: int, left: int, team: str, needed: int)
             f"{team} needs {needed}.")  # fmt: skip
 
 
+@needs(Permission.REGISTER_FOR_EVENTS)
 def add_team_members(
     session: Session,
     ctx: ServiceContext,
@@ -450,7 +452,6 @@ def add_team_members(
 ) -> TeamResult:
     """Add students to a team of the event (found by name, any case), up to the event's
     largest team, while places are left for them; refused as ``create_team`` refuses."""
-    require_role(ctx, *DESK_ROLES, doing="register teams for events")
     name = _clean_team_name(team_name)
     event = lock_event(session, ctx, event_id)
     _check_teams_taken(event, _now(session))
@@ -477,6 +478,7 @@ def add_team_members(
     return TeamResult(team.id, team.name, event.id, event.name, tuple(members), created=False)
 
 
+@needs(Permission.REGISTER_FOR_EVENTS)
 def add_team_member(
     session: Session, ctx: ServiceContext, event_id: uuid.UUID, team_name: str, student_no: str
 ) -> RegistrationResult:
@@ -484,6 +486,7 @@ def add_team_member(
     return add_team_members(session, ctx, event_id, team_name, [student_no]).members[0]
 
 
+@needs(Permission.REGISTER_FOR_EVENTS)
 def remove_team_member(
     session: Session,
     ctx: ServiceContext,
@@ -496,7 +499,6 @@ def remove_team_member(
     """Take a student out of a team: their registration is cancelled (the row stays) and
     the place goes to the waiting list as with ``cancel_registration``. Refused when the
     team would fall below the event's smallest team."""
-    require_role(ctx, *DESK_ROLES, doing="change event teams")
     name = _clean_team_name(team_name)
     event = lock_event(session, ctx, event_id)
     team = _existing_team(session, event, name)
@@ -571,6 +573,7 @@ def _records_text(days: int, certificates: Sequence[str]) -> tuple[str, str]:
     return " and ".join(facts), " and ".join(undo)
 
 
+@needs(Permission.REGISTER_FOR_EVENTS)
 def cancel_registration(
     session: Session,
     ctx: ServiceContext,
@@ -584,7 +587,6 @@ def cancel_registration(
     (``RegistrationHasRecords``) unless ``revoke_certificates``: then its certificates
     are revoked ("Registration cancelled") and its check-ins set aside, in the same
     transaction. A team left smaller than the event allows is named in the result."""
-    require_role(ctx, *DESK_ROLES, doing="cancel event registrations")
     numbers = number_candidates(registration_no, PREFIXES[NumberKind.REGISTRATION])
     found = session.execute(_FIND_SQL, {"school": ctx.school_id, "numbers": numbers}).first()
     if found is None:
@@ -607,7 +609,7 @@ def _cancel(
         )  # fmt: skip
     certificates = list(reg.certificates or [])
     if certificates and revoke:
-        require_role(ctx, *REGISTRAR_ROLES, doing="revoke certificates")
+        require(ctx, Permission.REVOKE_CERTIFICATES)
     if (reg.days or certificates) and not revoke:
         facts, undo = _records_text(reg.days, certificates)
         raise RegistrationHasRecords(

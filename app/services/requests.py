@@ -31,18 +31,16 @@ from app.db.models import (
     natural_order,
 )
 from app.domain.context import ServiceContext
-from app.domain.enums import EnrollmentSource, RequestStatus, UserRole
+from app.domain.enums import EnrollmentSource, RequestStatus
 from app.domain.errors import Conflict, NotFound, ValidationError
 from app.domain.rows import Page, RequestDecisions, RequestListRow
 from app.jobs import Job
 from app.services.courses import get_course
 from app.services.enrollments import enroll
 from app.services.paging import STREAM_BATCH, count_rows, fetch_page, order_by, stream_batches
-from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.permissions import Permission, needs
 from app.services.student_search import student_search_predicate
 from app.services.students import get_student
-
-ANY_STAFF = (UserRole.ADMIN, UserRole.REGISTRAR, UserRole.STAFF)
 
 RequestSort = Literal["requested_at", "student", "course", "status", "decided_at"]
 
@@ -99,6 +97,7 @@ def _filtered(ctx: ServiceContext, query: RequestQuery) -> Select:
     return stmt
 
 
+@needs(Permission.VIEW)
 def list_requests(
     session: Session, ctx: ServiceContext, query: RequestQuery, offset: int = 0,
     limit: int = 200,
@@ -108,6 +107,7 @@ def list_requests(
     return fetch_page(session, stmt, offset, limit, lambda r: RequestListRow(*r))
 
 
+@needs(Permission.VIEW)
 def stream_requests(
     session: Session, ctx: ServiceContext, query: RequestQuery, batch_size: int = STREAM_BATCH
 ) -> Iterator[list[RequestListRow]]:
@@ -132,10 +132,12 @@ def _sorted_requests(ctx: ServiceContext, query: RequestQuery) -> Select:
     )  # fmt: skip
 
 
+@needs(Permission.VIEW)
 def count_requests(session: Session, ctx: ServiceContext, query: RequestQuery) -> int:
     return count_rows(session, _filtered(ctx, query))
 
 
+@needs(Permission.VIEW)
 def get_request(session: Session, ctx: ServiceContext, request_id: uuid.UUID) -> RequestListRow:
     row = session.execute(_list_select(ctx).where(EnrollmentRequest.id == request_id)).first()
     if row is None:
@@ -155,13 +157,13 @@ def _actively_enrolled(student_id: uuid.UUID, course_id: uuid.UUID):
     )
 
 
+@needs(Permission.REQUEST_COURSES)
 def create_request(
     session: Session, ctx: ServiceContext, student_id: uuid.UUID, course_id: uuid.UUID, *,
     note: str | None = None,
 ) -> RequestListRow:  # fmt: skip
     """Ask for a course on a student's behalf. Refused when the student already has a
     pending request for it or is already enrolled in it."""
-    require_role(ctx, *ANY_STAFF, doing="request courses for students")
     student = get_student(session, ctx, student_id)
     course = get_course(session, ctx, course_id)
     if not course.active:
@@ -249,10 +251,10 @@ def _verify_enrolled(session: Session, student_id: uuid.UUID, course_id: uuid.UU
     return bool(session.scalar(select(and_(_actively_enrolled(student_id, course_id), progress))))
 
 
+@needs(Permission.DECIDE_REQUESTS)
 def approve_request(session: Session, ctx: ServiceContext, request_id: uuid.UUID) -> RequestListRow:
     """Enroll the student and mark the request approved, all in one savepoint that is
     verified before it is kept. On any failure nothing changes and the error says why."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="approve enrollment requests")
     with session.begin_nested():
         request = _lock_pending(session, ctx, request_id)
         student_id, course_id = request.student_id, request.course_id
@@ -268,20 +270,20 @@ def approve_request(session: Session, ctx: ServiceContext, request_id: uuid.UUID
     return get_request(session, ctx, request_id)
 
 
+@needs(Permission.DECIDE_REQUESTS)
 def reject_request(
     session: Session, ctx: ServiceContext, request_id: uuid.UUID, note: str | None = None
 ) -> RequestListRow:
-    require_role(ctx, *REGISTRAR_ROLES, doing="reject enrollment requests")
     request = _lock_pending(session, ctx, request_id)
     _decide(session, ctx, request, RequestStatus.REJECTED, note)
     return get_request(session, ctx, request_id)
 
 
+@needs(Permission.REQUEST_COURSES)
 def withdraw_request(
     session: Session, ctx: ServiceContext, request_id: uuid.UUID, note: str | None = None
 ) -> RequestListRow:
     """The student no longer wants the course (staff withdraw it on their behalf)."""
-    require_role(ctx, *ANY_STAFF, doing="withdraw enrollment requests")
     request = _lock_pending(session, ctx, request_id)
     _decide(session, ctx, request, RequestStatus.WITHDRAWN, note)
     return get_request(session, ctx, request_id)
@@ -296,13 +298,13 @@ def failure_text(error: BaseException) -> str:
     return str(error)
 
 
+@needs(Permission.DECIDE_REQUESTS)
 def approve_requests(
     session: Session, ctx: ServiceContext, request_ids: list[uuid.UUID], *,
     job: Job | None = None,
 ) -> RequestDecisions:  # fmt: skip
     """Approve each request in its own verified savepoint: one that fails stays pending
     with its reason, the others are approved. Cancel undoes the whole batch."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="approve enrollment requests")
     job = job or Job()
     decided: list[uuid.UUID] = []
     failed: dict[uuid.UUID, str] = {}
@@ -321,12 +323,12 @@ def approve_requests(
     return RequestDecisions(decided, failed)
 
 
+@needs(Permission.DECIDE_REQUESTS)
 def reject_requests(
     session: Session, ctx: ServiceContext, request_ids: list[uuid.UUID],
     note: str | None = None,
 ) -> RequestDecisions:  # fmt: skip
     """Reject many pending requests in one statement; the others are reported."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="reject enrollment requests")
     note = (note or "").strip() or None
     rejected = (
         session.execute(

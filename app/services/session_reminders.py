@@ -27,6 +27,7 @@ from app.domain.context import ServiceContext
 from app.domain.enums import SessionMode, SessionStatus
 from app.domain.errors import ValidationError
 from app.domain.wording import counted
+from app.services.permissions import Permission, needs
 
 # An alarm set further ahead than this goes off this far ahead: it keeps the date range
 # a poll reads (through the (school_id, session_date) index) to a week of sessions.
@@ -104,6 +105,7 @@ def _group_name():
                          Course.name).label("name")  # fmt: skip
 
 
+@needs(Permission.VIEW)
 def due_reminders(
     session: Session, ctx: ServiceContext, after: datetime, until: datetime
 ) -> list[Reminder]:
@@ -160,6 +162,7 @@ _MODE_WORDS = {
 }
 
 
+@needs(Permission.VIEW)
 def session_changes_since(
     session: Session, ctx: ServiceContext, after_audit_id: int | None
 ) -> tuple[list[SessionChange], int]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.db.models import ClassSession, Course, SessionAttendance
 from app.domain.context import ServiceContext
 from app.domain.wording import group_name
+from app.services.permissions import Permission, needs
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ def _marked_count():
     )
 
 
+@needs(Permission.VIEW)
 def sessions_in_week(
     session: Session,
     ctx: ServiceContext,

@@ -22,6 +22,7 @@ from app.domain.context import ServiceContext
 from app.domain.errors import ValidationError
 from app.domain.rows import StudentPage, StudentRow, rows_from_values
 from app.services.paging import stream_batches
+from app.services.permissions import Permission, needs
 from app.services.search import quote_prefix, search_terms
 
 StudentSort = Literal[
@@ -202,6 +203,7 @@ MATCHES_SORTED_DIRECTLY = 10_000
 ORDERED_PROBE_ROWS = 30_000
 
 
+@needs(Permission.VIEW)
 def estimated_matches(session: Session, ctx: ServiceContext, query: StudentQuery) -> int:
     """The planner's estimate of how many students match (costs a plan, not a scan).
 
@@ -367,6 +369,7 @@ def _collected_page_statement(query: StudentQuery, ctx: ServiceContext, limit: i
 # ---------------------------------------------------------------- entry points
 
 
+@needs(Permission.VIEW)
 def page_of_students(session: Session, ctx: ServiceContext, query: StudentQuery) -> StudentPage:
     """One page of live students matching the query, in the requested order."""
     limit = max(1, min(query.limit, 1000))
@@ -391,6 +394,7 @@ def page_of_students(session: Session, ctx: ServiceContext, query: StudentQuery)
     return StudentPage(rows=rows, offset=query.offset, limit=limit, has_more=len(result) > limit)
 
 
+@needs(Permission.VIEW)
 def count_matching_students(session: Session, ctx: ServiceContext, query: StudentQuery) -> int:
     """How many live students match the query (its offset and limit aside)."""
     rows = _run_cached(session, ("count", *_shape(query)),
@@ -399,6 +403,7 @@ def count_matching_students(session: Session, ctx: ServiceContext, query: Studen
     return int(rows[0][0] or 0)
 
 
+@needs(Permission.VIEW)
 def stream_students(
     session: Session, ctx: ServiceContext, query: StudentQuery, batch_size: int
 ) -> Iterator[list[StudentRow]]:

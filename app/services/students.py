@@ -20,7 +20,7 @@ from app.domain.rows import StudentPage, StudentRow
 from app.domain.student_fields import normalise_student
 from app.services import student_search
 from app.services.paging import STREAM_BATCH
-from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.permissions import Permission, needs
 from app.services.student_search import StudentQuery, active_course_count_subquery
 
 EDITABLE_FIELDS = (
@@ -78,12 +78,14 @@ def _live_student(session: Session, ctx: ServiceContext, student_id: uuid.UUID) 
     return student
 
 
+@needs(Permission.VIEW)
 def get_student(session: Session, ctx: ServiceContext, student_id: uuid.UUID) -> StudentRow:
     student = _live_student(session, ctx, student_id)
     count = session.scalar(select(active_course_count_subquery()).where(Student.id == student.id))
     return _to_row(student, count or 0)
 
 
+@needs(Permission.VIEW)
 def find_student_by_number(
     session: Session, ctx: ServiceContext, student_no: str
 ) -> StudentRow | None:
@@ -97,11 +99,13 @@ def find_student_by_number(
     return None if student is None else get_student(session, ctx, student.id)
 
 
+@needs(Permission.VIEW)
 def list_students(session: Session, ctx: ServiceContext, query: StudentQuery) -> StudentPage:
     """One page of live students matching the query, in the requested order."""
     return student_search.page_of_students(session, ctx, query)
 
 
+@needs(Permission.VIEW)
 def stream_students(
     session: Session, ctx: ServiceContext, query: StudentQuery, batch_size: int = STREAM_BATCH
 ) -> Iterator[list[StudentRow]]:
@@ -109,11 +113,13 @@ def stream_students(
     return student_search.stream_students(session, ctx, query, batch_size)
 
 
+@needs(Permission.VIEW)
 def count_students(session: Session, ctx: ServiceContext, query: StudentQuery) -> int:
     """How many live students match the query."""
     return student_search.count_matching_students(session, ctx, query)
 
 
+@needs(Permission.VIEW)
 def list_class_names(session: Session, ctx: ServiceContext) -> list[str]:
     """The distinct class names in natural order ("1A", "2A", "10A"). A skip scan over
     ix_student_class: one index probe per class instead of reading every student (a
@@ -193,9 +199,9 @@ def _snapshot(student: Student) -> dict[str, Any]:
     return {name: getattr(student, name) for name in EDITABLE_FIELDS}
 
 
+@needs(Permission.MANAGE_STUDENTS)
 def create_student(session: Session, ctx: ServiceContext, data: StudentInput) -> StudentRow:
     """Add a student. Raises ValidationError or Conflict (number/e-mail taken)."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="add students")
     values = normalise_student(asdict(data))
     _check_unique(session, ctx, values, exclude=None)
     student = Student(school_id=ctx.school_id, **values)
@@ -205,6 +211,7 @@ def create_student(session: Session, ctx: ServiceContext, data: StudentInput) ->
     return _to_row(student)
 
 
+@needs(Permission.MANAGE_STUDENTS)
 def update_student(
     session: Session,
     ctx: ServiceContext,
@@ -214,7 +221,6 @@ def update_student(
     expected_version: int | None = None,
 ) -> StudentRow:
     """Change some fields. ``expected_version`` makes it fail if someone else saved first."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="edit students")
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(sorted(unknown)[0], f"{sorted(unknown)[0]!r} cannot be edited.")
@@ -236,6 +242,7 @@ def update_student(
     return get_student(session, ctx, student_id)
 
 
+@needs(Permission.MANAGE_STUDENTS)
 def deactivate_student(
     session: Session,
     ctx: ServiceContext,
@@ -248,9 +255,9 @@ def deactivate_student(
     return update_student(session, ctx, student_id, {"status": status.value})
 
 
+@needs(Permission.MANAGE_STUDENTS)
 def delete_student(session: Session, ctx: ServiceContext, student_id: uuid.UUID) -> None:
     """Tombstone a student: hidden from lists, kept in the database for sync and history."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="delete students")
     student = _live_student(session, ctx, student_id)
     student.deleted_at = func.now()
     _flush(session)

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from app.db.capture import ORIGIN_SETTING
 from app.domain.context import ServiceContext
 from app.domain.errors import NotFound, ValidationError
-from app.services.permissions import REGISTRAR_ROLES, require_role
+from app.services.permissions import Permission, needs
 from app.sync.conflicts import ConflictRow as Conflict
 from app.sync.tables import SYNCED_TABLES, write_rows
 
@@ -69,10 +69,10 @@ class Resolution:
     resolved: int = 0  # conflicts closed, this one and those it settles with it
 
 
+@needs(Permission.SYNC_CONFLICTS)
 def resolve_conflict(session: Session, ctx: ServiceContext, conflict_id: uuid.UUID | str, take: str,
                      value: Any = None, *, dry_run: bool = False) -> Resolution:  # fmt: skip
     """Decide one open conflict (see the module's docstring for the choices)."""
-    require_role(ctx, *REGISTRAR_ROLES, doing="decide sync conflicts")
     if take not in TAKES:
         raise ValidationError("take", f"take must be one of {', '.join(TAKES)}, not {take!r}.")
     conflict = _open_conflict(session, ctx, conflict_id)
@@ -108,6 +108,7 @@ def resolve_conflict(session: Session, ctx: ServiceContext, conflict_id: uuid.UU
     return outcome
 
 
+@needs(Permission.SYNC_CONFLICTS)
 def resolve_many(session: Session, ctx: ServiceContext, conflict_ids: list[uuid.UUID], take: str,
                  *, dry_run: bool = False) -> list[Resolution]:  # fmt: skip
     """The same choice for several conflicts ("the server's version for all of these"),
