@@ -133,6 +133,16 @@ def _database_steps(test: SelfTest, students: int) -> tuple[Database, SampleStud
         with sessions.begin() as session:
             school = ensure_school(session, settings.school_code)
     database = Database(settings, target, engine, sessions, school)
+    with test.step("accounts"):
+        # argon2's compiled bindings are in the package, and a sign-in works.
+        from app.services.users import create_first_admin, sign_in
+
+        with sessions.begin() as session:
+            create_first_admin(session, school.id, "self-test", "Self-test",
+                               "self-test password")  # fmt: skip
+        with sessions.begin() as session:
+            signed = sign_in(session, school.id, "self-test", "self-test password")
+        test.check(signed.ok, f"the self-test account could not sign in: {signed.message}")
     with test.step("demo data"):
         from app.demo_data import create_demo_data
 

@@ -43,7 +43,7 @@ def test_self_test_from_source_passes_and_leaves_nothing_behind(short_tmp):
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("rollbook self-test: passed 9 steps")
+    assert len(lines) == 1 and lines[0].startswith("rollbook self-test: passed 10 steps")
     for step in STEPS:
         assert step in lines[0]
     assert not list(tmp_path.glob("rollbook-self-test-*"))  # the data folder is gone

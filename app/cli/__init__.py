@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from app.cli import self_test
+from app.cli import identity, self_test
 from app.cli.output import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -48,6 +48,12 @@ def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
                         "embedded database (postgresql://user:pass@host/db)")  # fmt: skip
     parser.add_argument("--school", help="school code to work on (default: MAIN, or "
                         "ROLLBOOK_SCHOOL)")  # fmt: skip
+    parser.add_argument("--user", metavar="NAME",
+                        help="act as this Rollbook account, signed in with its password "
+                        "(default: the account linked to your login)")  # fmt: skip
+    parser.add_argument("--password-stdin", action="store_true", dest="sign_in_password_stdin",
+                        help="read --user's password from the first line of standard input "
+                        "(else ROLLBOOK_PASSWORD, else it is asked)")  # fmt: skip
     parser.add_argument("--log-level", metavar="LEVEL",
                         help=f"log Rollbook's work to stderr from this level on: "
                         f"{', '.join(LOG_LEVELS)}; info includes start-up times "
@@ -70,11 +76,13 @@ def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
         sessions,
         students,
         sync,
+        users,
     )
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for area in (database, students, sessions, attendance, events, imports, maintenance,
-                 consistency, requests, lookup, certificates, export, backup, sync):  # fmt: skip
+                 consistency, requests, lookup, certificates, export, backup, sync,
+                 users):  # fmt: skip
         area.register(sub)
     return parser
 
@@ -104,6 +112,7 @@ def main(argv: Sequence[str] | None = None, *, window_steps=None, pdf_writer=Non
             data_dir=args.data_dir, database_url=args.database_url, school_code=args.school
         ))  # fmt: skip
         args.pdf_writer = pdf_writer  # for `certificates pdf`
+        identity.configure(args.user, args.sign_in_password_stdin)
         return handler(args, settings)
     except RollbookError as exc:
         say_error(str(exc))

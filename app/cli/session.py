@@ -22,12 +22,15 @@ def school_session(settings: Settings, *, dry_run: bool = False, create_school: 
     end; with ``dry_run`` rolled back instead, so a preview leaves nothing behind, not
     even temporary tables. A school the database does not have is refused unless
     ``create_school`` (an applied import fills a new school on purpose)."""
+    from app.cli.identity import acting_context
     from app.runtime import open_database
 
     db = open_database(settings, create_school=create_school)
     try:
-        with db.sessions.begin() as session:
-            yield session, db.context()
+        ctx = acting_context(db)
+        # Captured as the signed-in person's, whoever the operating system says runs it.
+        with db.sessions(info={"actor": ctx.actor}) as session, session.begin():
+            yield session, ctx
             if dry_run:
                 session.rollback()
     finally:
