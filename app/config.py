@@ -156,6 +156,17 @@ def _login_name() -> str:
     return "admin"
 
 
+def os_login() -> str:
+    """The operating-system login running Rollbook: the account linked to it acts
+    without a password on this computer (app.services.users)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for the uid (a container)
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
 def needs_first_run(settings: Settings) -> bool:
     """True when this computer has no embedded database in the data dir yet."""
     return settings.mode is not RunMode.SERVER and not (settings.pgdata_dir / "PG_VERSION").exists()

@@ -70,8 +70,15 @@ def run(settings: Settings) -> int:
         opened.append(database)
         if not window.isVisible():
             return  # closed while the database was opening
+        from app.config import os_login
+        from ui.sign_in import sign_in_at_start
+
         install_hub(database, app)
-        window.attach(database)
+        # The school's accounts decide who acts: signed in, the only account linked to
+        # this login, or (no accounts yet) whoever opened the data.
+        window.show_opening("Signing in…")
+        sign_in_at_start(window, os_login(), then=lambda _start: window.attach(database),
+                         cancelled=window.close)  # fmt: skip
 
     def fail(message: str) -> None:
         failure.append(message)

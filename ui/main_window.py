@@ -162,6 +162,9 @@ class MainWindow(QMainWindow):
                      tip="Save the list you are looking at (or the report) as an Excel "
                      "workbook or a CSV file")  # fmt: skip
         file_menu.addSeparator()
+        from ui.sign_in import WindowLock
+
+        self.window_lock = WindowLock(self, file_menu)
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
         view_menu = self.menuBar().addMenu("&View")

@@ -24,7 +24,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -36,6 +36,9 @@ from app.domain.context import ServiceContext
 from app.domain.errors import Cancelled, RollbookError
 from app.jobs import Job, ProgressReport
 from app.runtime import Database
+
+if TYPE_CHECKING:
+    from app.services.users import UserRow
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,8 @@ class OpsHub(QObject):
     def __init__(self, database: Database, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.database = database
+        # The account signed in to the window (ui/sign_in.py); None: no accounts yet.
+        self.signed_in: UserRow | None = None
         # One worker: database work is serialised, like Anki's collection lock.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollbook-db")
         # Reading and checking files: never in the way of the database or the window.
@@ -71,6 +76,12 @@ class OpsHub(QObject):
         return self._running > 0
 
     def context(self) -> ServiceContext:
+        """Who acts: the signed-in account, else (a school without accounts) whoever
+        opened the data, as its administrator."""
+        if self.signed_in is not None:
+            from app.services.users import context_of
+
+            return context_of(self.signed_in, self.database.school.id)
         return self.database.context()
 
     def submit(self, op: Op[Any]) -> Future:
@@ -104,8 +115,10 @@ class OpsHub(QObject):
                 autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
                 with Session(bind=autocommit) as session:
                     return op.work(session, self.context(), op.job), frozenset()
-        with self.database.sessions.begin() as session:
-            result = op.work(session, self.context(), op.job)
+        ctx = self.context()
+        # Captured in the audit log as the signed-in person's.
+        with self.database.sessions(info={"actor": ctx.actor}) as session, session.begin():
+            result = op.work(session, ctx, op.job)
             return result, written_entities(session)
 
     def _show_progress(self, op: Op[Any], report: ProgressReport) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app.cli.output import CommandError
-from app.config import RunMode
+from app.config import RunMode, os_login
 
 if TYPE_CHECKING:
     from app.domain.context import ServiceContext
@@ -62,14 +62,6 @@ def stdin_line(what: str, *, signing_in: bool = False) -> str:
     if len(_stdin_lines) <= index:
         raise CommandError(f"--password-stdin: standard input has no line for {what}")
     return _stdin_lines.pop(index)
-
-
-def os_login() -> str:
-    """The operating-system login running this command."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no name for the uid (a container)
-        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
 
 
 def ask_password(prompt: str) -> str:

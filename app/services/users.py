@@ -132,6 +132,37 @@ def account_for_os_login(session: Session, school_id: uuid.UUID, os_login: str
     return _row(user) if user is not None else None
 
 
+@dataclass(frozen=True)
+class StartSignIn:
+    """What the window does at start-up: sign in (``needed``), or start as ``user`` — the
+    school's only account, linked to the operating-system login — or, with no accounts
+    yet, as whoever opened the data (both None/False)."""
+
+    needed: bool
+    user: UserRow | None = None
+    suggested: str = ""  # the username the dialog offers
+    idle_lock_minutes: int = 0
+
+
+def start_sign_in(session: Session, school_id: uuid.UUID, os_login: str) -> StartSignIn:
+    school = session.execute(text("SELECT require_passwords, idle_lock_minutes FROM school "
+                                  "WHERE id = :s"), {"s": school_id}).one()  # fmt: skip
+    active = session.scalar(select(func.count()).select_from(AppUser).where(
+        AppUser.school_id == school_id, AppUser.active, AppUser.deleted_at.is_(None)))  # fmt: skip
+    if not active:
+        return StartSignIn(False)
+    linked = account_for_os_login(session, school_id, os_login)
+    if linked is not None and active == 1 and not school.require_passwords:
+        return StartSignIn(False, linked, idle_lock_minutes=school.idle_lock_minutes)
+    return StartSignIn(True, None, linked.username if linked else "", school.idle_lock_minutes)
+
+
+def idle_lock_minutes(session: Session, school_id: uuid.UUID) -> int:
+    """After how many idle minutes the window locks (0: never)."""
+    return session.execute(text("SELECT idle_lock_minutes FROM school WHERE id = :s"),
+                           {"s": school_id}).scalar_one()  # fmt: skip
+
+
 def context_of(user: UserRow, school_id: uuid.UUID) -> ServiceContext:
     """The service context of a signed-in person: their username is the audit log's
     actor, their role what they may do."""
@@ -276,7 +307,7 @@ def _verify(stored: str, password: str) -> bool:
 
 
 __all__ = [
-    "SignIn", "UserRow", "account_for_os_login", "add_user", "check_password",
-    "context_of", "create_first_admin", "deactivate_user", "has_accounts", "list_users",
+    "SignIn", "StartSignIn", "UserRow", "start_sign_in", "account_for_os_login", "add_user", "check_password",
+    "context_of", "create_first_admin", "deactivate_user", "has_accounts", "idle_lock_minutes", "list_users",
     "reset_password", "set_role", "sign_in",
 ]  # fmt: skip

@@ -46,6 +46,7 @@ from ui.first_run import FirstRunDialog
 from ui.main_window import MainWindow
 from ui.pages.event_list import CancelEventQuestion
 from ui.pages.sessions import SessionsPage
+from ui.sign_in import SignInDialog
 from ui.widgets.run_history import RunHistoryDialog, RunReportDialog
 from ui.wizards.connect_server import ConnectServerWizard
 from ui.wizards.csv_import import CsvImportWizard
@@ -124,6 +125,7 @@ DIALOGS: dict[type[QDialog], Callable[[Setting], QDialog]] = {
     RepairWizard: lambda setting: RepairWizard(),
     ConnectServerWizard: lambda setting: ConnectServerWizard(),
     ReinitWizard: lambda setting: ReinitWizard(),
+    SignInDialog: lambda setting: SignInDialog(None, suggested="alice"),
 }
 # Boxes Rollbook builds from Qt's own classes and fills with its own text.
 BOXES: dict[str, Callable[[Setting], QDialog]] = {

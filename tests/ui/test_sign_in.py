@@ -1,0 +1,158 @@
+"""Signing in to the window and locking it, on a real database: the dialog at start-up,
+five wrong passwords locking the account, Lock (Ctrl+L) hiding the window until a
+password is given, another person signing in at the lock, and the audit log naming
+whoever is signed in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from sqlalchemy import text
+
+from app.services.users import add_user
+from ui.main_window import MainWindow
+from ui.sign_in import sign_in_at_start
+
+SHOTS = Path(os.environ["ROLLBOOK_SHOTS"]) if os.environ.get("ROLLBOOK_SHOTS") else None
+ALICE = "alice's password"
+BOB = "bob's password"
+
+
+def _shot(widget, name: str) -> None:
+    if SHOTS is not None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(SHOTS / f"{name}.png"))
+
+
+@pytest.fixture
+def accounts(db):
+    with db.sessions.begin() as s:
+        add_user(s, db.context(), "alice", "admin", ALICE, display_name="Alice Admin")
+        add_user(s, db.context(), "bob", "staff", BOB, display_name="Bob Staff")
+
+
+def _start(qtbot, database, login: str = "someone-else"):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    outcome: list = []
+    sign_in_at_start(window, login, then=lambda start: (outcome.append(start),
+                                                        window.attach(database)),
+                     cancelled=lambda: outcome.append("quit"))  # fmt: skip
+    return window, outcome
+
+
+def _type(qtbot, dialog, username: str, password: str) -> None:
+    dialog.username.setText(username)
+    dialog.password.setText(password)
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+
+
+def test_the_window_asks_who_signs_in_and_locks_out_after_five_wrong_passwords(
+    db, database, ops_hub, accounts, qtbot
+):
+    window, outcome = _start(qtbot, database)
+    qtbot.waitUntil(lambda: hasattr(window, "sign_in_dialog"), timeout=10_000)
+    dialog = window.sign_in_dialog
+    assert dialog.windowTitle() == "Sign in to Rollbook"
+    _shot(dialog, "sign_in")
+    for attempt in range(5):
+        _type(qtbot, dialog, "alice", "not it")
+        qtbot.waitUntil(lambda: dialog.sign_in_button.isEnabled()
+                        and dialog.message.text() != "Signing in…", timeout=10_000)  # fmt: skip
+        assert dialog.password.text() == ""  # cleared for the next try
+    assert dialog.message.text() == "Too many wrong passwords: alice is locked for 5 minutes."
+    _type(qtbot, dialog, "alice", ALICE)
+    qtbot.waitUntil(lambda: "more minutes" in dialog.message.text(), timeout=10_000)
+    _shot(dialog, "sign_in_locked_out")
+    assert outcome == []
+    with db.sessions.begin() as s:  # five minutes later
+        s.execute(text("UPDATE app_user SET locked_until = now() - interval '1 second'"))
+    _type(qtbot, dialog, "alice", ALICE)
+    qtbot.waitUntil(lambda: bool(outcome), timeout=10_000)
+    assert ops_hub.signed_in.username == "alice"
+    assert window.window_lock.label.text() == "Signed in as alice (admin)"
+
+
+def test_quitting_at_the_sign_in_closes_rollbook(database, ops_hub, accounts, qtbot):
+    window, outcome = _start(qtbot, database)
+    qtbot.waitUntil(lambda: hasattr(window, "sign_in_dialog"), timeout=10_000)
+    window.sign_in_dialog.reject()
+    assert outcome == ["quit"] and ops_hub.signed_in is None
+
+
+def test_the_only_account_linked_to_this_login_starts_without_the_dialog(
+    db, database, ops_hub, qtbot
+):
+    with db.sessions.begin() as s:
+        add_user(s, db.context(), "desk", "registrar", None, os_login="frontdesk")
+    window, outcome = _start(qtbot, database, login="frontdesk")
+    qtbot.waitUntil(lambda: bool(outcome), timeout=10_000)
+    assert not hasattr(window, "sign_in_dialog")
+    assert ops_hub.signed_in.username == "desk"
+    # No password to unlock with: the window cannot be locked.
+    assert not window.window_lock.action.isEnabled()
+    assert "signed in with a password" in window.window_lock.action.toolTip()
+
+
+def test_lock_hides_the_window_and_another_person_carries_on(
+    db, database, ops_hub, accounts, qtbot
+):
+    window, outcome = _start(qtbot, database)
+    qtbot.waitUntil(lambda: hasattr(window, "sign_in_dialog"), timeout=10_000)
+    _type(qtbot, window.sign_in_dialog, "alice", ALICE)
+    qtbot.waitUntil(lambda: bool(outcome), timeout=10_000)
+    qtbot.waitUntil(lambda: window.window_lock.action.isEnabled(), timeout=5_000)
+    window.activateWindow()  # as a person's click on it after the dialog closed
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: getattr(window, "lock_dialog", None) is not None, timeout=5_000)
+    dialog = window.lock_dialog
+    assert not window.centralWidget().isVisible()  # nothing of the school's shows
+    assert dialog.windowTitle() == "Rollbook is locked"
+    assert dialog.username.text() == "alice"
+    _shot(window, "locked_window")
+    _shot(dialog, "lock_dialog")
+    _type(qtbot, dialog, "bob", BOB)
+    qtbot.waitUntil(lambda: window.centralWidget().isVisible(), timeout=10_000)
+    assert ops_hub.signed_in.username == "bob"
+    assert window.window_lock.label.text() == "Signed in as bob (staff)"
+
+    # What bob does is his in the audit log; what staff may not do is refused.
+    from app.services.courses import create_course
+    from ui.ops import Op
+
+    done: list = []
+    Op(window, lambda session, ctx, _job: create_course(session, ctx, "Chemistry"),
+       show_progress=False).success(done.append).failure(done.append).run()  # fmt: skip
+    qtbot.waitUntil(lambda: bool(done), timeout=10_000)
+    assert "bob (staff) may not add or edit courses" in str(done[0])
+    with db.sessions.begin() as s:
+        s.execute(text("UPDATE app_user SET role = 'registrar' WHERE username = 'bob'"))
+    window.window_lock.lock()
+    window.lock_dialog.password.setText(BOB)  # the locked account's own, then Enter
+    qtbot.keyClick(window.lock_dialog.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.centralWidget().isVisible(), timeout=10_000)
+    done.clear()
+    Op(window, lambda session, ctx, _job: create_course(session, ctx, "Chemistry"),
+       show_progress=False).success(done.append).failure(done.append).run()  # fmt: skip
+    qtbot.waitUntil(lambda: bool(done), timeout=10_000)
+    with db.sessions.begin() as s:
+        actor = s.execute(text("SELECT actor FROM audit_log WHERE entity = 'course'")).scalar()
+    assert actor == "bob"
+
+
+def test_the_window_locks_itself_after_the_idle_time(database, ops_hub, accounts, qtbot):
+    window, outcome = _start(qtbot, database)
+    qtbot.waitUntil(lambda: hasattr(window, "sign_in_dialog"), timeout=10_000)
+    _type(qtbot, window.sign_in_dialog, "alice", ALICE)
+    qtbot.waitUntil(lambda: bool(outcome), timeout=10_000)
+    idle = window.window_lock.idle
+    qtbot.waitUntil(lambda: idle.minutes == 15 and idle.timer.isActive(), timeout=5_000)
+    idle.timer.start(50)  # fifteen minutes, shortened
+    qtbot.waitUntil(lambda: getattr(window, "lock_dialog", None) is not None, timeout=5_000)
+    assert not window.centralWidget().isVisible()
