@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
 
     def attach(self, database: Database) -> None:
         """The database is open: build the pages, menus and status bar."""
+        from ui.pages.audit_log import AuditLogPage
         from ui.pages.enrollments import EnrollmentsPage
         from ui.pages.event_list import EventListPage
         from ui.pages.events import EventsPage
@@ -107,8 +108,12 @@ class MainWindow(QMainWindow):
             EventListPage(),
             EventsPage(),
             RequestsPage(),
+            AuditLogPage(),
             ReportsPage(),
         ]
+        # A student's History opens the audit log filtered to them.
+        students = next(page for page in self.pages if isinstance(page, StudentsPage))
+        students.detail.history_requested.connect(self.open_audit_log)
         self.navigation = QListWidget()
         self.navigation.setObjectName("navigation")
         self.navigation.setFixedWidth(170)
@@ -119,7 +124,8 @@ class MainWindow(QMainWindow):
         )
         self.stack = QStackedWidget()
         for number, page in enumerate(self.pages, start=1):
-            self.navigation.addItem(f"{page.title.split()[-1].capitalize()}")
+            self.navigation.addItem(getattr(page, "nav_text", "")
+                                    or page.title.split()[-1].capitalize())  # fmt: skip
             self.navigation.item(number - 1).setToolTip(f"{page.title} (Ctrl+{number})")
             self.stack.addWidget(page)
             page.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -185,6 +191,9 @@ class MainWindow(QMainWindow):
                      tip="Back the database up, or restore an earlier backup")  # fmt: skip
         self._action(tools, "&Consistency check…", None, self.open_consistency_check,
                      tip="Find data that breaks Rollbook's rules and repair it")  # fmt: skip
+        self._action(tools, "Audit &log", None, lambda: self.open_audit_log(),
+                     tip="Every change to the school's records: who, when, before and after "
+                     "(Ctrl+7)")  # fmt: skip
         self._build_sync_menu(tools)
         tools.addSeparator()
         self._action(tools, "Se&ttings…", QKeySequence("Ctrl+,"), self.open_settings)
@@ -311,6 +320,18 @@ class MainWindow(QMainWindow):
             dialog.decided.connect(self.sync.refresh_counts)
         dialog.open()
         self.sync_conflicts_dialog = dialog
+
+    def _audit_page(self):
+        from ui.pages.audit_log import AuditLogPage
+
+        return next(page for page in self.pages if isinstance(page, AuditLogPage))
+
+    def open_audit_log(self, student_id=None, student_no: str = "") -> None:
+        """The audit log page; with a student, only their changes (a student's History)."""
+        page = self._audit_page()
+        self.show_page(self.pages.index(page))
+        if student_id is not None:
+            page.show_student(student_id, student_no)
 
     def open_reinit(self) -> None:
         from ui.wizards.reinit_sync import ReinitWizard

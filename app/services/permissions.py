@@ -8,8 +8,8 @@ which role holds what.
 
 - admin: everything, including users, school settings, backfill, repair, sync conflicts;
 - registrar: students, courses, enrollments, requests, sessions, events, imports, the
-  consistency check, certificates' revocation, reports; repair when the school allows
-  it (``school.registrars_may_repair``);
+  consistency check, certificates' revocation, reports, the audit log; repair when the
+  school allows it (``school.registrars_may_repair``);
 - staff: viewing, requests on a student's behalf, session attendance, event
   registration, check-in and feedback, issuing certificates (each event's own rules
   decide who earned one), reports.
@@ -54,6 +54,7 @@ class Permission(StrEnum):
     BACKFILL = "audit and backfill enrollments from legacy groups"
     SCHOOL_SETTINGS = "change the school's settings"
     MANAGE_USERS = "manage staff accounts"
+    VIEW_AUDIT_LOG = "read the audit log"
     SYNC_CONFLICTS = "decide sync conflicts"
 
 
@@ -84,6 +85,7 @@ MATRIX: dict[Permission, frozenset[UserRole]] = {
     Permission.BACKFILL: _ADMIN,
     Permission.SCHOOL_SETTINGS: _ADMIN,
     Permission.MANAGE_USERS: _ADMIN,
+    Permission.VIEW_AUDIT_LOG: _OFFICE,
     Permission.SYNC_CONFLICTS: _ADMIN,
 }
 

@@ -174,6 +174,8 @@ class _NarrowColumns(QObject):
 
 class StudentDetailPanel(QWidget):
     status_message = Signal(str)
+    #: History: the audit log of this student (id, student number)
+    history_requested = Signal(object, str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -185,6 +187,13 @@ class StudentDetailPanel(QWidget):
         self.heading = QLabel("Select a student to see their courses, attendance and events.")
         self.heading.setWordWrap(True)
         self.heading.setTextFormat(Qt.TextFormat.RichText)
+        self.history_button = QPushButton("Histor&y")
+        self.history_button.setToolTip("Every change to this student's records, who made it "
+                                       "and when (the audit log)")  # fmt: skip
+        self.history_button.clicked.connect(
+            lambda: self.student_id and self.history_requested.emit(self.student_id,
+                                                                    self._student_no))  # fmt: skip
+        self._student_no = ""
 
         self.enrollment_table = _small_table(["Course", "Active", "Progress"])
         self.enrollment_table.itemSelectionChanged.connect(self._update_buttons)
@@ -217,7 +226,10 @@ class StudentDetailPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 0, 0, 0)
-        layout.addWidget(self.heading)
+        heading_row = QHBoxLayout()
+        heading_row.addWidget(self.heading, 1)
+        heading_row.addWidget(self.history_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(heading_row)
         layout.addWidget(QLabel("<b>Course enrollments</b>"))
         layout.addWidget(self.enrollment_table, 1)
         layout.addWidget(self.period_label)
@@ -237,7 +249,8 @@ class StudentDetailPanel(QWidget):
             self.refresh()
 
     def _set_enabled(self, enabled: bool) -> None:
-        for widget in (self.course_box, self.enroll_button, self.enrollment_table):
+        for widget in (self.course_box, self.enroll_button, self.enrollment_table,
+                       self.history_button):
             widget.setEnabled(enabled)
         self._update_buttons()
 
@@ -290,6 +303,7 @@ class StudentDetailPanel(QWidget):
                               student.email) if part
         )  # fmt: skip
         self.heading.setText(f"<h3 style='margin:0'>{student.full_name}</h3>{details}")
+        self._student_no = student.student_no
         self._enrollments = enrolled
         _fill(self.enrollment_table, [
             [e.course_name, "Yes" if e.active else "No",
