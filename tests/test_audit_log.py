@@ -3,6 +3,7 @@ time, person, kind of row, student and run, and only for those who may read it."
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -68,3 +69,36 @@ def test_filters_narrow_the_log(db, history):
 def test_staff_may_not_read_the_audit_log(db, history):
     with db.sessions.begin() as s, pytest.raises(PermissionDenied, match="read the audit log"):
         list_audit(s, db.context(UserRole.STAFF, actor="sam"), AuditQuery())
+
+
+def test_the_command_line_lists_and_saves_the_log(db, history, capsys, tmp_path):
+    from openpyxl import load_workbook
+
+    from app.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            code = main(["--database-url", db.url, "--school", "TEST", "audit", "log", *argv])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 2
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, err = run("--student", "S1", "--by", "rita")
+    assert code == 0, err
+    assert "changed  student S1 Anna Lee  — class name: (empty) → 7B; first name: Ann → Anna" in out
+    assert "changed  course enrollment: S1 Anna Lee in Biology  — active: yes → no" in out
+    assert "Ben" not in out
+    code, out, err = run("--json", "--entity", "course")
+    assert code == 0 and [e["row"] for e in json.loads(out)] == ["course Biology"]
+    code, out, err = run("--student", "S404")
+    assert code == 2 and "no student has that number" in err
+    code, out, err = run("--from", "yesterday")
+    assert code == 2 and err.count("\n") == 1
+    saved = tmp_path / "log.xlsx"
+    code, out, err = run("--out", str(saved), "--by", "alice")
+    assert code == 0 and "Saved 3 changes" in out, err
+    sheet = load_workbook(saved).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    header = next(i for i, row in enumerate(values) if row[:2] == ["When", "Who"])
+    assert [row[1] for row in values[header + 1 :] if row[1]] == ["alice"] * 3

@@ -138,7 +138,8 @@ def cmd_runs_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    audit = sub.add_parser("audit", help="audit enrollments against legacy memberships")
+    audit = sub.add_parser("audit", help="the audit log; enrollments against legacy "
+                           "memberships")  # fmt: skip
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="WHAT")
     enrollments = audit_sub.add_parser(
         "enrollments", help="coverage of legacy memberships; exit 0 full, 1 only inactive, "
@@ -147,6 +148,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                              help="list at most N students per gap (default 20)")  # fmt: skip
     enrollments.add_argument("--json", action="store_true", help="machine-readable output")
     enrollments.set_defaults(handler=cmd_audit_enrollments)
+    from app.cli import audit_log
+
+    audit_log.register(audit_sub)
 
     backfill = sub.add_parser("backfill", help="create enrollments legacy memberships call for")
     backfill_sub = backfill.add_subparsers(dest="backfill_command", required=True,

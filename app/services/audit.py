@@ -77,13 +77,29 @@ class AuditRow:
     origin: str  # local | sync
 
     @property
+    def shown_fields(self) -> list[str]:
+        """Each field as a person reads it: "first name: Ann → Anna" for a change, the
+        value alone for a row added or removed. A deletion's own time is the "deleted"
+        already said."""
+        return self._lines(self.fields)
+
+    def _lines(self, fields: tuple[FieldChange, ...]) -> list[str]:
+        lines = []
+        for c in fields:
+            if self.action in ("changed", "deleted"):
+                if c.field != "deleted_at":
+                    lines.append(f"{words(c.field)}: {shown(c.before)} → {shown(c.after)}")
+            else:
+                value = c.after if self.action == "added" else c.before
+                lines.append(f"{words(c.field)}: {shown(value)}")
+        return lines
+
+    @property
     def summary(self) -> str:
         """The changes in one line: "class name: 7A → 7B; e-mail: (empty) → a@b.org".
         References to other rows are left to the row's name."""
-        return "; ".join(f"{words(c.field)}: {shown(c.before)} → {shown(c.after)}"
-                         if self.action == "changed" else f"{words(c.field)}: "
-                         f"{shown(c.after if self.action == 'added' else c.before)}"
-                         for c in self.fields if not c.field.endswith("_id"))  # fmt: skip
+        return "; ".join(self._lines(tuple(c for c in self.fields
+                                           if not c.field.endswith("_id"))))  # fmt: skip
 
 
 def words(field: str) -> str:

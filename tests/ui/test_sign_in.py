@@ -60,7 +60,7 @@ def test_the_window_asks_who_signs_in_and_locks_out_after_five_wrong_passwords(
     dialog = window.sign_in_dialog
     assert dialog.windowTitle() == "Sign in to Rollbook"
     _shot(dialog, "sign_in")
-    for attempt in range(5):
+    for _attempt in range(5):
         _type(qtbot, dialog, "alice", "not it")
         qtbot.waitUntil(lambda: dialog.sign_in_button.isEnabled()
                         and dialog.message.text() != "Signing in…", timeout=10_000)  # fmt: skip

@@ -13,7 +13,7 @@ from datetime import date
 
 from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit
 
-from app.services.audit import AuditQuery, AuditRow, audit_actors, audit_entities, shown, words
+from app.services.audit import AuditQuery, AuditRow, audit_actors, audit_entities, words
 from app.services.students import find_student_by_number
 from ui.models.audit import AuditTableModel
 from ui.ops import Op
@@ -129,15 +129,7 @@ class AuditLogPage(ListPage):
         head = (f"{entry.at.astimezone():%Y-%m-%d %H:%M:%S}  {entry.actor} {entry.action} "
                 f"{entry.row}" + (" (came with a sync)" if entry.origin == "sync" else "")
                 + (f"  — run {entry.run_id}" if entry.run_id else ""))  # fmt: skip
-        lines = [head, ""]
-        for change in entry.fields:
-            if entry.action == "changed":
-                lines.append(
-                    f"{words(change.field)}: {shown(change.before)} → {shown(change.after)}"
-                )
-            else:
-                value = change.after if entry.action == "added" else change.before
-                lines.append(f"{words(change.field)}: {shown(value)}")
+        lines = [head, "", *entry.shown_fields]
         self.details.setPlainText("\n".join(lines))
 
     def focus_start(self) -> None:
