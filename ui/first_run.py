@@ -17,8 +17,11 @@ from PySide6.QtWidgets import (
     QApplication,
     QCommandLinkButton,
     QDialog,
+    QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -27,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config import Settings, starting_text
+from app.config import Settings, os_login, starting_text
 from app.domain.errors import Cancelled
 from app.jobs import ProgressReport
 from app.runtime import Database
@@ -124,17 +127,74 @@ class FirstRunDialog(QDialog):
             "An empty school, ready for your own students: add them by hand or with "
             "File > Import roster.",
         )
-        self.demo_button.clicked.connect(self.start_demo)
-        self.empty_button.clicked.connect(self.accept)
+        self.demo_button.clicked.connect(lambda: self._with_account(self.start_demo))
+        self.empty_button.clicked.connect(lambda: self._with_account(self.accept))
         # Enter must not fill a real school's database with made-up students.
         self.empty_button.setDefault(True)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._account_box())
         layout.addWidget(question)
         layout.addWidget(self.demo_button)
         layout.addWidget(self.empty_button)
         layout.addStretch(1)
         return page
+
+    def _account_box(self) -> QGroupBox:
+        """The school's first account, an admin, linked to this computer's login: on this
+        computer it opens Rollbook without a password while it is the only account; a
+        password lets the window be locked and the account sign in elsewhere."""
+        box = QGroupBox("Your administrator account")
+        self.admin = None
+        self.display_name = QLineEdit()
+        self.username = QLineEdit(os_login())
+        self.password = QLineEdit()
+        self.password_again = QLineEdit()
+        for field in (self.password, self.password_again):
+            field.setEchoMode(QLineEdit.EchoMode.Password)
+            field.textEdited.connect(lambda _text: self.account_error.setText(""))
+        self.password.setPlaceholderText("optional: needed to lock the window")
+        self.account_error = QLabel("")
+        self.account_error.setWordWrap(True)
+        self.account_error.setStyleSheet("color: #a61b1b;")
+        form = QFormLayout(box)
+        form.addRow("Your &name:", self.display_name)
+        form.addRow("&Username:", self.username)
+        form.addRow("&Password:", self.password)
+        form.addRow("Password a&gain:", self.password_again)
+        form.addRow(self.account_error)
+        return box
+
+    def _with_account(self, then) -> None:
+        """Make the admin account (once), then ``then``."""
+        from app.services.users import MIN_PASSWORD_LENGTH, create_first_admin
+
+        if self.admin is not None:
+            then()
+            return
+        password, again = self.password.text(), self.password_again.text()
+        if password != again:
+            self.account_error.setText("The two passwords differ.")
+            return
+        if password and len(password) < MIN_PASSWORD_LENGTH:
+            self.account_error.setText(f"A password needs at least {MIN_PASSWORD_LENGTH} "
+                                       "characters (or leave both empty).")  # fmt: skip
+            return
+        username = self.username.text().strip() or os_login()
+        name = self.display_name.text().strip() or username
+        login = os_login()
+
+        def made(user) -> None:
+            from ui.ops import hub
+
+            self.admin = user
+            hub().signed_in = user  # what follows (the demo school) is theirs
+            then()
+
+        Op(self, lambda s, ctx, job: create_first_admin(s, ctx.school_id, username, name,
+                                                        password or None, os_login=login),
+           show_progress=False).success(made).failure(
+            lambda error: self.account_error.setText(error_text(error))).run()  # fmt: skip
 
     def _demo_page(self) -> QWidget:
         page = QWidget()

@@ -11,10 +11,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDialog
 from sqlalchemy import func, select
 
-from app.config import Settings, needs_first_run
+from app.config import Settings, needs_first_run, os_login
 from app.db import migrate
 from app.db.engine import stop_embedded
-from app.db.models import Student
+from app.db.models import AppUser, Student
 from ui.first_run import FirstRunDialog, Stage
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -89,6 +89,10 @@ def test_creates_the_database_off_the_gui_thread_then_starts_empty(qtbot, first_
     assert database is not None and migrate.is_at_head(database.engine)
     with database.sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(Student)) == 0
+        # The school's first account: an admin, linked to this computer's login.
+        (admin,) = s.execute(select(AppUser.username, AppUser.role, AppUser.os_login,
+                                    AppUser.password_hash)).all()  # fmt: skip
+    assert admin == (os_login(), "admin", os_login(), None)
     assert (settings.pgdata_dir / "PG_VERSION").exists()
     assert not needs_first_run(settings)
 
@@ -103,7 +107,7 @@ def test_demo_data_fills_the_school_with_progress(qtbot, first_run):
     seen: list[str] = []
     with qtbot.waitSignal(dialog.accepted, timeout=120_000):
         qtbot.keyClick(dialog.demo_button, Qt.Key.Key_Space)
-        assert dialog.stage is Stage.DEMO
+        qtbot.waitUntil(lambda: dialog.stage is Stage.DEMO, timeout=10_000)  # account first
         assert dialog.focusWidget() is dialog.demo_cancel
         seen.append(dialog.demo_text.text())
         _save(dialog, "first_run_3_demo.png")
@@ -120,6 +124,7 @@ def test_cancelling_demo_data_goes_back_with_nothing_kept(qtbot, first_run):
     dialog.start()
     _wait_ready(qtbot, dialog)
     qtbot.mouseClick(dialog.demo_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.stage is Stage.DEMO, timeout=10_000)
     qtbot.waitUntil(lambda: dialog.demo_bar.maximum() > 0, timeout=60_000)  # under way
     qtbot.mouseClick(dialog.demo_cancel, Qt.MouseButton.LeftButton)
     assert "Cancelling" in dialog.demo_text.text()
@@ -157,3 +162,29 @@ def test_closing_while_the_database_is_created_waits_for_it(qtbot, first_run):
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=120_000)
     assert dialog.result() == QDialog.DialogCode.Rejected
     assert dialog.database is not None  # created completely, then closed by the fixture
+
+
+def test_the_first_admin_may_have_a_password(qtbot, first_run):
+    settings, make = first_run
+    settings.data_dir.mkdir()
+    dialog = make()
+    dialog.show()
+    dialog.start()
+    _wait_ready(qtbot, dialog)
+    dialog.display_name.setText("Alice Admin")
+    dialog.username.setText("alice")
+    dialog.password.setText("a good password")
+    dialog.password_again.setText("a good passw0rd")
+    qtbot.mouseClick(dialog.empty_button, Qt.MouseButton.LeftButton)
+    assert dialog.account_error.text() == "The two passwords differ."
+    assert dialog.isVisible()
+    dialog.password_again.setText("a good password")
+    _save(dialog, "first_run_2_account.png")
+    with qtbot.waitSignal(dialog.accepted, timeout=5000):
+        qtbot.mouseClick(dialog.empty_button, Qt.MouseButton.LeftButton)
+    from app.services.users import sign_in
+
+    with dialog.database.sessions.begin() as s:
+        signed = sign_in(s, dialog.database.school.id, "alice", "a good password")
+    assert signed.ok and signed.user.display_name == "Alice Admin"
+    assert signed.user.os_login == os_login()
