@@ -19,8 +19,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -35,14 +33,20 @@ LOCKED_FOR = timedelta(minutes=5)
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024  # a longer one is refused before hashing: no hashing floods
 
-_hasher = PasswordHasher()
+@functools.cache
+def _hasher():
+    """argon2-cffi's hasher (argon2id, its RFC 9106 defaults), loaded when a password is
+    first hashed or checked: the window's start does not wait for the library."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
 
 
 @functools.cache
 def _dummy_hash() -> str:
     """Checked when the username is unknown, so that it takes as long as a wrong password
     (made once, when first needed: a hash takes a moment and 64 MiB)."""
-    return _hasher.hash("rollbook: no such account")
+    return _hasher().hash("rollbook: no such account")
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,7 @@ def _insert(session: Session, school_id: uuid.UUID, username: str, display_name:
         raise Conflict(f"Another account is already linked to the login {os_login!r}.")
     user = AppUser(school_id=school_id, username=name,
                    display_name=(display_name or name).strip()[:200], role=role.value,
-                   password_hash=_hasher.hash(check_password(password)) if password else None,
+                   password_hash=_hasher().hash(check_password(password)) if password else None,
                    password_changed_at=func.now() if password else None,
                    os_login=os_login or None)  # fmt: skip
     session.add(user)
@@ -253,7 +257,7 @@ def reset_password(session: Session, ctx: ServiceContext, username: str, passwor
                    ) -> UserRow:  # fmt: skip
     """A new password; a lock from failed sign-ins is lifted with it."""
     user = _get(session, ctx, username)
-    user.password_hash = _hasher.hash(check_password(password))
+    user.password_hash = _hasher().hash(check_password(password))
     user.password_changed_at = func.now()
     user.failed_logins = 0
     user.locked_until = None
@@ -290,8 +294,8 @@ def sign_in(session: Session, school_id: uuid.UUID, username: str, password: str
         return wrong
     if not user.active:
         return SignIn(None, f"The account {user.username} is deactivated; ask an admin.")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher().hash(password)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
@@ -300,8 +304,10 @@ def sign_in(session: Session, school_id: uuid.UUID, username: str, password: str
 
 
 def _verify(stored: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
-        return _hasher.verify(stored, password)
+        return _hasher().verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 
