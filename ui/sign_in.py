@@ -151,10 +151,16 @@ class IdleLock(QObject):
         super().__init__(parent)
         self.timer = QTimer(self, singleShot=True)
         self.timer.timeout.connect(lock)
+        self.minutes = 0
         self.set_minutes(minutes)
-        QApplication.instance().installEventFilter(self)
 
     def set_minutes(self, minutes: int) -> None:
+        # Every event of the application passes the filter: watch only when it can lock.
+        app = QApplication.instance()
+        if minutes > 0 and self.minutes <= 0:
+            app.installEventFilter(self)
+        elif minutes <= 0 and self.minutes > 0:
+            app.removeEventFilter(self)
         self.minutes = minutes
         self.timer.stop()
         if minutes > 0:

@@ -33,6 +33,7 @@ LOCKED_FOR = timedelta(minutes=5)
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024  # a longer one is refused before hashing: no hashing floods
 
+
 @functools.cache
 def _hasher():
     """argon2-cffi's hasher (argon2id, its RFC 9106 defaults), loaded when a password is
@@ -145,20 +146,19 @@ class StartSignIn:
     needed: bool
     user: UserRow | None = None
     suggested: str = ""  # the username the dialog offers
-    idle_lock_minutes: int = 0
 
 
 def start_sign_in(session: Session, school_id: uuid.UUID, os_login: str) -> StartSignIn:
-    school = session.execute(text("SELECT require_passwords, idle_lock_minutes FROM school "
-                                  "WHERE id = :s"), {"s": school_id}).one()  # fmt: skip
+    require_passwords = session.execute(text("SELECT require_passwords FROM school WHERE id = :s"),
+                                        {"s": school_id}).scalar_one()  # fmt: skip
     active = session.scalar(select(func.count()).select_from(AppUser).where(
         AppUser.school_id == school_id, AppUser.active, AppUser.deleted_at.is_(None)))  # fmt: skip
     if not active:
         return StartSignIn(False)
     linked = account_for_os_login(session, school_id, os_login)
-    if linked is not None and active == 1 and not school.require_passwords:
-        return StartSignIn(False, linked, idle_lock_minutes=school.idle_lock_minutes)
-    return StartSignIn(True, None, linked.username if linked else "", school.idle_lock_minutes)
+    if linked is not None and active == 1 and not require_passwords:
+        return StartSignIn(False, linked)
+    return StartSignIn(True, None, linked.username if linked else "")
 
 
 def idle_lock_minutes(session: Session, school_id: uuid.UUID) -> int:
@@ -190,8 +190,8 @@ def _insert(session: Session, school_id: uuid.UUID, username: str, display_name:
     if password is None and not os_login:
         raise ValidationError("password", "An account needs a password, or an operating-system "
                               "login it is linked to.")  # fmt: skip
-    if _find(session, school_id, name) is not None or session.scalar(
-            select(AppUser.id).where(AppUser.username == name)) is not None:  # fmt: skip
+    # Usernames are unique across the database's schools, as they sign in before one is known.
+    if session.scalar(select(AppUser.id).where(AppUser.username == name)) is not None:
         raise Conflict(f"There is already an account {name!r}.")
     if os_login and account_for_os_login(session, school_id, os_login) is not None:
         raise Conflict(f"Another account is already linked to the login {os_login!r}.")
