@@ -30,9 +30,12 @@ MILESTONE_LISTED = "first list ready"
 
 def _collect_garbage_on_this_thread(app: QApplication) -> None:
     from ui.gc_collector import GuiThreadCollector
-    from ui.ops import installed_hub
 
     def busy() -> bool:
+        # Imported when first asked (a second after the start), not before the window is
+        # up: ui.ops brings the database layer, which loads on a background thread.
+        from ui.ops import installed_hub
+
         hub = installed_hub()
         return hub is not None and hub.busy
 
