@@ -188,7 +188,7 @@ class FirstRunDialog(QDialog):
             from ui.ops import hub
 
             self.admin = user
-            hub().signed_in = user  # what follows (the demo school) is theirs
+            hub().sign_in(user)  # what follows (the demo school) is theirs
             then()
 
         Op(self, lambda s, ctx, job: create_first_admin(s, ctx.school_id, username, name,

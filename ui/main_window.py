@@ -146,6 +146,12 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ pages
     def show_page(self, number: int) -> None:
+        actions = getattr(self, "page_actions", [])
+        if 0 <= number < len(actions) and not actions[number].isEnabled():
+            # The role may not open it: stay, and say why (as the menu item does).
+            self.navigation.setCurrentRow(self.stack.currentIndex())
+            self.statusBar().showMessage(actions[number].toolTip(), 8000)
+            return
         if 0 <= number < len(self.pages):
             self.stack.setCurrentIndex(number)
             if self.navigation.currentRow() != number:
@@ -174,26 +180,43 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
         view_menu = self.menuBar().addMenu("&View")
-        for number, page in enumerate(self.pages, start=1):
-            self._action(view_menu, page.menu_text or page.title,
-                         QKeySequence(f"Ctrl+{number}"),
-                         lambda _=False, n=number - 1: self.show_page(n))  # fmt: skip
+        self.page_actions = [
+            self._action(view_menu, page.menu_text or page.title, QKeySequence(f"Ctrl+{number}"),
+                         lambda _=False, n=number - 1: self.show_page(n))
+            for number, page in enumerate(self.pages, start=1)
+        ]  # fmt: skip
         view_menu.addSeparator()
         self._action(view_menu, "&Refresh", QKeySequence.StandardKey.Refresh, self.refresh_current)
         self._action(view_menu, "&Notifications", None, lambda: self.reminders.area.toggle())
 
         tools = self.menuBar().addMenu("&Tools")
-        self._action(tools, "&Maintenance…", None, self.open_maintenance,
-                     tip="Legacy group audit and enrollment backfill, previewed first")  # fmt: skip
+        maintenance = self._action(tools, "&Maintenance…", None, self.open_maintenance,
+                                   tip="Legacy group audit and enrollment backfill, previewed "
+                                   "first")  # fmt: skip
         self._action(tools, "Run &history…", None, self.open_run_history,
                      tip="Past imports and maintenance runs, with their reports")  # fmt: skip
         self._action(tools, "&Backups…", None, self.open_backups,
                      tip="Back the database up, or restore an earlier backup")  # fmt: skip
-        self._action(tools, "&Consistency check…", None, self.open_consistency_check,
-                     tip="Find data that breaks Rollbook's rules and repair it")  # fmt: skip
-        self._action(tools, "Audit &log", None, lambda: self.open_audit_log(),
-                     tip="Every change to the school's records: who, when, before and after "
-                     "(Ctrl+7)")  # fmt: skip
+        consistency = self._action(tools, "&Consistency check…", None,
+                                   self.open_consistency_check,
+                                   tip="Find data that breaks Rollbook's rules and repair it")  # fmt: skip
+        audit_log = self._action(tools, "Audit &log", None, lambda: self.open_audit_log(),
+                                 tip="Every change to the school's records: who, when, before "
+                                 "and after (Ctrl+7)")  # fmt: skip
+        # What the signed-in person's role forbids is greyed, with the reason on hover.
+        from app.services.permissions import Permission
+        from ui.role import RoleGate
+
+        self.role_gate = RoleGate(self)
+        # A page the role may not open (the audit log, for staff): its menu item greyed.
+        for page, action in zip(self.pages, self.page_actions, strict=True):
+            if getattr(page, "permission", None) is not None:
+                self.role_gate.guard(action, page.permission)
+        for action, permission in ((self.import_action, Permission.IMPORT_ROSTERS),
+                                   (maintenance, Permission.BACKFILL),
+                                   (consistency, Permission.CHECK_CONSISTENCY),
+                                   (audit_log, Permission.VIEW_AUDIT_LOG)):  # fmt: skip
+            self.role_gate.guard(action, permission)
         self._build_sync_menu(tools)
         tools.addSeparator()
         self._action(tools, "Se&ttings…", QKeySequence("Ctrl+,"), self.open_settings)

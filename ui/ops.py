@@ -53,6 +53,7 @@ class OpsHub(QObject):
 
     changed = Signal(object)  # frozenset[str]: the tables an operation's transaction wrote
     busy_changed = Signal(bool)
+    signed_in_changed = Signal()  # another person signed in: what the window allows changes
     _finished = Signal(object, object)  # (Op, Future) delivered on the GUI thread
     _progress = Signal(object, object)  # (Op, ProgressReport)
 
@@ -74,6 +75,11 @@ class OpsHub(QObject):
     @property
     def busy(self) -> bool:
         return self._running > 0
+
+    def sign_in(self, user: UserRow | None) -> None:
+        """From now on ``user`` acts (ui/sign_in.py)."""
+        self.signed_in = user
+        self.signed_in_changed.emit()
 
     def context(self) -> ServiceContext:
         """Who acts: the signed-in account, else (a school without accounts) whoever

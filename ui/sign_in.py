@@ -119,7 +119,7 @@ def sign_in_at_start(parent: QWidget, login: str, then: Callable[[StartSignIn], 
 
     def decided(start: StartSignIn) -> None:
         if not start.needed:
-            hub().signed_in = start.user
+            hub().sign_in(start.user)
             then(start)
             return
         dialog = SignInDialog(parent, suggested=start.suggested)
@@ -129,7 +129,7 @@ def sign_in_at_start(parent: QWidget, login: str, then: Callable[[StartSignIn], 
             if result != QDialog.DialogCode.Accepted or dialog.user is None:
                 cancelled()
                 return
-            hub().signed_in = dialog.user
+            hub().sign_in(dialog.user)
             then(start)
 
         dialog.finished.connect(done)
@@ -227,7 +227,7 @@ class WindowLock(QObject):
                 self.window.close()
                 return
             changed = dialog.user.id != user.id
-            hub().signed_in = dialog.user
+            hub().sign_in(dialog.user)
             central.show()
             self._show()
             self.idle.set_minutes(self.idle.minutes)

@@ -156,3 +156,38 @@ def test_the_window_locks_itself_after_the_idle_time(database, ops_hub, accounts
     idle.timer.start(50)  # fifteen minutes, shortened
     qtbot.waitUntil(lambda: getattr(window, "lock_dialog", None) is not None, timeout=5_000)
     assert not window.centralWidget().isVisible()
+
+
+def test_the_window_greys_out_what_the_role_may_not_do_and_says_why(
+    db, database, ops_hub, accounts, qtbot
+):
+    from app.services.students import StudentInput, create_student
+
+    with db.sessions.begin() as s:
+        create_student(s, db.context(), StudentInput("S1", "Ann", "Lee"))
+    window, outcome = _start(qtbot, database)
+    qtbot.waitUntil(lambda: hasattr(window, "sign_in_dialog"), timeout=10_000)
+    _type(qtbot, window.sign_in_dialog, "bob", BOB)  # staff
+    qtbot.waitUntil(lambda: bool(outcome), timeout=10_000)
+    assert not window.import_action.isEnabled()
+    assert window.import_action.toolTip() == ("Bob (staff) may not import rosters; this needs "
+                                              "the admin or registrar role.")  # fmt: skip
+    students = window.pages[0]
+    new_button = students.buttons[students.new_action]
+    assert not new_button.isEnabled() and "may not add, edit or delete students" in (
+        new_button.toolTip())  # fmt: skip
+    qtbot.waitUntil(lambda: students.model.rowCount() == 1, timeout=10_000)
+    students.table.selectRow(0)
+    detail = students.detail
+    qtbot.waitUntil(lambda: detail.enrollment_table.isEnabled(), timeout=10_000)
+    assert not detail.enroll_button.isEnabled()
+    assert "may not enroll or unenroll students" in detail.enroll_button.toolTip()
+    assert detail.history_button.isHidden()  # staff do not read the audit log
+    _shot(window, "staff_window")
+
+    window.window_lock.lock()  # alice (admin) takes over at the lock
+    _type(qtbot, window.lock_dialog, "alice", ALICE)
+    qtbot.waitUntil(lambda: window.import_action.isEnabled(), timeout=10_000)
+    assert "Import students" in window.import_action.toolTip()
+    assert new_button.isEnabled() and detail.enroll_button.isEnabled()
+    assert not detail.history_button.isHidden()

@@ -14,6 +14,7 @@ from datetime import date
 from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit
 
 from app.services.audit import AuditQuery, AuditRow, audit_actors, audit_entities, words
+from app.services.permissions import Permission
 from app.services.students import find_student_by_number
 from ui.models.audit import AuditTableModel
 from ui.ops import Op
@@ -26,6 +27,7 @@ class AuditLogPage(ListPage):
     title = "Audit log"
     menu_text = "&Audit log"  # in the View menu
     nav_text = "Audit log"  # "Log" alone says too little
+    permission = Permission.VIEW_AUDIT_LOG  # the window greys it out for other roles
     noun = ("change", "changes")
 
     def __init__(self, parent=None) -> None:

@@ -25,7 +25,9 @@ from app.domain.errors import NotFound
 from app.domain.rows import EnrollmentRow
 from app.services import courses, enrollments
 from app.services.lookup import CertificateEntry, RegistrationEntry, StudentLookup, lookup_student
+from app.services.permissions import Permission
 from ui.ops import Op, hub, show_error
+from ui.role import allowed, why_not
 from ui.widgets.column_fitter import _cut_widest_first
 from ui.widgets.course_picker import CoursePicker, CourseSuggestions
 from ui.widgets.readonly_table import readonly_table
@@ -194,6 +196,7 @@ class StudentDetailPanel(QWidget):
             lambda: self.student_id and self.history_requested.emit(self.student_id,
                                                                     self._student_no))  # fmt: skip
         self._student_no = ""
+        self._enabled = False
 
         self.enrollment_table = _small_table(["Course", "Active", "Progress"])
         self.enrollment_table.itemSelectionChanged.connect(self._update_buttons)
@@ -241,6 +244,7 @@ class StudentDetailPanel(QWidget):
         layout.addWidget(self.registration_table, 1)
         self._set_enabled(False)
         hub().changed.connect(self._on_tables_changed)
+        hub().signed_in_changed.connect(lambda: self._set_enabled(self._enabled))
 
     def _on_tables_changed(self, changed: frozenset[str]) -> None:
         if "course" in changed:  # created or renamed here or anywhere else
@@ -249,15 +253,21 @@ class StudentDetailPanel(QWidget):
             self.refresh()
 
     def _set_enabled(self, enabled: bool) -> None:
-        for widget in (self.course_box, self.enroll_button, self.enrollment_table,
-                       self.history_button):
+        self._enabled = enabled
+        may_enroll = allowed(Permission.MANAGE_ENROLLMENTS)
+        for widget in (self.enrollment_table, self.history_button):
             widget.setEnabled(enabled)
+        for widget in (self.course_box, self.enroll_button):
+            widget.setEnabled(enabled and may_enroll)
+            widget.setToolTip("" if may_enroll else why_not(Permission.MANAGE_ENROLLMENTS))
+        self.history_button.setVisible(allowed(Permission.VIEW_AUDIT_LOG))
         self._update_buttons()
 
     def _update_buttons(self) -> None:
         row = self.enrollment_table.currentRow()
         selected = self._enrollments[row] if 0 <= row < len(self._enrollments) else None
-        self.unenroll_button.setEnabled(bool(selected and selected.active))
+        self.unenroll_button.setEnabled(bool(selected and selected.active)
+                                        and allowed(Permission.MANAGE_ENROLLMENTS))  # fmt: skip
         self.period_label.setText(
             f"{selected.course_name}: {selected.period_text}" if selected else ""
         )

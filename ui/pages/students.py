@@ -12,12 +12,14 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QSplitter
 from app.domain.enums import StudentStatus
 from app.domain.wording import counted
 from app.services import courses, students
+from app.services.permissions import Permission
 from app.services.students import StudentQuery
 from ui.dialogs.student_dialog import StudentDialog
 from ui.models.students import LONG_TEXT_COLUMNS, StudentTableModel
-from ui.ops import Op
+from ui.ops import Op, hub
 from ui.pages.list_page import ListPage
 from ui.pages.student_detail import StudentDetailPanel
+from ui.role import allowed, why_not
 from ui.widgets.column_fitter import ColumnFitter
 
 # Until the user drags the divider, the detail panel gets this share of the page's
@@ -63,6 +65,7 @@ class StudentsPage(ListPage):
             button.clicked.connect(action.trigger)
             self.filter_bar.addWidget(button)
             self.buttons[action] = button
+        self._tips = {action: button.toolTip() for action, button in self.buttons.items()}
 
         self.detail = StudentDetailPanel(self)
         self.detail.status_message.connect(self.status_message)
@@ -109,6 +112,7 @@ class StudentsPage(ListPage):
         self.model.modelReset.connect(self._selection_changed)
         self.model.dataChanged.connect(lambda *_: self._selection_changed())
         self._selection_changed()
+        hub().signed_in_changed.connect(self._selection_changed)
 
     def _action(self, text: str, shortcut, slot) -> QAction:
         action = QAction(text, self)
@@ -152,10 +156,15 @@ class StudentsPage(ListPage):
         rows = self.table.selected_rows()
         if len(rows) < len(self.table.selectionModel().selectedRows()):
             return  # highlighted rows are being reloaded (after a change): wait for them
-        self.edit_action.setEnabled(len(rows) == 1)
-        self.deactivate_action.setEnabled(any(r.status == StudentStatus.ACTIVE.value for r in rows))
+        may_change = allowed(Permission.MANAGE_STUDENTS)
+        self.new_action.setEnabled(may_change)
+        self.edit_action.setEnabled(may_change and len(rows) == 1)
+        self.deactivate_action.setEnabled(
+            may_change and any(r.status == StudentStatus.ACTIVE.value for r in rows))  # fmt: skip
         for action, button in self.buttons.items():
             button.setEnabled(action.isEnabled())
+            button.setToolTip(self._tips[action] if may_change
+                              else why_not(Permission.MANAGE_STUDENTS))  # fmt: skip
         if self.detail.isHidden():
             return  # a hidden panel reads nothing; showing it shows the selection
         shown = rows[0].id if len(rows) == 1 else None
