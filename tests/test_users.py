@@ -210,3 +210,22 @@ def test_on_this_computer_the_login_linked_account_acts_without_a_password(db, t
         acting_context(database)
     monkeypatch.setenv("ROLLBOOK_PASSWORD", PASSWORD)
     assert acting_context(database).actor == "desk"
+
+
+def test_an_admin_sets_the_schools_rules_for_signing_in(db, capsys, monkeypatch):
+    code, out, err = _cli(capsys, monkeypatch, db, "users", "rules")
+    assert code == 0 and "Idle lock: after 15 minutes without use." in out
+    assert "Repair: admins only." in out
+    code, out, err = _cli(capsys, monkeypatch, db, "users", "rules", "--require-passwords",
+                          "yes", "--idle-lock", "0", "--registrars-may-repair", "yes", "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out) == {"require_passwords": True, "idle_lock_minutes": 0,
+                               "registrars_may_repair": True}  # fmt: skip
+    code, out, err = _cli(capsys, monkeypatch, db, "users", "rules", "--idle-lock", "999")
+    assert code == 2 and "out of range" in err
+    with db.sessions.begin() as s:
+        from app.services.users import set_account_rules
+
+        with pytest.raises(PermissionDenied, match="change the school's settings"):
+            set_account_rules(s, db.context(UserRole.REGISTRAR, actor="reg"),
+                              idle_lock_minutes=5)  # fmt: skip

@@ -12,7 +12,7 @@ import argparse
 from dataclasses import asdict
 
 from app.cli.identity import ask_password, asked, os_login, stdin_line
-from app.cli.output import EXIT_OK, CommandError, print_json
+from app.cli.output import EXIT_OK, CommandError, count_option, print_json
 from app.cli.session import school_session
 from app.config import Settings
 
@@ -110,6 +110,32 @@ def cmd_users_reset_password(args: argparse.Namespace, settings: Settings) -> in
     return EXIT_OK
 
 
+def cmd_users_rules(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services.users import account_rules, set_account_rules
+
+    changes = {"require_passwords": None if args.require_passwords is None
+               else args.require_passwords == "yes",
+               "idle_lock_minutes": args.idle_lock,
+               "registrars_may_repair": None if args.registrars_may_repair is None
+               else args.registrars_may_repair == "yes"}  # fmt: skip
+    with school_session(settings) as (session, ctx):
+        if any(value is not None for value in changes.values()):
+            rules = set_account_rules(session, ctx, **changes)
+        else:
+            rules = account_rules(session, ctx)
+    if args.json:
+        print_json(asdict(rules))
+        return EXIT_OK
+    print("Passwords: " + ("required, also for an account linked to the computer's login."
+                           if rules.require_passwords else
+                           "not asked of the computer's own login-linked account."))  # fmt: skip
+    print("Idle lock: " + (f"after {rules.idle_lock_minutes} minutes without use."
+                           if rules.idle_lock_minutes else "never."))  # fmt: skip
+    print("Repair: " + ("admins and registrars." if rules.registrars_may_repair
+                        else "admins only."))  # fmt: skip
+    return EXIT_OK
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     users = sub.add_parser("users", help="the school's staff accounts (admin)")
     users_sub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
@@ -140,9 +166,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                                  "(and lift a lock)")  # fmt: skip
     reset.add_argument("username", metavar="USERNAME")
     reset.set_defaults(handler=cmd_users_reset_password)
+    rules = users_sub.add_parser("rules", help="show or (admin) set the school's rules for "
+                                 "signing in and repair")  # fmt: skip
+    rules.add_argument("--require-passwords", choices=["yes", "no"],
+                       help="whether an account linked to the computer's login still signs "
+                       "in with its password (default no)")  # fmt: skip
+    rules.add_argument("--idle-lock", type=count_option(480, minimum=0), metavar="MINUTES",
+                       help="lock the window after this many idle minutes; 0 never "
+                       "(default 15)")  # fmt: skip
+    rules.add_argument(
+        "--registrars-may-repair",
+        choices=["yes", "no"],
+        help="whether registrars may apply repairs (default no: admins)",
+    )
+    rules.set_defaults(handler=cmd_users_rules)
     for parser in (add, reset):
         parser.add_argument("--password-stdin", action="store_true", dest="new_password_stdin",
                             help="read the new password from standard input (the line "
                             "after --user's own, if that comes from there too)")  # fmt: skip
-    for parser in (add, listing, role, deactivate, reset):
+    for parser in (add, listing, role, deactivate, reset, rules):
         parser.add_argument("--json", action="store_true", help="machine-readable output")

@@ -138,6 +138,44 @@ def account_for_os_login(session: Session, school_id: uuid.UUID, os_login: str
 
 
 @dataclass(frozen=True)
+class AccountRules:
+    """The school's rules for signing in and for who may repair."""
+
+    require_passwords: bool  # a login-linked account signs in with its password anyway
+    idle_lock_minutes: int  # the window locks after this long idle; 0 never
+    registrars_may_repair: bool
+
+
+MAX_IDLE_LOCK_MINUTES = 480
+
+
+@needs(Permission.VIEW)
+def account_rules(session: Session, ctx: ServiceContext) -> AccountRules:
+    row = session.execute(text("SELECT require_passwords, idle_lock_minutes, "
+                               "registrars_may_repair FROM school WHERE id = :s"),
+                          {"s": ctx.school_id}).one()  # fmt: skip
+    return AccountRules(*row)
+
+
+@needs(Permission.SCHOOL_SETTINGS)
+def set_account_rules(session: Session, ctx: ServiceContext, *,
+                      require_passwords: bool | None = None,
+                      idle_lock_minutes: int | None = None,
+                      registrars_may_repair: bool | None = None) -> AccountRules:  # fmt: skip
+    """Change the rules given (None: as it is); captured in the audit log like any change."""
+    if idle_lock_minutes is not None and not 0 <= idle_lock_minutes <= MAX_IDLE_LOCK_MINUTES:
+        raise ValidationError("idle_lock_minutes", f"The idle lock is 0 (never) to "
+                              f"{MAX_IDLE_LOCK_MINUTES} minutes.")  # fmt: skip
+    session.execute(text("""
+        UPDATE school SET require_passwords = coalesce(:p, require_passwords),
+                          idle_lock_minutes = coalesce(:m, idle_lock_minutes),
+                          registrars_may_repair = coalesce(:r, registrars_may_repair)
+        WHERE id = :s"""), {"p": require_passwords, "m": idle_lock_minutes,
+                            "r": registrars_may_repair, "s": ctx.school_id})  # fmt: skip
+    return account_rules(session, ctx)
+
+
+@dataclass(frozen=True)
 class StartSignIn:
     """What the window does at start-up: sign in (``needed``), or start as ``user`` — the
     school's only account, linked to the operating-system login — or, with no accounts
@@ -313,6 +351,7 @@ def _verify(stored: str, password: str) -> bool:
 
 
 __all__ = [
+    "AccountRules", "account_rules", "set_account_rules",
     "SignIn", "StartSignIn", "UserRow", "start_sign_in", "account_for_os_login", "add_user", "check_password",
     "context_of", "create_first_admin", "deactivate_user", "has_accounts", "idle_lock_minutes", "list_users",
     "reset_password", "set_role", "sign_in",
