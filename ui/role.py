@@ -54,3 +54,11 @@ class RoleGate(QObject):
         control.setToolTip(tip if ok else why_not(permission))
         if isinstance(control, QAction):
             control.setStatusTip(control.toolTip())
+
+
+def enable(control: QAction | QWidget, enabled: bool, permission: Permission, tip: str) -> None:
+    """For a control a page enables by what is selected: usable when that says so and the
+    role allows it; while the role forbids it, its tooltip says why."""
+    ok = allowed(permission)
+    control.setEnabled(enabled and ok)
+    control.setToolTip(tip if ok else why_not(permission))

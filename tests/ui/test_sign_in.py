@@ -184,6 +184,19 @@ def test_the_window_greys_out_what_the_role_may_not_do_and_says_why(
     assert "may not enroll or unenroll students" in detail.enroll_button.toolTip()
     assert detail.history_button.isHidden()  # staff do not read the audit log
     _shot(window, "staff_window")
+    # Staff take registers and run the event desk; the office schedules and sets up.
+    from ui.pages.event_list import EventListPage
+    from ui.pages.requests import RequestsPage
+    from ui.pages.sessions import SessionsPage
+
+    sessions = next(p for p in window.pages if isinstance(p, SessionsPage))
+    assert not sessions.new_button.isEnabled()
+    assert "may not schedule, edit or cancel class sessions" in sessions.new_button.toolTip()
+    events = next(p for p in window.pages if isinstance(p, EventListPage))
+    assert not events.new_button.isEnabled() and not events.new_action.isEnabled()
+    assert "may not create, edit, open, close or cancel events" in events.new_button.toolTip()
+    requests = next(p for p in window.pages if isinstance(p, RequestsPage))
+    assert all("may not approve or reject" in b.toolTip() for b in requests.buttons)
 
     window.window_lock.lock()  # alice (admin) takes over at the lock
     _type(qtbot, window.lock_dialog, "alice", ALICE)
@@ -191,3 +204,5 @@ def test_the_window_greys_out_what_the_role_may_not_do_and_says_why(
     assert "Import students" in window.import_action.toolTip()
     assert new_button.isEnabled() and detail.enroll_button.isEnabled()
     assert not detail.history_button.isHidden()
+    assert sessions.new_button.isEnabled() and events.new_button.isEnabled()
+    assert sessions.new_button.toolTip() == "Schedule a session or a series of them (Ctrl+N)"

@@ -25,9 +25,11 @@ from app.domain.enums import EventStatus
 from app.domain.wording import counted, plural
 from app.services import event_setup
 from app.services.event_setup import EventDetails, EventSummary
+from app.services.permissions import Permission
 from ui.models.event_list import ATTENDANCE, BARS_ROLE, DATES, EventListModel, can_become
-from ui.ops import Op, error_text, show_error
+from ui.ops import Op, error_text, hub, show_error
 from ui.pages.list_page import ListPage
+from ui.role import enable
 from ui.widgets.day_bars import DayBarsDelegate
 
 if TYPE_CHECKING:  # the dialogs load on first use: start-up stays quick
@@ -122,6 +124,9 @@ class EventListPage(ListPage):
         self.certificates_button = self._button("Ce&rtificates…", "Issue and revoke the "
                                                 "highlighted event's certificates",
                                                 self.open_certificates)  # fmt: skip
+        self._tips = {button: button.toolTip() for button in (self.new_button, self.edit_button,
+                                                              *self.step_buttons.values())}
+        hub().signed_in_changed.connect(self._selection_changed)
         self._moving = False  # a status change is on its way: the steps wait for it
         self._select_when_loaded: uuid.UUID | None = None
 
@@ -153,11 +158,17 @@ class EventListPage(ListPage):
 
     def _selection_changed(self) -> None:
         event = self.chosen()
-        for widget in (self.edit_action, self.edit_button, self.check_in_button,
-                       self.certificates_button):  # fmt: skip
+        for widget in (self.check_in_button, self.certificates_button):
             widget.setEnabled(event is not None)
+        # Setting events up and moving them on is the office's; the desk is everyone's.
+        enable(self.new_action, True, Permission.MANAGE_EVENTS, "")
+        enable(self.new_button, True, Permission.MANAGE_EVENTS, self._tips[self.new_button])
+        enable(self.edit_action, event is not None, Permission.MANAGE_EVENTS, "")
+        enable(self.edit_button, event is not None, Permission.MANAGE_EVENTS,
+               self._tips[self.edit_button])  # fmt: skip
         for status, button in self.step_buttons.items():
-            button.setEnabled(event is not None and not self._moving and can_become(event, status))
+            enable(button, event is not None and not self._moving and can_become(event, status),
+                   Permission.MANAGE_EVENTS, self._tips[button])  # fmt: skip
 
     def _select_saved(self) -> None:
         """After a save, highlight the event saved once the list shows it."""

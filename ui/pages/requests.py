@@ -17,11 +17,13 @@ from app.domain.rows import RequestDecisions, RequestListRow
 from app.domain.wording import counted, plural
 from app.maintenance.request_decisions import decide_requests
 from app.services import courses
+from app.services.permissions import Permission
 from app.services.requests import RequestQuery
 from ui.dialogs.request_dialog import RequestDialog
 from ui.models.requests import RequestTableModel
-from ui.ops import Op
+from ui.ops import Op, hub
 from ui.pages.list_page import ListPage
+from ui.role import enable
 
 
 class RequestsPage(ListPage):
@@ -68,6 +70,8 @@ class RequestsPage(ListPage):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self.model.modelReset.connect(self._update_actions)
         self.model.dataChanged.connect(lambda *_: self._update_actions())
+        self._tips = {button: button.toolTip() for button in self.buttons}
+        hub().signed_in_changed.connect(self._update_actions)
         self._update_actions()
 
     def _action(self, text: str, shortcut, slot) -> QAction:
@@ -106,8 +110,8 @@ class RequestsPage(ListPage):
         enabled = bool(self.selected_pending())
         for action, button in zip((self.approve_action, self.reject_action), self.buttons,
                                   strict=True):  # fmt: skip
-            action.setEnabled(enabled)
-            button.setEnabled(enabled)
+            enable(action, enabled, Permission.DECIDE_REQUESTS, "")
+            enable(button, enabled, Permission.DECIDE_REQUESTS, self._tips[button])
 
     def approve(self) -> None:
         rows = self.selected_pending()

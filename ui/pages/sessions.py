@@ -19,9 +19,11 @@ from app.domain.enums import SessionStatus
 from app.domain.wording import counted
 from app.services import courses, session_week
 from app.services.class_sessions import SessionQuery
+from app.services.permissions import Permission
 from ui.models.sessions import SessionTableModel
-from ui.ops import Op, error_text
+from ui.ops import Op, error_text, hub
 from ui.pages.list_page import ListPage
+from ui.role import enable
 from ui.widgets.week_view import WeekView
 
 if TYPE_CHECKING:  # the dialogs load on first use: start-up stays quick
@@ -63,10 +65,10 @@ class SessionsPage(ListPage):
         self.new_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.new_action.triggered.connect(self.new_sessions)
         self.addAction(self.new_action)
-        new_button = QPushButton("New sessions…")
-        new_button.setToolTip("Schedule a session or a series of them (Ctrl+N)")
-        new_button.clicked.connect(self.new_action.trigger)
-        self.filter_bar.addWidget(new_button)
+        self.new_button = QPushButton("New sessions…")
+        self.new_button.setToolTip("Schedule a session or a series of them (Ctrl+N)")
+        self.new_button.clicked.connect(self.new_action.trigger)
+        self.filter_bar.addWidget(self.new_button)
         self.register_action = QAction("&Take attendance…", self, shortcut=QKeySequence("Ctrl+T"))
         self.register_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.register_action.triggered.connect(self.open_register)
@@ -92,8 +94,10 @@ class SessionsPage(ListPage):
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         self.model.modelReset.connect(self._selection_changed)
+        self._tips = {w: w.toolTip() for w in (self.new_button, self.edit_button)}
         self._build_week_view()
         self._selection_changed()
+        hub().signed_in_changed.connect(self._selection_changed)
 
     # ------------------------------------------------------------ list or week
     def _build_week_view(self) -> None:
@@ -233,9 +237,13 @@ class SessionsPage(ListPage):
     # ------------------------------------------------------------ the register
     def _selection_changed(self) -> None:
         one = self._chosen_session() is not None
-        for widget in (self.register_action, self.register_button, self.edit_action,
-                       self.edit_button):  # fmt: skip
+        for widget in (self.register_action, self.register_button):
             widget.setEnabled(one)
+        # Scheduling and editing are the office's; staff take the registers.
+        for widget, wanted in ((self.new_action, True), (self.edit_action, one)):
+            enable(widget, wanted, Permission.SCHEDULE_SESSIONS, "")
+        for widget, wanted in ((self.new_button, True), (self.edit_button, one)):
+            enable(widget, wanted, Permission.SCHEDULE_SESSIONS, self._tips[widget])
 
     def _chosen_session(self) -> uuid.UUID | None:
         """The session Take attendance… opens: the one highlighted in the week, or the
