@@ -190,9 +190,9 @@ class WindowLock(QObject):
         self._show()
         school_id = hub().database.school.id
         Op(window, lambda session, _ctx, _job: idle_lock_minutes(session, school_id),
-           read_only=True, show_progress=False).success(self._idle_minutes).run()  # fmt: skip
+           read_only=True, show_progress=False).success(self.apply_idle_minutes).run()  # fmt: skip
 
-    def _idle_minutes(self, minutes: int) -> None:
+    def apply_idle_minutes(self, minutes: int) -> None:
         if self.lockable:
             self.idle.set_minutes(minutes)
 

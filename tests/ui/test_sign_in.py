@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QFileDialog
 from sqlalchemy import text
 
 from app.services.users import add_user
@@ -206,3 +206,51 @@ def test_the_window_greys_out_what_the_role_may_not_do_and_says_why(
     assert not detail.history_button.isHidden()
     assert sessions.new_button.isEnabled() and events.new_button.isEnabled()
     assert sessions.new_button.toolTip() == "Schedule a session or a series of them (Ctrl+N)"
+
+
+def test_an_admin_sets_the_sign_in_rules_in_settings_and_staff_see_why_not(
+    db, database, ops_hub, accounts, qtbot
+):
+    from app.services.users import account_rules
+    from ui.dialogs.settings_dialog import SettingsDialog
+
+    window, outcome = _start(qtbot, database)
+    qtbot.waitUntil(lambda: hasattr(window, "sign_in_dialog"), timeout=10_000)
+    _type(qtbot, window.sign_in_dialog, "alice", ALICE)
+    qtbot.waitUntil(lambda: bool(outcome), timeout=10_000)
+    settings = SettingsDialog(window)
+    qtbot.addWidget(settings)
+    settings.show()
+    group = settings.account_rules
+    qtbot.waitUntil(lambda: group.idle_minutes.isEnabled(), timeout=10_000)
+    assert group.idle_minutes.value() == 15 and not group.require_passwords.isChecked()
+    _shot(settings, "settings_sign_in_rules")
+    group.require_passwords.click()
+    qtbot.waitUntil(lambda: group.rules.require_passwords, timeout=10_000)
+    qtbot.waitUntil(lambda: group.idle_minutes.isEnabled(), timeout=10_000)
+    group.idle_minutes.setFocus()
+    group.idle_minutes.selectAll()
+    qtbot.keyClicks(group.idle_minutes, "5")
+    qtbot.keyClick(group.idle_minutes, Qt.Key.Key_Return)  # saves; opens nothing else
+    qtbot.waitUntil(lambda: group.rules.idle_lock_minutes == 5, timeout=10_000)
+    assert settings.isVisible()  # Enter confirmed the field; it closed nothing
+    assert not [w for w in QApplication.topLevelWidgets()
+                if isinstance(w, QFileDialog) and w.isVisible()]  # and opened no chooser
+    assert window.window_lock.idle.minutes == 5  # this window locks sooner at once
+    with db.sessions.begin() as s:
+        rules = account_rules(s, db.context())
+    assert (rules.require_passwords, rules.idle_lock_minutes) == (True, 5)
+    settings.close()
+
+    # Staff read the rules but may not change them, and are told why.
+    window.window_lock.lock()
+    _type(qtbot, window.lock_dialog, "bob", BOB)
+    qtbot.waitUntil(lambda: window.centralWidget().isVisible(), timeout=10_000)
+    staff_settings = SettingsDialog(window)
+    qtbot.addWidget(staff_settings)
+    staff_settings.show()
+    staff_group = staff_settings.account_rules
+    qtbot.waitUntil(lambda: staff_group.rules is not None, timeout=10_000)
+    assert staff_group.idle_minutes.value() == 5
+    assert not staff_group.idle_minutes.isEnabled()
+    assert "may not change the school's settings" in staff_group.idle_minutes.toolTip()

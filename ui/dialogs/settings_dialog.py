@@ -1,5 +1,6 @@
 """Tools > Settings… (Ctrl+,): the person's own settings, and the school's attendance
-rule and certificate design (kept in the database, for everyone). Each takes effect as
+rule, sign-in rules (ui.dialogs.account_rules_group) and certificate design (kept in
+the database, for everyone). Each takes effect as
 it is ticked or chosen; Close closes.
 
 Certificates: the school's own template (an SVG drawing with placeholders, see
@@ -79,6 +80,10 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(group)
         layout.addWidget(self._school_group())
+        from ui.dialogs.account_rules_group import AccountRulesGroup
+
+        self.account_rules = AccountRulesGroup(parent)
+        layout.addWidget(self.account_rules)
         layout.addWidget(self._certificates_group())
         if hasattr(parent, "sync"):  # a desktop that syncs with a school server
             from ui.dialogs.sync_settings import SyncSettingsGroup
@@ -89,6 +94,11 @@ class SettingsDialog(QDialog):
         # As big as what it shows, growing with a refusal: a window Qt sizes by the
         # minimum of its wrapped hints squeezes the certificate preview.
         layout.setSizeConstraint(QLayout.SizeConstraint.SetFixedSize)
+        # Enter in a field (the idle minutes) confirms that field; it must not press the
+        # dialog's first button and open a file chooser. Esc closes.
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(False)
+            button.setDefault(False)
 
     # ------------------------------------------------------------ the school's rule
     def _school_group(self) -> QGroupBox:
