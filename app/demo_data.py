@@ -60,6 +60,7 @@ from app.db.models import (
     SessionAttendance,
     Student,
 )
+from app.db.staging import analyze_table
 from app.domain.errors import Conflict, ValidationError
 from app.domain.numbers import NumberKind, format_number, sequence_name, sequence_prefix
 from app.jobs import Job
@@ -1655,4 +1656,4 @@ def _analyze(run: _Run, tables: Sequence[str]) -> None:
     just as blindly."""
     for n, table in enumerate(tables):
         run.progress.report(n / len(tables), f"Updating planner statistics ({table})")
-        run.conn.execute(f"ANALYZE {table}")
+        analyze_table(run.conn, table)

@@ -16,8 +16,10 @@ from app.config import RunMode, Settings, starting_text
 from app.db import migrate
 from app.db.backup import attach_policy, backup_policy
 from app.db.engine import DatabaseTarget, make_engine, make_session_factory, resolve_target
+from app.db.roles import SchemaOwnerRequired
 from app.domain.context import ServiceContext
 from app.domain.enums import UserRole
+from app.domain.errors import DatabaseUnavailable
 from app.domain.rows import SchoolRow
 from app.jobs import Job
 from app.services.schools import open_school
@@ -56,7 +58,7 @@ def open_database(
     engine = make_engine(target.url)
     if run_migrations:
         report(1, 3, "Preparing the tables…")
-        migrate.upgrade_if_behind(engine)
+        migrate_as_owner(target, engine)
     report(2, 3, "Setting up the school…")
     sessions = make_session_factory(engine, settings.actor)
     embedded = target.mode is not RunMode.SERVER
@@ -67,10 +69,41 @@ def open_database(
     return Database(settings, target, engine, sessions, school)
 
 
-def open_target(settings: Settings) -> tuple[DatabaseTarget, Engine]:
-    """Reach the database without touching its schema (``rollbook db ...``)."""
+def migrate_as_owner(target: DatabaseTarget, engine: Engine | None = None) -> bool:
+    """Bring the schema to head on the admin's connection (app.db.roles); True when it
+    migrated. ``engine`` (the app's) answers the usual case, a schema at head already,
+    on the connection the app goes on to use: no second connection at start-up."""
+    if engine is not None and migrate.is_at_head_already(engine):
+        return False
+    admin = make_engine(target.admin_url)
+    try:
+        return migrate.upgrade_if_behind(admin)
+    except SchemaOwnerRequired:
+        # A person's login to a server (rollbook server add-login) works on the data but
+        # may not change the schema: the server's administrator upgrades it.
+        raise DatabaseUnavailable(
+            f"The database at {target.location} is at an older version than this Rollbook, "
+            "and this login may not upgrade it; ask the server's administrator to run "
+            "`rollbook server init` with this version. Nothing was changed."
+        ) from None
+    finally:
+        admin.dispose()
+
+
+def open_migrated(settings: Settings) -> tuple[DatabaseTarget, Engine]:
+    """Reach the database, bring its schema to head, and give the application's engine;
+    no school is looked for (the first sync copies it from the server)."""
     target = resolve_target(settings, _StderrProgress())
-    return target, make_engine(target.url)
+    engine = make_engine(target.url)
+    migrate_as_owner(target, engine)
+    return target, engine
+
+
+def open_target(settings: Settings) -> tuple[DatabaseTarget, Engine]:
+    """Reach the database without touching its schema (``rollbook db ...``): the engine
+    is the admin's, which may migrate."""
+    target = resolve_target(settings, _StderrProgress())
+    return target, make_engine(target.admin_url)
 
 
 class _StderrProgress:

@@ -125,10 +125,15 @@ def _database_steps(test: SelfTest, students: int) -> tuple[Database, SampleStud
         test.check(
             target.mode is RunMode.EMBEDDED, f"expected the embedded database, got {target.mode}"
         )
-        engine = make_engine(target.url)
     with test.step("migrations"):
-        migrate.upgrade(engine)
-        test.check(migrate.is_at_head(engine), "the schema is not at the newest revision")
+        admin = make_engine(target.admin_url)
+        try:
+            migrate.upgrade(admin)
+            test.check(migrate.is_at_head(admin), "the schema is not at the newest revision")
+        finally:
+            admin.dispose()
+        # From here on as the application's own role, which owns nothing.
+        engine = make_engine(target.url)
         sessions = make_session_factory(engine, settings.actor)
         with sessions.begin() as session:
             school = ensure_school(session, settings.school_code)
@@ -144,10 +149,10 @@ def _database_steps(test: SelfTest, students: int) -> tuple[Database, SampleStud
             signed = sign_in(session, school.id, "self-test", "self-test password")
         test.check(signed.ok, f"the self-test account could not sign in: {signed.message}")
     with test.step("demo data"):
+        from app.db.roles import owner_connection
         from app.demo_data import create_demo_data
 
-        with sessions.begin() as session:
-            raw = session.connection().connection.driver_connection
+        with owner_connection(target.admin_url, settings.actor) as raw:
             create_demo_data(raw, school.id, students=students)
         with sessions.begin() as session:
             page = list_students(session, database.context(), StudentQuery(limit=1000))

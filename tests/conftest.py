@@ -8,12 +8,13 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
@@ -27,6 +28,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from app.db import migrate  # noqa: E402
 from app.db.engine import make_engine, make_session_factory, start_embedded  # noqa: E402
+from app.db.roles import OWNER_ROLE, app_url  # noqa: E402
 from app.domain.context import ServiceContext  # noqa: E402
 from app.domain.enums import UserRole  # noqa: E402
 from app.domain.rows import SchoolRow  # noqa: E402
@@ -37,10 +39,11 @@ TEMPLATE_DB = "rollbook_template"
 
 @dataclass
 class TestDatabase:
-    url: str  # SQLAlchemy URL (postgresql+psycopg://...)
+    url: str  # SQLAlchemy URL (postgresql+psycopg://...), as the app's role
     engine: Engine
     sessions: sessionmaker[Session]
     school: SchoolRow
+    admin_url: str = ""  # the cluster's superuser: for what a test does behind the app
 
     @property
     def libpq_url(self) -> str:
@@ -48,6 +51,19 @@ class TestDatabase:
 
     def context(self, role: UserRole = UserRole.ADMIN, actor: str = "tester") -> ServiceContext:
         return ServiceContext(school_id=self.school.id, actor=actor, role=role)
+
+    @contextmanager
+    def as_owner(self) -> Iterator[Connection]:
+        """A connection acting as the schema's owner role, for what a test does to the
+        schema itself (a column added, a trigger disabled) that the app's role may not."""
+        engine = make_engine(self.admin_url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text(f"SET ROLE {OWNER_ROLE}"))
+                yield conn
+                conn.commit()
+        finally:
+            engine.dispose()
 
 
 def _with_database(server_url: str, name: str) -> str:
@@ -90,13 +106,15 @@ def _drop(pg_server_url: str, name: str) -> None:
 @pytest.fixture
 def db(pg_server_url: str, template_database: str) -> Iterator[TestDatabase]:
     """A freshly migrated database with one school, dropped after the test."""
-    name, url = _create_from_template(pg_server_url, template_database)
+    name, admin = _create_from_template(pg_server_url, template_database)
+    # The app's own role, as the window and the CLI connect: it owns nothing.
+    url = app_url(admin)
     engine = make_engine(url)
     sessions = make_session_factory(engine, actor="tester")
     with sessions.begin() as session:
         school = ensure_school(session, "TEST", "Test School")
     try:
-        yield TestDatabase(url, engine, sessions, school)
+        yield TestDatabase(url, engine, sessions, school, admin)
     finally:
         engine.dispose()
         _drop(pg_server_url, name)

@@ -12,8 +12,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.engine import make_engine, make_session_factory
+from app.db.roles import app_url
 from app.domain.context import ServiceContext
 from app.domain.enums import UserRole
+from app.school_server import with_password
 from app.sync.engine import SyncReport, sync_once
 from app.sync.server import accepted_revisions, add_device, init_server
 
@@ -95,9 +97,11 @@ def make_server(cluster_url: str, template: str, name: str) -> Side:
 
 def make_desktop(cluster_url: str, template: str, name: str, server: Side,
                  server_url: str | None = None) -> Desktop:  # fmt: skip
-    url = create_database(cluster_url, name, template)
-    add_device(server.url, school_code=SCHOOL, name=name)
+    url = app_url(create_database(cluster_url, name, template))  # a desktop runs as the app
+    device = add_device(server.url, school_code=SCHOOL, name=name)
+    # It syncs as its own device login, which reads its school only (migration 0020).
+    own_login = with_password(device.url, device.password)
     engine = make_engine(url)
     return Desktop(name, url, engine, make_session_factory(engine, f"registrar-{name}"),
-                   f"registrar-{name}", server_url=server_url or server.url,
+                   f"registrar-{name}", server_url=server_url or own_login,
                    device=name)  # fmt: skip

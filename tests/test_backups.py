@@ -51,11 +51,13 @@ def test_backup_change_restore_gives_every_table_back(db, tmp_path):
     with db.sessions.begin() as s:
         s.execute(text("UPDATE student SET first_name = 'Changed'"))
         s.execute(text("DELETE FROM event_feedback"))
-        s.execute(text("CREATE TABLE added_later (id int)"))
+    with db.as_owner() as conn:  # a table a later version might add
+        conn.execute(text("CREATE TABLE added_later (id int)"))
+        conn.commit()
     assert snapshot(db) != before
     db.engine.dispose()  # the restore needs the database to itself
 
-    restored = restore_backup(db.url, backup.path)
+    restored = restore_backup(db.admin_url, backup.path)
 
     assert restored.path == backup.path
     assert snapshot(db) == before  # added_later is gone too
@@ -91,7 +93,7 @@ def test_an_applied_import_leaves_a_backup_linked_to_its_run(db, tmp_path):
     # brings back no Anna and no trace of the run (not even as interrupted).
     before_import = snapshot(db)
     db.engine.dispose()
-    restore_backup(db.url, backup.path)
+    restore_backup(db.admin_url, backup.path)
     after_restore = snapshot(db)
     assert after_restore["student"][0] == before_import["student"][0] - 1
     with db.engine.connect() as conn:
@@ -115,23 +117,25 @@ def test_restore_refuses_a_damaged_file_and_a_newer_rollbooks_backup(db, tmp_pat
     garbage.write_bytes(b"PGDMP not really")
     db.engine.dispose()
     with pytest.raises(BackupError, match="not a readable backup"):
-        restore_backup(db.url, garbage)
+        restore_backup(db.admin_url, garbage)
     with pytest.raises(BackupError, match="no backup file"):
-        restore_backup(db.url, tmp_path / "missing.dump")
+        restore_backup(db.admin_url, tmp_path / "missing.dump")
     good = create_backup(db.url, tmp_path, reason=MANUAL)
     cut = tmp_path / "cut.dump"
     cut.write_bytes(good.path.read_bytes()[: good.size // 2])
     with pytest.raises(BackupError):
-        restore_backup(db.url, cut)
+        restore_backup(db.admin_url, cut)
 
-    with db.engine.begin() as conn:
+    with db.as_owner() as conn:  # as a newer Rollbook's migrations would have
         conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+        conn.commit()
     future = create_backup(db.url, tmp_path, reason=MANUAL)
-    with db.engine.begin() as conn:
+    with db.as_owner() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": good.revision})
+        conn.commit()
     db.engine.dispose()
     with pytest.raises(BackupError, match="0099_from_the_future.*newer Rollbook"):
-        restore_backup(db.url, future.path)
+        restore_backup(db.admin_url, future.path)
     assert snapshot(db) == before
 
 
@@ -140,11 +144,12 @@ def test_restore_refuses_while_another_program_is_connected(db, tmp_path):
     db.engine.dispose()
     libpq = db.url.replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(libpq), pytest.raises(BackupError, match="1 other connection is"):
-        restore_backup(db.url, backup.path)
+        restore_backup(db.admin_url, backup.path)
 
 
 def cli(capsys, db, data_dir: Path, *args: str) -> tuple[int, str, str]:
-    code = main(["--database-url", db.url, "--data-dir", str(data_dir), "--school", "TEST",
+    # A server's backups and restores are its administrator's, with the admin's URL.
+    code = main(["--database-url", db.admin_url, "--data-dir", str(data_dir), "--school", "TEST",
                  "backup", *args])  # fmt: skip
     out, err = capsys.readouterr()
     return code, out, err

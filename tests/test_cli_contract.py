@@ -260,7 +260,8 @@ def test_database_killed_mid_command_is_one_line_exit_2(db, capsys):
     done = threading.Event()
 
     def kill_when_busy() -> None:
-        with psycopg.connect(db.libpq_url, autocommit=True) as conn:
+        admin = db.admin_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        with psycopg.connect(admin, autocommit=True) as conn:  # sees and ends any session
             deadline = time.monotonic() + 60
             while not done.is_set() and not killed and time.monotonic() < deadline:
                 rows = conn.execute(

@@ -54,6 +54,7 @@ def test_check_dry_run_commit_and_clean_again(db, ctx, capsys):
 def test_failed_repair_is_one_line_and_recorded(db, ctx, capsys):
     with db.sessions.begin() as s:
         build_school(s, ctx)
+    with db.as_owner() as s:
         s.execute(text("""
             CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'certificate table is read-only today'; END $$;

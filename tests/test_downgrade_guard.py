@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from app.db import migrate
+from app.db.engine import make_engine
 
 
 def _rollbook(url: str, data_dir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -54,7 +55,7 @@ def test_a_downgrade_that_would_delete_rows_refuses_and_changes_nothing(db, tmp_
     _add_students(db.engine, 3)
     before = migrate.current_revision(db.engine)
 
-    result = _rollbook(_libpq(db.engine), tmp_path, "db", "downgrade", "base")
+    result = _rollbook(db.admin_url, tmp_path, "db", "downgrade", "base")
 
     assert result.returncode == 2
     line = _one_line(result.stderr)
@@ -67,13 +68,14 @@ def test_a_downgrade_that_would_delete_rows_refuses_and_changes_nothing(db, tmp_
 def test_force_takes_a_backup_first_and_says_where(db, tmp_path):
     _add_students(db.engine, 2)
 
-    result = _rollbook(_libpq(db.engine), tmp_path, "db", "downgrade", "base", "--force")
+    result = _rollbook(db.admin_url, tmp_path, "db", "downgrade", "base", "--force")
 
     assert result.returncode == 0, result.stderr
     backup = Path(result.stdout.split("Backup taken first: ", 1)[1].splitlines()[0])
     assert backup.parent == tmp_path / "backups"
     assert backup.stat().st_size > 0
-    assert migrate.current_revision(db.engine) is None
+    with db.as_owner() as conn:  # below 0019 the app's role has no rights to look
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 0
 
 
 def test_an_empty_database_downgrades_without_force(empty_database, tmp_path):
@@ -88,21 +90,33 @@ def test_an_empty_database_downgrades_without_force(empty_database, tmp_path):
 def test_dropped_columns_count_only_when_they_hold_values(db):
     """0011 adds the school's certificate design: a downgrade past it loses a template
     someone wrote, but not columns left empty or at their default."""
-    assert not migrate.data_lost_by_downgrade(db.engine, "0010_certificate_registration")
+    admin = make_engine(db.admin_url)  # a downgrade is the administrator's
+    assert not migrate.data_lost_by_downgrade(admin, "0010_certificate_registration")
 
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE school SET certificate_template = '<p>{name}</p>'"))
-    at_risk = migrate.data_lost_by_downgrade(db.engine, "0010_certificate_registration")
+    at_risk = migrate.data_lost_by_downgrade(admin, "0010_certificate_registration")
 
     assert at_risk.tables == ()
     assert at_risk.columns == (("school.certificate_template", 1),)
     # The trial ran in a transaction that was rolled back: nothing changed.
     assert migrate.current_revision(db.engine) == migrate.head_revision()
     assert _count(db.engine, "school WHERE certificate_template IS NOT NULL") == 1
+    admin.dispose()
 
 
 def test_unknown_revisions_are_one_line(db, tmp_path):
     for action in ("upgrade", "downgrade"):
-        result = _rollbook(_libpq(db.engine), tmp_path, "db", action, "nosuchrev")
+        result = _rollbook(db.admin_url, tmp_path, "db", action, "nosuchrev")
         assert result.returncode == 2
         assert "no database version 'nosuchrev'" in _one_line(result.stderr)
+
+
+def test_the_apps_own_login_may_not_migrate_and_is_told_whose_url_to_use(db, tmp_path):
+    before = migrate.current_revision(db.engine)
+    result = _rollbook(_libpq(db.engine), tmp_path, "db", "downgrade", "0018_accounts")
+    assert result.returncode == 2
+    line = _one_line(result.stderr)
+    assert "The login rollbook_app may not change the database's tables" in line
+    assert "administrator's URL" in line and "Nothing was changed." in line
+    assert migrate.current_revision(db.engine) == before

@@ -78,7 +78,8 @@ def test_embedded_cluster_is_sized_for_rollbook(db):
 
     from app.db.engine import EMBEDDED_SETTINGS
 
-    with db.engine.connect() as conn:
+    with db.as_owner() as conn:  # the server's files are the administrator's to read
+        conn.execute(text("RESET ROLE"))
         written = dict(conn.execute(text(
             "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%auto.conf'"
         )).all())  # fmt: skip

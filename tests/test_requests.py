@@ -115,6 +115,7 @@ def test_failure_after_the_enrollment_insert_leaves_the_request_pending(db, ctx)
         anna = create_student(s, ctx, StudentInput("S1", "Anna", "Kowalska"))
         biology = find_or_create_course(s, ctx, "Biology")[0]
         request = create_request(s, ctx, anna.id, biology.id)
+    with db.as_owner() as s:  # a fault injected behind the app's back
         s.execute(
             text("""
             CREATE FUNCTION fail_progress() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -132,16 +133,19 @@ def test_failure_after_the_enrollment_insert_leaves_the_request_pending(db, ctx)
         assert count(s, CourseEnrollment) == 0
 
 
-def test_verify_step_refuses_an_approval_whose_progress_row_vanished(session, ctx, anna, biology):
+def test_verify_step_refuses_an_approval_whose_progress_row_vanished(
+    db, session, ctx, anna, biology
+):
     # A trigger that silently drops the progress row: nothing raises, only the
     # verification notices, and the approval is undone.
-    session.execute(
-        text("""
-        CREATE FUNCTION drop_progress() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN RETURN NULL; END $$;
-        CREATE TRIGGER drop_progress BEFORE INSERT ON course_progress
-        FOR EACH ROW EXECUTE FUNCTION drop_progress();""")
-    )
+    with db.as_owner() as owner:
+        owner.execute(
+            text("""
+            CREATE FUNCTION drop_progress() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RETURN NULL; END $$;
+            CREATE TRIGGER drop_progress BEFORE INSERT ON course_progress
+            FOR EACH ROW EXECUTE FUNCTION drop_progress();""")
+        )
     request = create_request(session, ctx, anna.id, biology.id)
     with pytest.raises(Conflict, match="could not confirm the enrollment"):
         approve_request(session, ctx, request.id)

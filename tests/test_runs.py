@@ -53,7 +53,7 @@ def roster(tmp_path: Path, body: str) -> Path:
 
 
 def test_a_failed_import_changes_nothing_and_is_recorded_with_the_reason(db, tmp_path):
-    with db.engine.begin() as conn:
+    with db.as_owner() as conn:  # a fault injected behind the app's back
         conn.execute(text("""
             CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'the disk is full'; END $$;

@@ -210,7 +210,7 @@ def test_search_is_answered_from_the_gin_index(session, ctx, roster):
         ),
         {"school": ctx.school_id},
     )
-    session.execute(text("ANALYZE student"))
+    session.execute(text("SELECT rollbook_analyze('student')"))
     # Sequential scans priced out: the question is whether an index can answer at all.
     session.execute(text("SET LOCAL enable_seqscan = off"))
     stmt = _filtered(StudentQuery(search="jos nun"), ctx, select(Student.id))
@@ -299,7 +299,7 @@ def test_the_class_filter_is_answered_from_the_class_index(session, ctx):
         ),
         {"school": ctx.school_id},
     )
-    session.execute(text("ANALYZE student"))
+    session.execute(text("SELECT rollbook_analyze('student')"))
     stmt = _filtered(StudentQuery(class_name="10B"), ctx, select(Student.id))
     compiled = stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
     plan = "\n".join(row[0] for row in session.execute(text(f"EXPLAIN {compiled}")))

@@ -36,7 +36,7 @@ from app.jobs import ProgressReport
 from app.runtime import Database
 from ui.about import app_icon
 from ui.opening import DatabaseOpener
-from ui.ops import Op, OpsHub, error_text, install_hub
+from ui.ops import Op, OpsHub, error_text, hub, install_hub
 
 DEMO_STUDENTS = 500
 WINDOW_WIDTH = 600
@@ -185,8 +185,6 @@ class FirstRunDialog(QDialog):
         login = os_login()
 
         def made(user) -> None:
-            from ui.ops import hub
-
             self.admin = user
             hub().sign_in(user)  # what follows (the demo school) is theirs
             then()
@@ -296,9 +294,16 @@ class FirstRunDialog(QDialog):
             super().reject()
 
     # ------------------------------------------------------------ demo data
-    def start_demo(self) -> None:
+    @staticmethod
+    def _load_demo(ctx, students: int, job):
+        """Setting the school up, as the schema's owner (app.db.roles.owner_connection)."""
+        from app.db.roles import owner_connection
         from app.demo_data import create_demo_data
 
+        with owner_connection(hub().database.target.admin_url, ctx.actor) as raw:
+            return create_demo_data(raw, ctx.school_id, students=students, job=job)
+
+    def start_demo(self) -> None:
         students = self.demo_students
         self._show_stage(Stage.DEMO)
         self.demo_cancel.setEnabled(True)
@@ -306,12 +311,7 @@ class FirstRunDialog(QDialog):
         self._demo_op = (
             Op(
                 self,
-                lambda s, ctx, job: create_demo_data(
-                    s.connection().connection.driver_connection,
-                    ctx.school_id,
-                    students=students,
-                    job=job,
-                ),  # fmt: skip
+                lambda _s, ctx, job: self._load_demo(ctx, students, job),
                 title="Creating demo data…",
                 show_progress=False,  # this window shows it
             )

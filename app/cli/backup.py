@@ -87,9 +87,9 @@ def cmd_backup_restore(args: argparse.Namespace, settings: Settings) -> int:
     path = _backup_file(args.file, settings)
     target, engine = open_target(settings)
     engine.dispose()
-    backup = check_restorable(target.url, path, known_revisions())
+    backup = check_restorable(target.admin_url, path, known_revisions())
     if not args.yes:
-        what = what_restore_replaces(target.url, backup)
+        what = what_restore_replaces(target.admin_url, backup)
         raise CommandError(f"{describe_replacement(what, backup)} Add --yes to restore.")
 
     def told(safety) -> None:
@@ -98,10 +98,10 @@ def cmd_backup_restore(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Safety backup of the data as it was: {safety.path}", flush=True)
 
     job = progress_job(args.json)
-    safety, restored = restore_with_safety_backup(target.url, path, settings.backups_dir,
+    safety, restored = restore_with_safety_backup(target.admin_url, path, settings.backups_dir,
                                                   keep=_keep(), job=job, on_safety=told)  # fmt: skip
     end_progress(args.json)
-    engine = make_engine(target.url)
+    engine = make_engine(target.admin_url)
     try:  # a backup from an older Rollbook: bring it up to this one's tables
         upgraded = migrate.upgrade_if_behind(engine)
         current = migrate.current_revision(engine)

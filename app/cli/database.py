@@ -57,6 +57,7 @@ def _guarded_downgrade(args: argparse.Namespace, settings: Settings, url: str, e
 
 
 def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
+    from app.db.roles import owner_connection
     from app.demo_data import create_demo_data
     from app.runtime import open_database
 
@@ -65,8 +66,7 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     db = open_database(settings)
     job = progress_job(args.json)
     try:
-        with db.sessions.begin() as session:
-            raw = session.connection().connection.driver_connection
+        with owner_connection(db.target.admin_url, settings.actor) as raw:
             summary = create_demo_data(raw, db.school.id, students=args.students,
                                        seed=args.seed, job=job)  # fmt: skip
     finally:

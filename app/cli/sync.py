@@ -48,12 +48,10 @@ def _device_name(args: argparse.Namespace, settings: Settings) -> str:
 def _local(settings: Settings):
     """The desktop's database, schema at head, without creating a school: the first sync
     copies the school from the server."""
-    from app.db import migrate
     from app.db.engine import make_session_factory
-    from app.runtime import open_target
+    from app.runtime import open_migrated
 
-    _target, engine = open_target(settings)
-    migrate.upgrade_if_behind(engine)
+    _target, engine = open_migrated(settings)
     return engine, make_session_factory(engine, settings.actor)
 
 
@@ -354,8 +352,44 @@ def cmd_server_add_device(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(
             f'Device "{device.name}" may now sync school {device.school_code} '
-            f'(on that desktop: ROLLBOOK_DEVICE_NAME="{device.name}" rollbook sync).'
+            f'(on that desktop: ROLLBOOK_DEVICE_NAME="{device.name}" rollbook sync).\n'
+            f"Its own database login, which reads and writes school {device.school_code} "
+            f"only:\n  URL:      {device.url}\n  password: {device.password}\n"
+            "Give both to that desktop (Tools > Connect to a school server…); the password "
+            "is not shown again."
         )
+    return EXIT_OK
+
+
+def cmd_server_device_login(args: argparse.Namespace, settings: Settings) -> int:
+    from app.sync.server import device_login
+
+    school = args.school_code or settings.school_code
+    device = device_login(_server_url(args, settings), school_code=school, name=args.name)
+    if args.json:
+        print_json(asdict(device))
+    else:
+        print(f'Device "{device.name}" of school {device.school_code} has a new password for '
+              f"its own login (the old one no longer works):\n  URL:      {device.url}\n"
+              f"  password: {device.password}\n"
+              "Give both to that desktop (Tools > Connect to a school server…); the password "
+              "is not shown again.")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_server_add_login(args: argparse.Namespace, settings: Settings) -> int:
+    from app.sync.server import add_login
+
+    school = args.school_code or settings.school_code
+    login = add_login(_server_url(args, settings), school_code=school, login=args.login)
+    if args.json:
+        print_json(asdict(login))
+    else:
+        print(f"Database login {login.login} may work on school {login.school_code}'s data "
+              f"on the server, and on no other school's:\n  URL:      {login.url}\n"
+              f"  password: {login.password}\n"
+              "Give both to that person (ROLLBOOK_DATABASE_URL); the password is not shown "
+              "again.")  # fmt: skip
     return EXIT_OK
 
 
@@ -439,6 +473,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--school", dest="school_code", metavar="CODE",
                      help="the school (default: --school or ROLLBOOK_SCHOOL)")  # fmt: skip
     add.set_defaults(handler=cmd_server_add_device)
+    again = server_sub.add_parser("device-login", help="a new password for a desktop's own "
+                                  "login (made now for a device added by an older Rollbook)")  # fmt: skip
+    again.add_argument("name", metavar="NAME", help="the desktop's device name")
+    again.add_argument("--school", dest="school_code", metavar="CODE",
+                       help="the school (default: --school or ROLLBOOK_SCHOOL)")  # fmt: skip
+    again.set_defaults(handler=cmd_server_device_login)
+    login = server_sub.add_parser("add-login", help="a database login for a person working on "
+                                  "the server directly, kept to one school's rows")  # fmt: skip
+    login.add_argument("login", metavar="LOGIN", help="the PostgreSQL login name to create")
+    login.add_argument("--school", dest="school_code", metavar="CODE",
+                       help="the school (default: --school or ROLLBOOK_SCHOOL)")  # fmt: skip
+    login.set_defaults(handler=cmd_server_add_login)
     numbers = server_sub.add_parser("numbers", help="the blocks of registration and "
                                     "certificate numbers desktops reserved, and how many "
                                     "are issued")  # fmt: skip
@@ -454,6 +500,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     prune.add_argument("--commit", action="store_true", help="remove them (default: only "
                        "count what would be removed)")  # fmt: skip
     prune.set_defaults(handler=cmd_server_prune)
-    for parser in (init, add, numbers, prune):
+    for parser in (init, add, again, login, numbers, prune):
         parser.add_argument("--url", help="the server (default: ROLLBOOK_SERVER_URL)")
         parser.add_argument("--json", action="store_true", help="machine-readable output")

@@ -35,6 +35,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db.roles import OWNER_ROLE
 from app.domain.errors import Cancelled, RollbookError
 from app.jobs import Job
 
@@ -439,8 +440,12 @@ def restore_backup(
     pg_restore, psql = find_tool("pg_restore", major), find_tool("psql", major)
     env = _libpq_env(url)
     tables = _count_table_data(pg_restore, path)
+    _prepare_roles(url)
+    # Everything restored belongs to the schema's owner role (app.db.roles), whoever
+    # owned it in the database the backup was taken from.
     script = subprocess.Popen(
-        [str(pg_restore), "--no-owner", "--verbose", "--file=-", str(path)], env=env,
+        [str(pg_restore), "--no-owner", f"--role={OWNER_ROLE}", "--verbose", "--file=-",
+         str(path)], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=False,
     )  # fmt: skip
     progress_lines: list[str] = []
@@ -450,7 +455,8 @@ def restore_backup(
     try:
         psql_argv = [str(psql), "--no-psqlrc", "--quiet", "--single-transaction",
                      "--set=ON_ERROR_STOP=1",
-                     "--command=DROP SCHEMA public CASCADE", "--command=CREATE SCHEMA public",
+                     "--command=DROP SCHEMA public CASCADE",
+                     f"--command=CREATE SCHEMA public AUTHORIZATION {OWNER_ROLE}",
                      "--command=GRANT USAGE ON SCHEMA public TO PUBLIC",
                      "--file=-", "--command=ANALYZE"]  # fmt: skip
         _run_psql(psql_argv, env, script, job, tables, progress_lines)
@@ -460,6 +466,15 @@ def restore_backup(
             script.kill()
         script.wait()
     return info
+
+
+def _prepare_roles(url: str) -> None:
+    """The owner and app roles exist, and this connection may act as the owner (a backup
+    taken before they existed, restored into a new cluster, needs them too)."""
+    from app.db.roles import CREATE_ROLES
+
+    with _connect(url) as conn:
+        conn.execute(CREATE_ROLES)
 
 
 def known_revisions() -> set[str]:

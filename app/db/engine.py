@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import RunMode, Settings
 from app.db.capture import stamp_transactions
+from app.db.roles import app_url
 from app.domain.errors import DatabaseUnavailable
 
 EMBEDDED_DATABASE = "rollbook"
@@ -36,11 +37,19 @@ CONNECT_TIMEOUT_S = 5
 
 @dataclass(frozen=True)
 class DatabaseTarget:
-    """Where the database is, in words a person understands and as a URL."""
+    """Where the database is, in words a person understands and as URLs: ``url`` for
+    the application's work, ``admin_url`` for what only the schema's owner may do
+    (migrations, restores; app.db.roles). On the embedded cluster they log in as
+    different roles; a server URL is the school's to choose, and serves both."""
 
     url: str
     mode: RunMode
     location: str
+    admin_url: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.admin_url:
+            object.__setattr__(self, "admin_url", self.url)
 
 
 def resolve_target(settings: Settings, progress: StartProgress | None = None) -> DatabaseTarget:
@@ -51,8 +60,9 @@ def resolve_target(settings: Settings, progress: StartProgress | None = None) ->
         url = normalise_url(settings.database_url)
         check_reachable(url)
         return DatabaseTarget(url=url, mode=RunMode.SERVER, location=describe_url(url))
-    url = start_embedded(settings.pgdata_dir, progress)
-    return DatabaseTarget(url=url, mode=settings.mode, location=str(settings.pgdata_dir))
+    admin_url = start_embedded(settings.pgdata_dir, progress)
+    return DatabaseTarget(url=app_url(admin_url), mode=settings.mode,
+                          location=str(settings.pgdata_dir), admin_url=admin_url)  # fmt: skip
 
 
 def normalise_url(url: str) -> str:
@@ -100,7 +110,8 @@ def ensure_writable_dir(path: Path) -> None:
 
 
 def start_embedded(pgdata: Path, progress: StartProgress | None = None) -> str:
-    """Start or join the pgserver cluster in ``pgdata``; returns a SQLAlchemy URL.
+    """Start or join the pgserver cluster in ``pgdata``; returns a SQLAlchemy URL of
+    its admin (the cluster's superuser; the application logs in as app.db.roles's role).
 
     Rollbook starts the server itself (pgserver only joins it): pgserver gives a start
     10 seconds, which crash recovery can exceed, and on failure prints the whole server
@@ -360,6 +371,12 @@ def _ensure_database(maintenance_uri: str) -> None:
                 conn.execute(f'CREATE DATABASE "{EMBEDDED_DATABASE}"')
 
 
+# psycopg prepares repeated statements; a generic plan cannot see how selective a search
+# is, so always plan with the actual values. Imports and maintenance runs stage rows in
+# temporary tables; PostgreSQL's 8 MB default spills a 100,000-row staging table to disk.
+SESSION_OPTIONS = "-c plan_cache_mode=force_custom_plan -c temp_buffers=64MB"
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(
         url,
@@ -368,11 +385,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_S,
             "application_name": "rollbook",
-            # psycopg prepares repeated statements; a generic plan cannot see how
-            # selective a search is, so always plan with the actual values.
-            # Imports and maintenance runs stage rows in temporary tables; PostgreSQL's
-            # 8 MB default spills a 100,000-row staging table to disk.
-            "options": "-c plan_cache_mode=force_custom_plan -c temp_buffers=64MB",
+            "options": SESSION_OPTIONS,
         },
     )
 

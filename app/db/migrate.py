@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from app.db import roles
 from app.domain.errors import DatabaseUnavailable, RollbookError
 from app.paths import migrations_dir
 
@@ -30,10 +31,16 @@ def alembic_config() -> Config:
 
 
 def _with_connection(engine: Engine, action) -> None:
+    """Run ``action`` as the schema's owner role (app.db.roles), in one transaction."""
     cfg = alembic_config()
     with engine.begin() as conn:
+        roles.prepare(conn)
+        roles.act_as_owner(conn)
         cfg.attributes["connection"] = conn
         action(cfg)
+        roles.secure_if_server(conn)
+        # On failure the rollback undoes the SET ROLE with everything else.
+        roles.act_as_self(conn)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -62,6 +69,15 @@ def upgrade_if_behind(engine: Engine) -> bool:
         )
     upgrade(engine)
     return True
+
+
+def is_at_head_already(engine: Engine) -> bool:
+    """True when the stored revision is the newest one; False when it is not, or the
+    engine's role cannot tell (the app's, before migration 0019 gave it its rights)."""
+    try:
+        return _stored_revision(engine) == _head_from_files()
+    except (OperationalError, ProgrammingError):
+        return False
 
 
 def downgrade(engine: Engine, revision: str) -> None:
@@ -179,6 +195,8 @@ def data_lost_by_downgrade(engine: Engine, revision: str) -> DataAtRisk:
         trial = conn.begin()
         try:
             before = _relations(conn)
+            roles.prepare(conn)
+            roles.act_as_owner(conn)
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, revision)
@@ -186,7 +204,7 @@ def data_lost_by_downgrade(engine: Engine, revision: str) -> DataAtRisk:
         except _alembic_errors() as exc:
             raise UnknownRevision(_revision_problem(revision, exc)) from None
         finally:
-            trial.rollback()
+            trial.rollback()  # also undoes the SET ROLE
         tables, columns = [], []
         for table, cols in sorted(before.items()):
             if table == "alembic_version":

@@ -716,6 +716,30 @@ class SyncDevice(Base):
     reinit_required: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
+class ServerLogin(Base):
+    """On a school server: a PostgreSQL login and the one school it may see (a desktop's
+    own, or a person's; migration 0020's row-level security reads it)."""
+
+    __tablename__ = "server_login"
+    __table_args__ = (
+        CheckConstraint("kind IN ('device', 'person')", name="kind"),
+        CheckConstraint("(kind = 'device') = (device_id IS NOT NULL)", name="device"),
+    )
+
+    role_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    school_id: Mapped[uuid.UUID] = mapped_column(
+        UUIDCol, ForeignKey("school.id", name="fk_server_login_school_id_school")
+    )
+    kind: Mapped[str] = mapped_column(Text)
+    device_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUIDCol,
+        ForeignKey("sync_device.id", name="fk_server_login_device_id_sync_device",
+                   ondelete="CASCADE"),
+    )  # fmt: skip
+    person: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+
+
 class SyncAppliedOp(Base):
     """Every pushed operation the server has taken, with its answer: a retry after a
     lost answer gets the same answer and applies nothing twice."""

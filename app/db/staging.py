@@ -73,7 +73,13 @@ def analyze_loaded(conn: psycopg.Connection, rows: int, *tables: str) -> list[st
         ).fetchone()
         known = float(row[0]) if row else -1.0
         if known < 0 or rows >= 0.1 * known:  # -1: never analysed
-            columns = JOIN_COLUMNS.get(table)
-            conn.execute(f"ANALYZE {table}" + (f" ({', '.join(columns)})" if columns else ""))
+            analyze_table(conn, table, JOIN_COLUMNS.get(table))
             analysed.append(table)
     return analysed
+
+
+def analyze_table(conn: psycopg.Connection, table: str, columns: Sequence[str] | None = None) -> None:
+    """ANALYZE one of the schema's tables (its ``columns`` only, if given). Only an owner
+    may, and the app's role owns nothing: migration 0019's ``rollbook_analyze`` does it
+    as the owner."""
+    conn.execute("SELECT rollbook_analyze(%s, %s)", (table, list(columns) if columns else None))

@@ -27,6 +27,11 @@ def ensure_school(session: Session, code: str, name: str | None = None) -> Schoo
     """The school with this code, created if it has none (first start, demo data, an
     applied import, tests). A code that is not short letters/digits/-/_ is refused."""
     code = check_school_code(code)
+    # Looked for first: on a school server a login may see its own school only, and
+    # row-level security refuses even an insert that ON CONFLICT would skip.
+    found = session.scalar(select(School).where(School.code == code))
+    if found is not None:
+        return _row(found)
     session.execute(
         insert(School)
         .values(id=new_id(), code=code, name=name or f"School {code}")

@@ -33,7 +33,7 @@ from pathlib import Path
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from scratch import scratch_folder  # noqa: E402
+from scratch import admin_engine, scratch_folder  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from app.config import load_settings  # noqa: E402
@@ -147,10 +147,12 @@ def main() -> None:
     params = {"school": school.id, "students": args.students, "courses": COURSES,
               "groups": GROUPS_PER_COURSE}  # fmt: skip
     started = time.perf_counter()
-    with db.engine.begin() as conn:
+    admin = admin_engine(db)  # the set-up analyses every table: the administrator's
+    with admin.begin() as conn:
         for statement in BUILD_SQL.split(";\n"):
             if statement.strip():
                 conn.execute(text(statement), params)
+    admin.dispose()
     build_s = time.perf_counter() - started
     with db.engine.connect() as conn:
         memberships = conn.execute(

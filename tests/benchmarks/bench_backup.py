@@ -63,7 +63,7 @@ def main() -> int:
             return code
     with db.sessions.begin() as s:
         students = s.scalar(text("SELECT count(*) FROM student"))
-    url = db.target.url
+    url = db.target.admin_url  # restoring is the owner's work (app.db.roles)
     db.close()  # a restore needs the database to itself
 
     env = _libpq_env(url)

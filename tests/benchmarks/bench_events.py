@@ -54,7 +54,7 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from plans import SMALL_TABLE_ROWS, percentile, seq_scans  # noqa: E402
-from scratch import scratch_folder  # noqa: E402
+from scratch import admin_engine, scratch_folder  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
 from app.cli import main as rollbook  # noqa: E402
@@ -244,10 +244,12 @@ def main() -> int:
                          str(args.students), "--json"])  # fmt: skip
         if code != 0:
             return code
-        with db.engine.begin() as conn:
+        admin = admin_engine(db)  # the set-up, with the triggers off
+        with admin.begin() as conn:
             add_event_histories(conn, ctx.school_id)
-        with db.engine.connect() as conn:
+        with admin.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+        admin.dispose()
         print(f"school: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     with db.sessions() as s:
         figures = s.execute(text("""
@@ -306,8 +308,9 @@ def main() -> int:
                                           min(ISSUE_REGISTRATIONS, figures[0] // 2))  # fmt: skip
     with db.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-            text("ANALYZE event_registration, event_attendance")
-        )
+            text("SELECT rollbook_analyze('event_registration'), "
+                 "rollbook_analyze('event_attendance')")
+        )  # fmt: skip
     issue_service, issue_hand, issued = time_issuing(db, ctx, issuing_event)
     db.close()
 

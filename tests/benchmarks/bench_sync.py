@@ -80,6 +80,8 @@ from sqlalchemy import make_url, text  # noqa: E402
 
 from app.db import migrate  # noqa: E402
 from app.db.engine import make_engine, make_session_factory, start_embedded, stop_embedded  # noqa: E402
+from app.db.roles import app_url  # noqa: E402
+from app.school_server import with_password  # noqa: E402
 from app.sync.engine import sync_once  # noqa: E402
 from app.sync.link import ServerLink  # noqa: E402
 from app.sync.prune import prune_tombstones  # noqa: E402
@@ -283,12 +285,14 @@ def measure(server_url: str, desktop_cluster: str, school, students: int, ops: i
     admin(desktop_cluster, 'DROP DATABASE "baseline" WITH (FORCE)', "CHECKPOINT")
     admin(server_url, "CHECKPOINT")
 
-    add_device(server_url, school_code=SCHOOL, name=DEVICE)
-    engine = make_engine(desktop_url)
+    # As a desktop works: its database as the app's role, the server as its own login.
+    device = add_device(server_url, school_code=SCHOOL, name=DEVICE)
+    device_url = with_password(device.url, device.password)
+    engine = make_engine(app_url(desktop_url))
     sessions = make_session_factory(engine, "registrar")
     revision = accepted_revisions()[0]
     started = time.perf_counter()
-    report = sync_once(sessions, server_url, school_code=SCHOOL, device_name=DEVICE,
+    report = sync_once(sessions, device_url, school_code=SCHOOL, device_name=DEVICE,
                        revision=revision)  # fmt: skip
     initial_s = time.perf_counter() - started
     assert report.status == "synced", report
@@ -316,7 +320,7 @@ def measure(server_url: str, desktop_cluster: str, school, students: int, ops: i
 
     updates = ops * 7 // 10
     rounds: list[dict] = []
-    with ServerLink(server_url) as link:
+    with ServerLink(device_url) as link:
         for number in range(rounds_wanted):
             # Each round changes students of its own: the push's, then the pull's.
             offset = number * 2 * updates
@@ -359,11 +363,11 @@ def measure(server_url: str, desktop_cluster: str, school, students: int, ops: i
     admin(server_url, "UPDATE sync_device SET last_seen_at = now() - interval '200 days'")
     pruned = prune_tombstones(server_url, commit=True)
     assert [d.name for d in pruned.devices] == [DEVICE], pruned
-    assert sync_once(sessions, server_url, school_code=SCHOOL, device_name=DEVICE,
+    assert sync_once(sessions, device_url, school_code=SCHOOL, device_name=DEVICE,
                      revision=revision).status == "reinit_required"  # fmt: skip
     settle()
     started = time.perf_counter()
-    again = reinitialise(sessions, server_url, school_code=SCHOOL, device_name=DEVICE,
+    again = reinitialise(sessions, device_url, school_code=SCHOOL, device_name=DEVICE,
                          revision=revision)  # fmt: skip
     reinit_s = time.perf_counter() - started
     assert again.pushed_operations == ops and again.open_conflicts == 0, again

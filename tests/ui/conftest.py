@@ -39,7 +39,8 @@ def gui_thread_collector(qapp):
 def database(db) -> Database:
     return Database(
         settings=load_settings(),
-        target=DatabaseTarget(url=db.url, mode=RunMode.SERVER, location="test server"),
+        target=DatabaseTarget(url=db.url, mode=RunMode.SERVER, location="test server",
+                              admin_url=db.admin_url),  # as an embedded desktop has both
         engine=db.engine,
         sessions=db.sessions,
         school=db.school,

@@ -126,7 +126,7 @@ def test_failed_apply_says_nothing_changed(qtbot, ops_hub, db, ctx):
     wizard.next()
     qtbot.waitUntil(wizard.check_page.isComplete, timeout=15_000)
     wizard.next()
-    with db.sessions.begin() as s:
+    with db.as_owner() as s:
         s.execute(text("""
             CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'certificate table is read-only today'; END $$;

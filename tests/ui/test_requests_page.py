@@ -94,7 +94,7 @@ def test_approve_and_reject_from_the_page_with_ctrl_6(qtbot, ops_hub, db, ctx, d
 
 def test_a_failed_approval_is_shown_and_stays_pending(qtbot, ops_hub, db, ctx, database):
     _requests(db, ctx, count=2)
-    with db.sessions.begin() as s:
+    with db.as_owner() as s:
         # Seán's progress row cannot be written: that approval must fail on its own.
         s.execute(text("""
             CREATE FUNCTION refuse_s2() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -37,8 +37,8 @@ from app.db.backup import (
     restore_with_safety_backup,
     what_restore_replaces,
 )
-from app.db.migrate import upgrade_if_behind
 from app.db.models import Base
+from app.runtime import migrate_as_owner
 from ui.ops import Op, hub
 from ui.widgets.readonly_table import readonly_table
 
@@ -155,7 +155,7 @@ class BackupsDialog(QDialog):
         backup = self.selected()
         if backup is None:
             return
-        url = hub().database.target.url
+        url = hub().database.target.admin_url  # restoring is the schema owner's work
 
         def check(_s, _ctx, _job):
             hub().database.engine.dispose()  # the window's idle connections
@@ -179,12 +179,12 @@ class BackupsDialog(QDialog):
 
     def _restore(self, backup: BackupInfo) -> None:
         database = hub().database
-        url, folder, keep = database.target.url, self.folder, self.keep
+        url, folder, keep = database.target.admin_url, self.folder, self.keep
 
         def work(_s, _ctx, job):
             database.engine.dispose()
             result = restore_with_safety_backup(url, backup.path, folder, keep=keep, job=job)
-            upgrade_if_behind(database.engine)  # a backup from before an update
+            migrate_as_owner(database.target)  # a backup from before an update
             return result
 
         Op(self, work, title="Restoring the backup…").success(self._restored).run()

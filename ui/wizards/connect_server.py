@@ -66,10 +66,11 @@ class ServerPage(QWizardPage):
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.setTitle("The school server")
-        self.setSubTitle("Where the school's central database is, and this desktop's name there "
-                         "(the school's administrator gives both).")  # fmt: skip
+        self.setSubTitle("Where the school's central database is, this desktop's own login "
+                         "there and its name (the school's administrator gives them all: "
+                         "rollbook server add-device prints them).")  # fmt: skip
         self.url = QLineEdit()
-        self.url.setPlaceholderText("postgresql://office@server.school.local/rollbook")
+        self.url.setPlaceholderText("postgresql://rollbook_device_…@server.school.local/rollbook")
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.school = QLineEdit(settings.school_code)
