@@ -353,12 +353,19 @@ def cmd_server_add_device(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f'Device "{device.name}" may now sync school {device.school_code} '
             f'(on that desktop: ROLLBOOK_DEVICE_NAME="{device.name}" rollbook sync).\n'
-            f"Its own database login, which reads and writes school {device.school_code} "
-            f"only:\n  URL:      {device.url}\n  password: {device.password}\n"
-            "Give both to that desktop (Tools > Connect to a school server…); the password "
-            "is not shown again."
+            f"Its own database login, which syncs school {device.school_code} only:\n"
+            + _handed_over(device.url, device.password, DESKTOP)
         )
     return EXIT_OK
+
+
+DESKTOP = "that desktop (Tools > Connect to a school server…)"
+
+
+def _handed_over(url: str, password: str, to_whom: str) -> str:
+    """A new login's URL and password, for the administrator to hand over: shown once."""
+    return (f"  URL:      {url}\n  password: {password}\n"
+            f"Give both to {to_whom}; the password is not shown again.")  # fmt: skip
 
 
 def cmd_server_device_login(args: argparse.Namespace, settings: Settings) -> int:
@@ -370,10 +377,8 @@ def cmd_server_device_login(args: argparse.Namespace, settings: Settings) -> int
         print_json(asdict(device))
     else:
         print(f'Device "{device.name}" of school {device.school_code} has a new password for '
-              f"its own login (the old one no longer works):\n  URL:      {device.url}\n"
-              f"  password: {device.password}\n"
-              "Give both to that desktop (Tools > Connect to a school server…); the password "
-              "is not shown again.")  # fmt: skip
+              "its own login (the old one no longer works):\n"
+              + _handed_over(device.url, device.password, DESKTOP))  # fmt: skip
     return EXIT_OK
 
 
@@ -386,10 +391,9 @@ def cmd_server_add_login(args: argparse.Namespace, settings: Settings) -> int:
         print_json(asdict(login))
     else:
         print(f"Database login {login.login} may work on school {login.school_code}'s data "
-              f"on the server, and on no other school's:\n  URL:      {login.url}\n"
-              f"  password: {login.password}\n"
-              "Give both to that person (ROLLBOOK_DATABASE_URL); the password is not shown "
-              "again.")  # fmt: skip
+              "on the server, and on no other school's:\n"
+              + _handed_over(login.url, login.password,
+                             "that person (ROLLBOOK_DATABASE_URL)"))  # fmt: skip
     return EXIT_OK
 
 

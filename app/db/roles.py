@@ -38,29 +38,24 @@ APP_ROLE = "rollbook_app"
 # On a school server: the group of every desktop's own login (app.sync.server).
 DEVICE_GROUP = "rollbook_device"
 
+
 # Creating a role twice at once (two databases of one cluster migrating together) fails
 # on the catalogue's unique index rather than with duplicate_object: both are caught.
+def _create_role(name: str, attributes: str) -> str:
+    return f"""
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{name}') THEN
+        BEGIN
+            CREATE ROLE {name} {attributes};
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
+    END IF;"""
+
+
 CREATE_ROLES = f"""
 DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
-        BEGIN
-            CREATE ROLE {OWNER_ROLE} NOLOGIN;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
-        BEGIN
-            CREATE ROLE {APP_ROLE} LOGIN;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{DEVICE_GROUP}') THEN
-        BEGIN
-            CREATE ROLE {DEVICE_GROUP} NOLOGIN;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END;
-    END IF;
+BEGIN{_create_role(OWNER_ROLE, "NOLOGIN")}{_create_role(APP_ROLE, "LOGIN")}{
+    _create_role(DEVICE_GROUP, "NOLOGIN")
+}
     IF NOT pg_has_role(current_user, '{OWNER_ROLE}', 'MEMBER') THEN
         EXECUTE format('GRANT {OWNER_ROLE} TO %I', current_user);
     END IF;

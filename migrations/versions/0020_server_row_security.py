@@ -64,13 +64,18 @@ DESKTOP_FUNCTIONS = (
     "rollbook_sync_reinitialised(uuid)",
 )
 
-# The tables the sync copies (app.sync.tables.SYNCED_TABLES; test_sync_engine compares).
-SYNCED_TABLES = (
-    "school", "course", "event", "number_sequence", "student", "class_session",
-    "course_enrollment", "course_progress", "enrollment_request", "event_team",
-    "legacy_group", "event_registration", "legacy_group_member", "session_attendance",
-    "certificate", "event_attendance", "event_feedback",
-)  # fmt: skip
+
+def _revision(name: str) -> ModuleType:
+    path = Path(__file__).with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"rollbook_revision_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The tables the sync copies: a desktop's login reads them (its school's rows).
+SYNCED_TABLES = _revision("0014_sync_engine").SYNCED_TABLES
 
 DUPLICATE_OF = "public.rollbook_sync_duplicate_of(regclass, text, jsonb)"
 
@@ -150,15 +155,6 @@ BEGIN
 END
 $$;
 """
-
-
-def _revision(name: str) -> ModuleType:
-    path = Path(__file__).with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"rollbook_revision_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _hello(checked: bool) -> str:
