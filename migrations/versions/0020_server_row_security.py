@@ -139,22 +139,6 @@ _CALLER_CHECK = """
     END IF;
 """
 
-SCHOOL_OF = f"""
-CREATE OR REPLACE FUNCTION public.rollbook_sync_school_of(p_device uuid) RETURNS uuid
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-DECLARE
-    v_school uuid;
-BEGIN
-{_CALLER_CHECK}
-    SELECT school_id INTO v_school FROM sync_device WHERE id = p_device AND active;
-    IF v_school IS NULL THEN
-        RAISE EXCEPTION 'this desktop is not registered with the school server'
-            USING ERRCODE = 'RB001';
-    END IF;
-    RETURN v_school;
-END
-$$;
-"""
 
 
 def _hello(checked: bool) -> str:
@@ -168,9 +152,16 @@ def _hello(checked: bool) -> str:
     return sql.replace(anchor, check + anchor)
 
 
-def _school_of_0014() -> str:
+def _school_of(checked: bool) -> str:
+    """0014's school of a device; checked, it refuses a desktop's login asking for
+    another device (every desktop-facing function but hello asks it first)."""
     sql = _revision("0014_sync_engine").SCHOOL_OF
-    return sql.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    sql = sql.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    if not checked:
+        return sql
+    anchor = "BEGIN\n"
+    assert sql.count(anchor) == 1
+    return sql.replace(anchor, anchor + _CALLER_CHECK)
 
 
 def upgrade() -> None:
@@ -206,7 +197,7 @@ def upgrade() -> None:
     op.execute(LOGIN_SCHOOL)
     op.execute(SECURE)
     op.execute("REVOKE EXECUTE ON FUNCTION public.rollbook_secure_server() FROM PUBLIC")
-    op.execute(SCHOOL_OF)
+    op.execute(_school_of(checked=True))
     op.execute(_hello(checked=True))
     op.execute("REVOKE EXECUTE ON FUNCTION public.rollbook_sync_school_of(uuid) FROM PUBLIC")
     # A desktop deciding a duplicate looks for the row its own database already has
@@ -241,7 +232,7 @@ def downgrade() -> None:
     op.execute("GRANT EXECUTE ON FUNCTION public.rollbook_sync_school_of(uuid) TO PUBLIC")
     op.execute(f"REVOKE EXECUTE ON FUNCTION {DUPLICATE_OF} FROM {APP}")
     op.execute(_hello(checked=False))
-    op.execute(_school_of_0014())
+    op.execute(_school_of(checked=False))
     op.execute("DROP FUNCTION public.rollbook_secure_server()")
     op.execute("DROP FUNCTION public.rollbook_login_school()")
     op.drop_table("server_login")  # its grants go with it
