@@ -173,7 +173,8 @@ def test_server_cli_hands_out_logins_and_a_person_login_cannot_upgrade(
     code = main(["server", "add-login", "office_b", "--school", OTHER, "--url", admin, "--json"])
     made = json.loads(capsys.readouterr().out)
     assert code == 0 and made["login"] == "office_b" and len(made["password"]) >= 24
-    assert made["password"] not in made["url"]
+    assert made["password"] not in made["url"] and "*" not in made["url"]
+    assert made["url"].startswith("postgresql://office_b@")
     code = main(["server", "add-login", "office_b", "--school", OTHER, "--url", admin])
     assert code == 2 and "already has a database role office_b" in capsys.readouterr().err
     code = main(["server", "add-device", "front-desk", "--school", OTHER, "--url", admin])

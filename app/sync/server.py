@@ -273,5 +273,8 @@ def _login_url(url: str, login: str) -> str:
     """The server's URL as ``login`` connects with it (no password: that is given apart)."""
     from sqlalchemy.engine import make_url
 
-    plain = make_url(url).set(drivername="postgresql", username=login, password=None)
-    return plain.render_as_string(hide_password=True)
+    from app.school_server import split_password
+
+    # URL.set() leaves a password alone when given None: the admin's is split off after.
+    plain = make_url(url).set(drivername="postgresql", username=login)
+    return split_password(plain.render_as_string(hide_password=False))[0]
